@@ -1,0 +1,21 @@
+//! The `leadscore` command line: arguments, settings file and one module per subcommand.
+//!
+//! The binary only parses arguments into [`Cli`] and calls [`run`]; everything a command does is
+//! here, on top of the library crates, so commands can be tested without a process.
+
+mod args;
+mod commands;
+mod config;
+mod data;
+mod output;
+
+pub use args::{Cli, Command, DataArgs};
+pub use config::{ConfigFile, DEFAULT_CONFIG, LoadedConfig};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Generate(args) => commands::generate::run(&args),
+        Command::Describe(args) => commands::describe::run(&args),
+    }
+}

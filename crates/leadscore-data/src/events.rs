@@ -1,0 +1,489 @@
+//! The events table: the implicit behaviour of leads over time.
+//!
+//! Events are grouped by lead and sorted by (timestamp, event type name), so every consumer sees a
+//! lead's history in one canonical order, whichever order the file was in.
+
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::FileFormat;
+use crate::error::{DataError, Location, Position};
+use crate::leads::LeadsTable;
+use crate::table::{RawTable, csv_error, open_delimited};
+use crate::time::parse_timestamp;
+use crate::value::{MissingTokens, NumberError, parse_number};
+
+/// How to read an events file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsOptions {
+    /// Column holding the lead id. Default `lead_id`.
+    pub lead_id: String,
+    /// Column holding the event time. Default `timestamp`.
+    pub timestamp: String,
+    /// Column holding the event type. Default `event_type`.
+    pub event_type: String,
+    /// Optional numeric column. Default `value` when present.
+    pub value: Option<String>,
+    /// Field separator; `None` sniffs it.
+    pub separator: Option<u8>,
+    /// Placeholders read as missing.
+    pub missing: MissingTokens,
+}
+
+impl Default for EventsOptions {
+    fn default() -> Self {
+        Self {
+            lead_id: "lead_id".to_owned(),
+            timestamp: "timestamp".to_owned(),
+            event_type: "event_type".to_owned(),
+            value: None,
+            separator: None,
+            missing: MissingTokens::default(),
+        }
+    }
+}
+
+/// One behaviour event of a lead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    /// Epoch seconds.
+    pub timestamp: i64,
+    /// Index into the log's event types.
+    pub kind: u32,
+    /// Optional amount (seconds on page, deal value); NaN when absent.
+    pub value: f64,
+}
+
+/// What loading the events found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EventStats {
+    /// Data rows in the file.
+    pub rows: usize,
+    /// Rows joined to a lead.
+    pub kept: usize,
+    /// Rows whose lead id is not in the leads table (skipped).
+    pub unknown_lead_rows: usize,
+    /// A few of those ids.
+    pub unknown_lead_examples: Vec<String>,
+    /// Rows repeating another row's lead, type and timestamp (counted once by the features).
+    pub duplicate_rows: usize,
+    /// Leads with at least one event.
+    pub leads_with_events: usize,
+    /// Earliest event time.
+    pub first: Option<i64>,
+    /// Latest event time.
+    pub last: Option<i64>,
+}
+
+/// Events grouped by lead, in canonical order.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    /// File the events came from.
+    pub path: PathBuf,
+    /// Event type names, sorted; [`Event::kind`] indexes this.
+    pub types: Vec<String>,
+    /// Events per type (after joining to leads).
+    pub type_counts: Vec<usize>,
+    /// Whether any event of the type carries a value.
+    pub type_has_value: Vec<bool>,
+    /// What loading found.
+    pub stats: EventStats,
+    offsets: Vec<usize>,
+    events: Vec<Event>,
+}
+
+impl EventLog {
+    /// Reads an events file and joins it to the leads by id.
+    pub fn load(
+        path: &Path,
+        options: &EventsOptions,
+        leads: &LeadsTable,
+    ) -> Result<Self, DataError> {
+        if leads.id_column.is_none() {
+            return Err(DataError::MissingColumn {
+                path: leads.path.clone(),
+                column: "lead_id".to_owned(),
+                role: "id (events are joined on it)",
+                hint: " (pass --id COLUMN)".to_owned(),
+                available: leads
+                    .columns
+                    .iter()
+                    .map(|c| format!("`{}`", c.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let mut builder = LogBuilder::new(leads);
+        match FileFormat::of(path)? {
+            FileFormat::Delimited => read_delimited(path, options, &mut builder)?,
+            FileFormat::Parquet => read_parquet(path, options, &mut builder)?,
+        }
+        Ok(builder.finish(path, leads.len()))
+    }
+
+    /// Builds a log from events already assigned to lead rows (tests, generators).
+    pub fn from_events(
+        path: &Path,
+        n_leads: usize,
+        types: &[String],
+        events: impl IntoIterator<Item = (usize, i64, usize, f64)>,
+    ) -> Self {
+        let mut builder = LogBuilder {
+            ids: FxHashMap::default(),
+            type_codes: types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i as u32))
+                .collect(),
+            type_names: types.to_vec(),
+            leads: Vec::new(),
+            events: Vec::new(),
+            stats: EventStats::default(),
+        };
+        for (lead, timestamp, kind, value) in events {
+            builder.stats.rows += 1;
+            builder.leads.push(lead as u32);
+            builder.events.push(Event {
+                timestamp,
+                kind: kind as u32,
+                value,
+            });
+        }
+        builder.finish(path, n_leads)
+    }
+
+    /// Number of leads the log is indexed by.
+    pub fn n_leads(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Total events kept.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether the log holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The events of lead row `row`, sorted by (timestamp, type name).
+    pub fn for_lead(&self, row: usize) -> &[Event] {
+        &self.events[self.offsets[row]..self.offsets[row + 1]]
+    }
+
+    /// Keeps only the given lead rows, in the given order.
+    pub fn select_leads(&self, rows: &[usize]) -> Self {
+        let mut offsets = Vec::with_capacity(rows.len() + 1);
+        let mut events = Vec::new();
+        offsets.push(0);
+        for &row in rows {
+            events.extend_from_slice(self.for_lead(row));
+            offsets.push(events.len());
+        }
+        Self {
+            path: self.path.clone(),
+            types: self.types.clone(),
+            type_counts: self.type_counts.clone(),
+            type_has_value: self.type_has_value.clone(),
+            stats: self.stats.clone(),
+            offsets,
+            events,
+        }
+    }
+}
+
+struct LogBuilder<'a> {
+    ids: FxHashMap<&'a str, u32>,
+    type_codes: FxHashMap<String, u32>,
+    type_names: Vec<String>,
+    leads: Vec<u32>,
+    events: Vec<Event>,
+    stats: EventStats,
+}
+
+impl<'a> LogBuilder<'a> {
+    fn new(leads: &'a LeadsTable) -> Self {
+        Self {
+            ids: leads.id_index(),
+            type_codes: FxHashMap::default(),
+            type_names: Vec::new(),
+            leads: Vec::new(),
+            events: Vec::new(),
+            stats: EventStats::default(),
+        }
+    }
+
+    fn push(&mut self, lead_id: &str, timestamp: i64, event_type: &str, value: f64) {
+        self.stats.rows += 1;
+        let Some(&lead) = self.ids.get(lead_id.trim()) else {
+            self.stats.unknown_lead_rows += 1;
+            if self.stats.unknown_lead_examples.len() < 5
+                && !self
+                    .stats
+                    .unknown_lead_examples
+                    .iter()
+                    .any(|e| e == lead_id)
+            {
+                self.stats.unknown_lead_examples.push(lead_id.to_owned());
+            }
+            return;
+        };
+        let event_type = event_type.trim();
+        let kind = match self.type_codes.get(event_type) {
+            Some(&kind) => kind,
+            None => {
+                let kind = self.type_names.len() as u32;
+                self.type_names.push(event_type.to_owned());
+                self.type_codes.insert(event_type.to_owned(), kind);
+                kind
+            }
+        };
+        self.leads.push(lead);
+        self.events.push(Event {
+            timestamp,
+            kind,
+            value,
+        });
+    }
+
+    fn finish(self, path: &Path, n_leads: usize) -> EventLog {
+        let mut order: Vec<usize> = (0..self.type_names.len()).collect();
+        order.sort_by(|&a, &b| self.type_names[a].cmp(&self.type_names[b]));
+        let mut recode = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            recode[old] = new as u32;
+        }
+        let types: Vec<String> = order
+            .iter()
+            .map(|&old| self.type_names[old].clone())
+            .collect();
+
+        let mut offsets = vec![0usize; n_leads + 1];
+        for &lead in &self.leads {
+            offsets[lead as usize + 1] += 1;
+        }
+        for i in 0..n_leads {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut cursor = offsets.clone();
+        let mut events = vec![
+            Event {
+                timestamp: 0,
+                kind: 0,
+                value: f64::NAN
+            };
+            self.events.len()
+        ];
+        for (&lead, event) in self.leads.iter().zip(&self.events) {
+            let slot = &mut cursor[lead as usize];
+            events[*slot] = Event {
+                kind: recode[event.kind as usize],
+                ..*event
+            };
+            *slot += 1;
+        }
+        let mut stats = self.stats;
+        let mut type_counts = vec![0usize; types.len()];
+        let mut type_has_value = vec![false; types.len()];
+        for lead in 0..n_leads {
+            let slice = &mut events[offsets[lead]..offsets[lead + 1]];
+            slice.sort_unstable_by_key(|e| (e.timestamp, e.kind));
+            if !slice.is_empty() {
+                stats.leads_with_events += 1;
+            }
+            stats.duplicate_rows += slice
+                .windows(2)
+                .filter(|w| w[0].timestamp == w[1].timestamp && w[0].kind == w[1].kind)
+                .count();
+        }
+        for event in &events {
+            type_counts[event.kind as usize] += 1;
+            if !event.value.is_nan() {
+                type_has_value[event.kind as usize] = true;
+            }
+            stats.first = Some(
+                stats
+                    .first
+                    .map_or(event.timestamp, |f| f.min(event.timestamp)),
+            );
+            stats.last = Some(
+                stats
+                    .last
+                    .map_or(event.timestamp, |l| l.max(event.timestamp)),
+            );
+        }
+        stats.kept = events.len();
+        EventLog {
+            path: path.to_path_buf(),
+            types,
+            type_counts,
+            type_has_value,
+            stats,
+            offsets,
+            events,
+        }
+    }
+}
+
+/// Column positions of the events table.
+struct EventColumns {
+    lead_id: usize,
+    timestamp: usize,
+    event_type: usize,
+    value: Option<usize>,
+}
+
+impl EventColumns {
+    fn find(path: &Path, names: &[String], options: &EventsOptions) -> Result<Self, DataError> {
+        let find = |name: &str, role: &'static str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| DataError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.to_owned(),
+                    role,
+                    hint: crate::error::did_you_mean(name, names.iter().map(String::as_str)),
+                    available: names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+        };
+        let value = match &options.value {
+            Some(name) => Some(find(name, "event value")?),
+            None => names.iter().position(|n| n == "value"),
+        };
+        Ok(Self {
+            lead_id: find(&options.lead_id, "lead id")?,
+            timestamp: find(&options.timestamp, "timestamp")?,
+            event_type: find(&options.event_type, "event type")?,
+            value,
+        })
+    }
+}
+
+/// Reads one event's cells, reporting the first defect with its location.
+fn parse_event_cells<'c>(
+    at: impl Fn() -> Location,
+    names: &[String],
+    columns: &EventColumns,
+    options: &EventsOptions,
+    cell: impl Fn(usize) -> &'c str,
+) -> Result<(i64, f64), DataError> {
+    let timestamp_text = cell(columns.timestamp);
+    if options.missing.is_missing(timestamp_text) {
+        return Err(DataError::MissingValue {
+            at: at(),
+            column: names[columns.timestamp].clone(),
+        });
+    }
+    let timestamp = parse_timestamp(timestamp_text).ok_or_else(|| DataError::BadTimestamp {
+        at: at(),
+        column: names[columns.timestamp].clone(),
+        value: timestamp_text.to_owned(),
+    })?;
+    if options.missing.is_missing(cell(columns.event_type)) {
+        return Err(DataError::MissingValue {
+            at: at(),
+            column: names[columns.event_type].clone(),
+        });
+    }
+    if options.missing.is_missing(cell(columns.lead_id)) {
+        return Err(DataError::MissingValue {
+            at: at(),
+            column: names[columns.lead_id].clone(),
+        });
+    }
+    let value = match columns.value.map(&cell) {
+        None => f64::NAN,
+        Some(text) if options.missing.is_missing(text) => f64::NAN,
+        Some(text) => match parse_number(text.trim()) {
+            Ok(v) => v,
+            Err(NumberError::NotANumber) => {
+                return Err(DataError::BadNumber {
+                    at: at(),
+                    column: names[columns.value.unwrap_or_default()].clone(),
+                    value: text.to_owned(),
+                    why: String::new(),
+                });
+            }
+            Err(NumberError::NotFinite) => {
+                return Err(DataError::NotFinite {
+                    at: at(),
+                    column: names[columns.value.unwrap_or_default()].clone(),
+                    value: text.to_owned(),
+                });
+            }
+        },
+    };
+    Ok((timestamp, value))
+}
+
+fn read_delimited(
+    path: &Path,
+    options: &EventsOptions,
+    builder: &mut LogBuilder<'_>,
+) -> Result<(), DataError> {
+    let (mut reader, names) = open_delimited(path, options.separator)?;
+    let columns = EventColumns::find(path, &names, options)?;
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0usize;
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| csv_error(path, e))?
+    {
+        rows += 1;
+        let line = record.position().map_or(0, csv::Position::line);
+        let (timestamp, value) = parse_event_cells(
+            || Location::new(path, Position::Line(line)),
+            &names,
+            &columns,
+            options,
+            |i| record.get(i).unwrap_or(""),
+        )?;
+        builder.push(
+            record.get(columns.lead_id).unwrap_or(""),
+            timestamp,
+            record.get(columns.event_type).unwrap_or(""),
+            value,
+        );
+    }
+    if rows == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn read_parquet(
+    path: &Path,
+    options: &EventsOptions,
+    builder: &mut LogBuilder<'_>,
+) -> Result<(), DataError> {
+    let raw = RawTable::read(path, None)?;
+    let columns = EventColumns::find(path, &raw.names, options)?;
+    let text_of = |column: usize, row: usize| raw.columns[column].text(row).unwrap_or_default();
+    for row in 0..raw.rows {
+        let cells: Vec<String> = (0..raw.names.len()).map(|c| text_of(c, row)).collect();
+        let (timestamp, value) = parse_event_cells(
+            || raw.location(row),
+            &raw.names,
+            &columns,
+            options,
+            |i| cells[i].as_str(),
+        )?;
+        builder.push(
+            &cells[columns.lead_id],
+            timestamp,
+            &cells[columns.event_type],
+            value,
+        );
+    }
+    Ok(())
+}

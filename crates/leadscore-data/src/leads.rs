@@ -1,0 +1,952 @@
+//! The leads table: one row per lead with its id, outcome, dates and explicit attributes.
+
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Location, did_you_mean};
+use crate::table::{RawColumn, RawTable, TextColumn};
+use crate::time::parse_timestamp;
+use crate::value::{MissingTokens, NumberError, Value, parse_number};
+
+/// Code of a missing cell in a categorical column.
+pub const MISSING_CODE: u32 = u32::MAX;
+
+/// Outcome values tried, in order, when the user names no positive value.
+const POSITIVE_GUESSES: [&str; 10] = [
+    "won",
+    "win",
+    "closed won",
+    "closed-won",
+    "closed_won",
+    "converted",
+    "yes",
+    "true",
+    "1",
+    "success",
+];
+
+/// How to read a leads file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadsOptions {
+    /// Id column; `None` uses `lead_id` when present and row numbers otherwise.
+    pub id_column: Option<String>,
+    /// Outcome column. Default `outcome`.
+    pub target: String,
+    /// Outcome values meaning won. Empty: guessed from common spellings (`won`, `yes`, `1`, ...).
+    pub positive: Vec<String>,
+    /// Outcome values meaning lost. Empty: the one remaining value, if there is exactly one.
+    pub negative: Vec<String>,
+    /// Outcome values meaning still open, besides empty cells. Default `open`.
+    pub open: Vec<String>,
+    /// Creation date column; `None` uses `created_at` when present.
+    pub created_at: Option<String>,
+    /// Close date column; `None` uses `closed_at` when present.
+    pub closed_at: Option<String>,
+    /// Columns never used as features (leaks such as call duration, ids, free text).
+    pub exclude: Vec<String>,
+    /// Columns forced numeric.
+    pub numeric: Vec<String>,
+    /// Columns forced categorical.
+    pub categorical: Vec<String>,
+    /// Placeholders read as missing.
+    pub missing: MissingTokens,
+    /// Field separator; `None` sniffs it.
+    pub separator: Option<u8>,
+}
+
+impl Default for LeadsOptions {
+    fn default() -> Self {
+        Self {
+            id_column: None,
+            target: "outcome".to_owned(),
+            positive: Vec::new(),
+            negative: Vec::new(),
+            open: vec!["open".to_owned()],
+            created_at: None,
+            closed_at: None,
+            exclude: Vec::new(),
+            numeric: Vec::new(),
+            categorical: Vec::new(),
+            missing: MissingTokens::default(),
+            separator: None,
+        }
+    }
+}
+
+/// The state of a lead's deal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Converted (a positive outcome value).
+    Won,
+    /// Did not convert (a negative outcome value).
+    Lost,
+    /// Not decided yet: scored, never trained on.
+    Open,
+}
+
+/// The outcome values as finally resolved (given or inferred), lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeValues {
+    /// Values read as won.
+    pub positive: Vec<String>,
+    /// Values read as lost.
+    pub negative: Vec<String>,
+    /// Values read as open (empty cells are always open).
+    pub open: Vec<String>,
+}
+
+/// Numeric or categorical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    /// Real-valued; missing is NaN.
+    Numeric,
+    /// A set of text levels.
+    Categorical,
+}
+
+impl std::fmt::Display for ColumnKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Numeric => "numeric",
+            Self::Categorical => "categorical",
+        })
+    }
+}
+
+/// Whether a column's kind was inferred or set by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KindSource {
+    /// Decided from the values.
+    Inferred,
+    /// Set by `--numeric`/`--categorical` or the config file.
+    Override,
+}
+
+/// Values of an explicit feature column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnValues {
+    /// One finite number per row; NaN is missing.
+    Numeric(Vec<f64>),
+    /// One code per row into `levels`; [`MISSING_CODE`] is missing.
+    Categorical {
+        /// Row codes.
+        codes: Vec<u32>,
+        /// Distinct levels in first-seen order.
+        levels: Vec<String>,
+    },
+}
+
+/// An explicit attribute of the leads (demographic, firmographic, or any other column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureColumn {
+    /// Column name in the file.
+    pub name: String,
+    /// Whether the kind was inferred or overridden.
+    pub kind_source: KindSource,
+    /// Typed values.
+    pub values: ColumnValues,
+}
+
+impl FeatureColumn {
+    /// Numeric or categorical.
+    pub fn kind(&self) -> ColumnKind {
+        match self.values {
+            ColumnValues::Numeric(_) => ColumnKind::Numeric,
+            ColumnValues::Categorical { .. } => ColumnKind::Categorical,
+        }
+    }
+
+    /// The cell of `row`.
+    pub fn value(&self, row: usize) -> Value<'_> {
+        match &self.values {
+            ColumnValues::Numeric(values) if values[row].is_nan() => Value::Missing,
+            ColumnValues::Numeric(values) => Value::Number(values[row]),
+            ColumnValues::Categorical { codes, .. } if codes[row] == MISSING_CODE => Value::Missing,
+            ColumnValues::Categorical { codes, levels } => {
+                Value::Text(&levels[codes[row] as usize])
+            }
+        }
+    }
+
+    /// Number of missing cells.
+    pub fn missing_count(&self) -> usize {
+        match &self.values {
+            ColumnValues::Numeric(values) => values.iter().filter(|v| v.is_nan()).count(),
+            ColumnValues::Categorical { codes, .. } => {
+                codes.iter().filter(|&&c| c == MISSING_CODE).count()
+            }
+        }
+    }
+}
+
+/// A column not used as a feature, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludedColumn {
+    /// Column name.
+    pub name: String,
+    /// Why it is not a feature.
+    pub reason: String,
+}
+
+/// How serious a notice is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Something the loader decided that the user should know.
+    Info,
+    /// Something that is probably wrong with the data.
+    Warning,
+}
+
+/// A message about the data that is not fatal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Info or warning.
+    pub severity: Severity,
+    /// The message, naming the column.
+    pub message: String,
+}
+
+impl Notice {
+    pub(crate) fn info(message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Info,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn warning(message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            message: message.into(),
+        }
+    }
+}
+
+/// A validated, typed leads table.
+#[derive(Debug, Clone)]
+pub struct LeadsTable {
+    /// File it was read from.
+    pub path: PathBuf,
+    /// Id column, `None` when rows are numbered.
+    pub id_column: Option<String>,
+    /// Lead ids, unique.
+    pub ids: Vec<String>,
+    /// Outcome column.
+    pub target: String,
+    /// Outcome of each lead.
+    pub outcomes: Vec<Outcome>,
+    /// How outcome values were read.
+    pub outcome_values: OutcomeValues,
+    /// Creation time (epoch seconds) per lead, when the file has the column.
+    pub created_at: Option<Vec<Option<i64>>>,
+    /// Close time (epoch seconds) per lead, when the file has the column.
+    pub closed_at: Option<Vec<Option<i64>>>,
+    /// Explicit feature columns.
+    pub columns: Vec<FeatureColumn>,
+    /// Columns present in the file but not used as features.
+    pub excluded: Vec<ExcludedColumn>,
+    /// Missing-value placeholders used to read the file.
+    pub missing: MissingTokens,
+    /// What the loader noticed.
+    pub notices: Vec<Notice>,
+    locations: Vec<Location>,
+}
+
+impl LeadsTable {
+    /// Reads and validates a leads file.
+    pub fn load(path: &Path, options: &LeadsOptions) -> Result<Self, DataError> {
+        let raw = RawTable::read(path, options.separator)?;
+        Self::from_raw(raw, options)
+    }
+
+    /// Number of leads.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no leads.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Number of leads with the given outcome.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.outcomes.iter().filter(|&&o| o == outcome).count()
+    }
+
+    /// Share of won among closed leads (0 when there are none).
+    pub fn positive_rate(&self) -> f64 {
+        let won = self.count(Outcome::Won);
+        let closed = won + self.count(Outcome::Lost);
+        if closed == 0 {
+            0.0
+        } else {
+            won as f64 / closed as f64
+        }
+    }
+
+    /// Where row `row` sits in the file.
+    pub fn location(&self, row: usize) -> &Location {
+        &self.locations[row]
+    }
+
+    /// Explicit feature column by name.
+    pub fn column(&self, name: &str) -> Option<&FeatureColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Lead row by id.
+    pub fn id_index(&self) -> FxHashMap<&str, u32> {
+        self.ids
+            .iter()
+            .enumerate()
+            .map(|(row, id)| (id.as_str(), row as u32))
+            .collect()
+    }
+
+    /// Fails unless closed leads hold both won and lost.
+    pub fn require_both_classes(&self) -> Result<(), DataError> {
+        let (won, lost) = (self.count(Outcome::Won), self.count(Outcome::Lost));
+        if won == 0 || lost == 0 {
+            return Err(DataError::SingleClass {
+                path: self.path.clone(),
+                won,
+                lost,
+            });
+        }
+        Ok(())
+    }
+
+    /// Keeps only the given rows (in the given order).
+    pub fn select_rows(&self, rows: &[usize]) -> Self {
+        let pick_times = |times: &Option<Vec<Option<i64>>>| {
+            times.as_ref().map(|t| rows.iter().map(|&r| t[r]).collect())
+        };
+        let columns = self
+            .columns
+            .iter()
+            .map(|column| FeatureColumn {
+                name: column.name.clone(),
+                kind_source: column.kind_source,
+                values: match &column.values {
+                    ColumnValues::Numeric(values) => {
+                        ColumnValues::Numeric(rows.iter().map(|&r| values[r]).collect())
+                    }
+                    ColumnValues::Categorical { codes, levels } => ColumnValues::Categorical {
+                        codes: rows.iter().map(|&r| codes[r]).collect(),
+                        levels: levels.clone(),
+                    },
+                },
+            })
+            .collect();
+        Self {
+            path: self.path.clone(),
+            id_column: self.id_column.clone(),
+            ids: rows.iter().map(|&r| self.ids[r].clone()).collect(),
+            target: self.target.clone(),
+            outcomes: rows.iter().map(|&r| self.outcomes[r]).collect(),
+            outcome_values: self.outcome_values.clone(),
+            created_at: pick_times(&self.created_at),
+            closed_at: pick_times(&self.closed_at),
+            columns,
+            excluded: self.excluded.clone(),
+            missing: self.missing.clone(),
+            notices: self.notices.clone(),
+            locations: rows.iter().map(|&r| self.locations[r].clone()).collect(),
+        }
+    }
+
+    fn from_raw(raw: RawTable, options: &LeadsOptions) -> Result<Self, DataError> {
+        let mut notices = Vec::new();
+        check_overrides(&raw, options)?;
+
+        let id_index = match &options.id_column {
+            Some(name) => Some(
+                raw.column_index(name)
+                    .ok_or_else(|| raw.missing_column(name, "id"))?,
+            ),
+            None => raw.column_index("lead_id"),
+        };
+        let id_column = id_index.map(|i| raw.names[i].clone());
+        let ids = match id_index {
+            Some(index) => read_ids(&raw, index)?,
+            None => {
+                notices.push(Notice::info(
+                    "no `lead_id` column: leads are identified by their row number (pass --id COLUMN to use a column)",
+                ));
+                (1..=raw.rows).map(|n| n.to_string()).collect()
+            }
+        };
+
+        let target_index = raw
+            .column_index(&options.target)
+            .ok_or_else(|| raw.missing_column(&options.target, "outcome"))?;
+        let (outcomes, outcome_values) = read_outcomes(&raw, target_index, options, &mut notices)?;
+
+        let created_index = optional_column(
+            &raw,
+            options.created_at.as_deref(),
+            "created_at",
+            "creation date",
+        )?;
+        let closed_index = optional_column(
+            &raw,
+            options.closed_at.as_deref(),
+            "closed_at",
+            "close date",
+        )?;
+        let created_at = created_index.map(|i| read_times(&raw, i)).transpose()?;
+        let closed_at = closed_index.map(|i| read_times(&raw, i)).transpose()?;
+        check_dates(
+            &outcomes,
+            created_at.as_deref(),
+            closed_at.as_deref(),
+            &mut notices,
+        );
+
+        let mut excluded = Vec::new();
+        let mut columns = Vec::new();
+        let reserved = [id_index, Some(target_index), created_index, closed_index];
+        for (index, name) in raw.names.iter().enumerate() {
+            if reserved.contains(&Some(index)) {
+                continue;
+            }
+            if options.exclude.iter().any(|e| e == name) {
+                excluded.push(ExcludedColumn {
+                    name: name.clone(),
+                    reason: "excluded by the user".to_owned(),
+                });
+                continue;
+            }
+            match type_column(&raw, index, options, &mut notices)? {
+                Typed::Feature(column) => columns.push(column),
+                Typed::Dropped(reason) => excluded.push(ExcludedColumn {
+                    name: name.clone(),
+                    reason,
+                }),
+            }
+        }
+        if columns.is_empty() {
+            notices.push(Notice::warning(
+                "no explicit feature columns are left; scoring can only use events",
+            ));
+        }
+        let locations = (0..raw.rows).map(|row| raw.location(row)).collect();
+        Ok(Self {
+            path: raw.path,
+            id_column,
+            ids,
+            target: options.target.clone(),
+            outcomes,
+            outcome_values,
+            created_at,
+            closed_at,
+            columns,
+            excluded,
+            missing: options.missing.clone(),
+            notices,
+            locations,
+        })
+    }
+}
+
+fn check_overrides(raw: &RawTable, options: &LeadsOptions) -> Result<(), DataError> {
+    let lists: [(&'static str, &Vec<String>); 3] = [
+        ("--exclude", &options.exclude),
+        ("--numeric", &options.numeric),
+        ("--categorical", &options.categorical),
+    ];
+    for (flag, names) in lists {
+        for name in names {
+            if raw.column_index(name).is_none() {
+                return Err(DataError::UnknownColumn {
+                    path: raw.path.clone(),
+                    flag,
+                    column: name.clone(),
+                    hint: did_you_mean(name, raw.names.iter().map(String::as_str)),
+                });
+            }
+        }
+    }
+    if let Some(both) = options
+        .numeric
+        .iter()
+        .find(|n| options.categorical.contains(n))
+    {
+        return Err(DataError::ConflictingOverride {
+            column: both.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn optional_column(
+    raw: &RawTable,
+    given: Option<&str>,
+    default: &str,
+    role: &'static str,
+) -> Result<Option<usize>, DataError> {
+    match given {
+        Some(name) => raw
+            .column_index(name)
+            .map(Some)
+            .ok_or_else(|| raw.missing_column(name, role)),
+        None => Ok(raw.column_index(default)),
+    }
+}
+
+fn read_ids(raw: &RawTable, index: usize) -> Result<Vec<String>, DataError> {
+    let column = &raw.names[index];
+    let mut ids = Vec::with_capacity(raw.rows);
+    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
+    for row in 0..raw.rows {
+        let id = raw.columns[index].text(row).unwrap_or_default();
+        if id.is_empty() {
+            return Err(DataError::MissingId {
+                at: raw.location(row),
+                column: column.clone(),
+            });
+        }
+        if let Some(&first) = seen.get(&id) {
+            return Err(DataError::DuplicateId {
+                at: raw.location(row),
+                column: column.clone(),
+                id,
+                first: raw.location(first).to_string(),
+            });
+        }
+        seen.insert(id.clone(), row);
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn lower_all(values: &[String]) -> Vec<String> {
+    values.iter().map(|v| v.trim().to_lowercase()).collect()
+}
+
+fn read_outcomes(
+    raw: &RawTable,
+    index: usize,
+    options: &LeadsOptions,
+    notices: &mut Vec<Notice>,
+) -> Result<(Vec<Outcome>, OutcomeValues), DataError> {
+    let column = &raw.names[index];
+    let cells: Vec<Option<String>> = (0..raw.rows)
+        .map(|row| {
+            raw.columns[index]
+                .text(row)
+                .filter(|t| !options.missing.is_missing(t))
+                .map(|t| t.trim().to_lowercase())
+        })
+        .collect();
+    let mut distinct: Vec<(String, usize)> = Vec::new();
+    for cell in cells.iter().flatten() {
+        match distinct.iter_mut().find(|(v, _)| v == cell) {
+            Some((_, count)) => *count += 1,
+            None => distinct.push((cell.clone(), 1)),
+        }
+    }
+    let listing = || {
+        distinct
+            .iter()
+            .take(12)
+            .map(|(v, n)| format!("`{v}` ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let open = lower_all(&options.open);
+    let mut positive = lower_all(&options.positive);
+    if positive.is_empty() {
+        let guess = POSITIVE_GUESSES
+            .iter()
+            .find(|g| distinct.iter().any(|(v, _)| v == *g))
+            .ok_or_else(|| DataError::AmbiguousOutcome {
+                path: raw.path.clone(),
+                column: column.clone(),
+                problem: "has no value leadscore recognises as won; name it with --positive"
+                    .to_owned(),
+                values: listing(),
+            })?;
+        notices.push(Notice::info(format!(
+            "outcome `{guess}` in column `{column}` read as won (pass --positive to change)"
+        )));
+        positive.push((*guess).to_owned());
+    }
+    let mut negative = lower_all(&options.negative);
+    for (value, first, second) in [
+        (
+            positive.iter().find(|p| negative.contains(p)),
+            "positive",
+            "negative",
+        ),
+        (
+            positive.iter().find(|p| open.contains(p)),
+            "positive",
+            "open",
+        ),
+        (
+            negative.iter().find(|n| open.contains(n)),
+            "negative",
+            "open",
+        ),
+    ] {
+        if let Some(value) = value {
+            return Err(DataError::ConflictingOutcomeValue {
+                value: value.clone(),
+                first,
+                second,
+            });
+        }
+    }
+    if negative.is_empty() {
+        let rest: Vec<&String> = distinct
+            .iter()
+            .map(|(v, _)| v)
+            .filter(|v| !positive.contains(v) && !open.contains(v))
+            .collect();
+        match rest.as_slice() {
+            [] => {}
+            [only] => {
+                notices.push(Notice::info(format!(
+                    "outcome `{only}` in column `{column}` read as lost (pass --negative to change)"
+                )));
+                negative.push((*only).clone());
+            }
+            _ => {
+                return Err(DataError::AmbiguousOutcome {
+                    path: raw.path.clone(),
+                    column: column.clone(),
+                    problem: format!(
+                        "has several values besides the positive ({}); say which mean lost with --negative and which mean open with --open",
+                        positive.join(", ")
+                    ),
+                    values: listing(),
+                });
+            }
+        }
+    }
+    let mut outcomes = Vec::with_capacity(raw.rows);
+    for (row, cell) in cells.iter().enumerate() {
+        let outcome = match cell {
+            None => Outcome::Open,
+            Some(v) if positive.contains(v) => Outcome::Won,
+            Some(v) if negative.contains(v) => Outcome::Lost,
+            Some(v) if open.contains(v) => Outcome::Open,
+            Some(v) => {
+                return Err(DataError::UnknownOutcome {
+                    at: raw.location(row),
+                    column: column.clone(),
+                    value: v.clone(),
+                    positive: positive.join(", "),
+                    negative: negative.join(", "),
+                });
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Ok((
+        outcomes,
+        OutcomeValues {
+            positive,
+            negative,
+            open,
+        },
+    ))
+}
+
+fn read_times(raw: &RawTable, index: usize) -> Result<Vec<Option<i64>>, DataError> {
+    let column = &raw.names[index];
+    match &raw.columns[index] {
+        RawColumn::Time(values) => Ok(values.clone()),
+        RawColumn::Number(_) => Err(DataError::BadTimestamp {
+            at: raw.location(0),
+            column: column.clone(),
+            value: raw.columns[index].text(0).unwrap_or_default(),
+        }),
+        RawColumn::Text(text) => {
+            let mut parsed = Vec::with_capacity(text.values.len());
+            for (code, value) in text.values.iter().enumerate() {
+                if value.trim().is_empty() {
+                    parsed.push(None);
+                    continue;
+                }
+                match parse_timestamp(value) {
+                    Some(t) => parsed.push(Some(t)),
+                    None => {
+                        return Err(DataError::BadTimestamp {
+                            at: raw.location(text.first_row_of(code as u32)),
+                            column: column.clone(),
+                            value: value.clone(),
+                        });
+                    }
+                }
+            }
+            Ok(text.codes.iter().map(|&c| parsed[c as usize]).collect())
+        }
+    }
+}
+
+fn check_dates(
+    outcomes: &[Outcome],
+    created: Option<&[Option<i64>]>,
+    closed: Option<&[Option<i64>]>,
+    notices: &mut Vec<Notice>,
+) {
+    if let Some(closed) = closed {
+        let undated = outcomes
+            .iter()
+            .zip(closed)
+            .filter(|(o, c)| **o != Outcome::Open && c.is_none())
+            .count();
+        if undated > 0 {
+            notices.push(Notice::warning(format!(
+                "{undated} closed leads have no close date; their behaviour features use all their events"
+            )));
+        }
+    }
+    if let (Some(created), Some(closed)) = (created, closed) {
+        let backwards = created
+            .iter()
+            .zip(closed)
+            .filter(|(a, b)| matches!((a, b), (Some(a), Some(b)) if b < a))
+            .count();
+        if backwards > 0 {
+            notices.push(Notice::warning(format!(
+                "{backwards} leads were closed before they were created"
+            )));
+        }
+    }
+}
+
+enum Typed {
+    Feature(FeatureColumn),
+    Dropped(String),
+}
+
+fn type_column(
+    raw: &RawTable,
+    index: usize,
+    options: &LeadsOptions,
+    notices: &mut Vec<Notice>,
+) -> Result<Typed, DataError> {
+    let name = &raw.names[index];
+    let forced_numeric = options.numeric.contains(name);
+    let forced_categorical = options.categorical.contains(name);
+    let kind_source = if forced_numeric || forced_categorical {
+        KindSource::Override
+    } else {
+        KindSource::Inferred
+    };
+    let column = match &raw.columns[index] {
+        RawColumn::Time(_) => {
+            return Ok(Typed::Dropped(
+                "date column: derive numeric features from it (e.g. age in days) to use it"
+                    .to_owned(),
+            ));
+        }
+        RawColumn::Number(values) => {
+            if let Some(row) = values.iter().position(|v| v.is_some_and(f64::is_infinite)) {
+                return Err(DataError::NotFinite {
+                    at: raw.location(row),
+                    column: name.clone(),
+                    value: raw.columns[index].text(row).unwrap_or_default(),
+                });
+            }
+            if forced_categorical {
+                let mut text = TextColumn::default();
+                for row in 0..raw.rows {
+                    text.push(&raw.columns[index].text(row).unwrap_or_default());
+                }
+                categorical_column(name, &text, &options.missing, kind_source)
+            } else {
+                FeatureColumn {
+                    name: name.clone(),
+                    kind_source,
+                    values: ColumnValues::Numeric(
+                        values.iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+                    ),
+                }
+            }
+        }
+        RawColumn::Text(text) => type_text_column(
+            raw,
+            name,
+            text,
+            options,
+            forced_numeric,
+            forced_categorical,
+            kind_source,
+            notices,
+        )?,
+    };
+    let missing = column.missing_count();
+    if missing == raw.rows {
+        return Ok(Typed::Dropped("every cell is empty".to_owned()));
+    }
+    let distinct = match &column.values {
+        ColumnValues::Numeric(values) => {
+            let first = values.iter().find(|v| !v.is_nan());
+            usize::from(first.is_some())
+                + usize::from(values.iter().any(|v| !v.is_nan() && Some(v) != first))
+        }
+        ColumnValues::Categorical { levels, .. } => levels.len(),
+    };
+    if distinct == 1 && missing == 0 {
+        return Ok(Typed::Dropped(
+            "a single value in every row carries no information".to_owned(),
+        ));
+    }
+    Ok(Typed::Feature(column))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn type_text_column(
+    raw: &RawTable,
+    name: &str,
+    text: &TextColumn,
+    options: &LeadsOptions,
+    forced_numeric: bool,
+    forced_categorical: bool,
+    kind_source: KindSource,
+    notices: &mut Vec<Notice>,
+) -> Result<FeatureColumn, DataError> {
+    let counts = text.counts();
+    let mut placeholders: Vec<String> = Vec::new();
+    let mut parsed: Vec<Option<Result<f64, NumberError>>> = Vec::with_capacity(text.values.len());
+    for (code, value) in text.values.iter().enumerate() {
+        if options.missing.is_missing(value) {
+            if !value.trim().is_empty() {
+                placeholders.push(format!("{} × `{value}`", counts[code]));
+            }
+            parsed.push(None);
+        } else {
+            parsed.push(Some(parse_number(value.trim())));
+        }
+    }
+    if !placeholders.is_empty() {
+        notices.push(Notice::info(format!(
+            "column `{name}`: {} read as missing",
+            placeholders.join(", ")
+        )));
+    }
+    let first_failure = |wanted: fn(&NumberError) -> bool| {
+        parsed
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p, Some(Err(e)) if wanted(e)))
+            .map(|(code, _)| text.first_row_of(code as u32))
+            .min()
+    };
+    let not_a_number = first_failure(|e| *e == NumberError::NotANumber);
+    let not_finite = first_failure(|e| *e == NumberError::NotFinite);
+    let numeric_rows: usize = parsed
+        .iter()
+        .zip(&counts)
+        .filter(|(p, _)| matches!(p, Some(Ok(_))))
+        .map(|(_, n)| n)
+        .sum();
+    let present_rows: usize = parsed
+        .iter()
+        .zip(&counts)
+        .filter(|(p, _)| p.is_some())
+        .map(|(_, n)| n)
+        .sum();
+    let numeric = if forced_categorical {
+        false
+    } else if forced_numeric {
+        if let Some(row) = not_a_number {
+            return Err(DataError::BadNumber {
+                at: raw.location(row),
+                column: name.to_owned(),
+                value: text.values[text.codes[row] as usize].clone(),
+                why: " (the column is forced numeric)".to_owned(),
+            });
+        }
+        true
+    } else {
+        not_a_number.is_none() && numeric_rows > 0
+    };
+    if numeric {
+        if let Some(row) = not_finite {
+            return Err(DataError::NotFinite {
+                at: raw.location(row),
+                column: name.to_owned(),
+                value: text.values[text.codes[row] as usize].clone(),
+            });
+        }
+        let values: Vec<f64> = parsed
+            .iter()
+            .map(|p| match p {
+                Some(Ok(v)) => *v,
+                _ => f64::NAN,
+            })
+            .collect();
+        return Ok(FeatureColumn {
+            name: name.to_owned(),
+            kind_source,
+            values: ColumnValues::Numeric(text.codes.iter().map(|&c| values[c as usize]).collect()),
+        });
+    }
+    if !forced_categorical
+        && present_rows > 0
+        && numeric_rows as f64 >= 0.9 * present_rows as f64
+        && let Some(row) = not_a_number
+    {
+        notices.push(Notice::warning(format!(
+                "column `{name}` is {:.0}% numbers but holds text such as `{}` ({}); read as categorical — pass --numeric {name} and fix or blank those cells to use it as a number",
+                100.0 * numeric_rows as f64 / present_rows as f64,
+                text.values[text.codes[row] as usize],
+                raw.location(row)
+            )));
+    }
+    let column = categorical_column(name, text, &options.missing, kind_source);
+    if let ColumnValues::Categorical { levels, .. } = &column.values
+        && levels.len() > 100
+        && levels.len() * 2 > present_rows
+    {
+        notices.push(Notice::warning(format!(
+                "column `{name}` has {} distinct values in {present_rows} rows: it looks like an identifier or free text (consider --exclude {name})",
+                levels.len()
+            )));
+    }
+    Ok(column)
+}
+
+fn categorical_column(
+    name: &str,
+    text: &TextColumn,
+    missing: &MissingTokens,
+    kind_source: KindSource,
+) -> FeatureColumn {
+    let mut levels: Vec<String> = Vec::new();
+    let mut level_codes: FxHashMap<&str, u32> = FxHashMap::default();
+    let remap: Vec<u32> = text
+        .values
+        .iter()
+        .map(|value| {
+            if missing.is_missing(value) {
+                return MISSING_CODE;
+            }
+            let level = value.trim();
+            *level_codes.entry(level).or_insert_with(|| {
+                levels.push(level.to_owned());
+                (levels.len() - 1) as u32
+            })
+        })
+        .collect();
+    FeatureColumn {
+        name: name.to_owned(),
+        kind_source,
+        values: ColumnValues::Categorical {
+            codes: text.codes.iter().map(|&c| remap[c as usize]).collect(),
+            levels,
+        },
+    }
+}

@@ -1,0 +1,27 @@
+//! Reading lead and event tables into typed, validated data sets.
+//!
+//! This is where every leadscore workflow starts: `train`, `score`, `compare` and `describe` all
+//! load their inputs here. A leads file (CSV with any common separator, or Parquet) becomes a
+//! [`LeadsTable`] with ids, won/lost/open outcomes, dates and explicit feature columns whose types
+//! are inferred or overridden; an events file becomes an [`EventLog`] grouped by lead in canonical
+//! order. Every defect in the input is a [`DataError`] naming the file, column and line.
+
+mod describe;
+mod error;
+mod events;
+mod leads;
+mod sniff;
+mod table;
+pub mod time;
+mod value;
+
+pub use describe::{ClassBalance, ColumnRole, ColumnSummary, Description, EventsSummary};
+pub use error::{DataError, Location, Position};
+pub use events::{Event, EventLog, EventStats, EventsOptions};
+pub use leads::{
+    ColumnKind, ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
+    MISSING_CODE, Notice, Outcome, OutcomeValues, Severity,
+};
+pub use sniff::sniff_separator;
+pub use table::{FileFormat, format_number};
+pub use value::{MissingTokens, NumberError, Value, parse_number};

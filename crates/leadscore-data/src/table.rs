@@ -1,0 +1,374 @@
+//! Reading a file (delimited text or Parquet) into raw columns.
+//!
+//! Text cells are interned per column: a column keeps one `u32` per row and each distinct string
+//! once, so type inference looks at distinct values only and a million-row export stays small.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{DataType, ParquetReader, SerReader, TimeUnit};
+use rustc_hash::FxHashMap;
+
+use crate::error::{DataError, Location, Position};
+use crate::sniff::{header_field_count, sniff_separator};
+
+/// A file format leadscore reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Delimited text; the separator is sniffed unless given.
+    Delimited,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl FileFormat {
+    /// The format implied by a file's extension (`.parquet`/`.pq`, otherwise delimited text).
+    pub fn of(path: &Path) -> Result<Self, DataError> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        match extension.as_str() {
+            "parquet" | "pq" => Ok(Self::Parquet),
+            "csv" | "tsv" | "txt" | "tab" | "psv" | "" => Ok(Self::Delimited),
+            _ => Err(DataError::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+}
+
+/// Distinct strings of a text column and one code per row.
+#[derive(Debug, Default)]
+pub(crate) struct TextColumn {
+    pub codes: Vec<u32>,
+    pub values: Vec<String>,
+    index: FxHashMap<String, u32>,
+}
+
+impl TextColumn {
+    pub fn push(&mut self, cell: &str) {
+        let code = match self.index.get(cell) {
+            Some(&code) => code,
+            None => {
+                let code = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+                self.values.push(cell.to_owned());
+                self.index.insert(cell.to_owned(), code);
+                code
+            }
+        };
+        self.codes.push(code);
+    }
+
+    /// Number of rows holding each distinct value.
+    pub fn counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.values.len()];
+        for &code in &self.codes {
+            counts[code as usize] += 1;
+        }
+        counts
+    }
+
+    /// First row holding the given distinct value.
+    pub fn first_row_of(&self, code: u32) -> usize {
+        self.codes.iter().position(|&c| c == code).unwrap_or(0)
+    }
+}
+
+/// One column as read from the file, before any typing decision.
+#[derive(Debug)]
+pub(crate) enum RawColumn {
+    /// Text cells (all of a delimited file; string columns of Parquet).
+    Text(TextColumn),
+    /// Numeric Parquet column; `None` is null.
+    Number(Vec<Option<f64>>),
+    /// Date or datetime Parquet column in epoch seconds; `None` is null.
+    Time(Vec<Option<i64>>),
+}
+
+impl RawColumn {
+    /// The cell of row `row` as text (numbers formatted without a trailing `.0`), `None` if null.
+    pub fn text(&self, row: usize) -> Option<String> {
+        match self {
+            Self::Text(column) => Some(column.values[column.codes[row] as usize].clone()),
+            Self::Number(values) => values[row].map(format_number),
+            Self::Time(values) => values[row].map(crate::time::format_timestamp),
+        }
+    }
+}
+
+/// Formats a number the way a CSV export would show it (`3`, not `3.0`).
+pub fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// A whole file as raw columns.
+#[derive(Debug)]
+pub(crate) struct RawTable {
+    pub path: PathBuf,
+    pub names: Vec<String>,
+    pub columns: Vec<RawColumn>,
+    pub rows: usize,
+    /// Physical line of each row (delimited files only).
+    lines: Option<Vec<u64>>,
+}
+
+impl RawTable {
+    pub fn read(path: &Path, separator: Option<u8>) -> Result<Self, DataError> {
+        match FileFormat::of(path)? {
+            FileFormat::Delimited => read_delimited(path, separator),
+            FileFormat::Parquet => read_parquet(path),
+        }
+    }
+
+    pub fn location(&self, row: usize) -> Location {
+        let position = match &self.lines {
+            Some(lines) => Position::Line(lines[row]),
+            None => Position::Row(row as u64 + 1),
+        };
+        Location::new(&self.path, position)
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub fn available_columns(&self) -> String {
+        let mut list: Vec<String> = self
+            .names
+            .iter()
+            .take(30)
+            .map(|n| format!("`{n}`"))
+            .collect();
+        if self.names.len() > 30 {
+            list.push(format!("… ({} in all)", self.names.len()));
+        }
+        list.join(", ")
+    }
+
+    pub fn missing_column(&self, column: &str, role: &'static str) -> DataError {
+        DataError::MissingColumn {
+            path: self.path.clone(),
+            column: column.to_owned(),
+            role,
+            hint: crate::error::did_you_mean(column, self.names.iter().map(String::as_str)),
+            available: self.available_columns(),
+        }
+    }
+}
+
+/// Opens a delimited file: checks it is not empty, settles the separator and reads the header.
+pub(crate) fn open_delimited(
+    path: &Path,
+    separator: Option<u8>,
+) -> Result<(csv::Reader<File>, Vec<String>), DataError> {
+    let io_error = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_error)?;
+    let mut head = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    loop {
+        let read = file.read(&mut head[filled..]).map_err(io_error)?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+        if filled == head.len() {
+            break;
+        }
+    }
+    head.truncate(filled);
+    if head.iter().all(u8::is_ascii_whitespace) || head == b"\xEF\xBB\xBF" {
+        return Err(DataError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let sniffed = sniff_separator(&head);
+    let separator = match (separator, sniffed) {
+        (Some(given), Some(guess)) if given != guess && header_field_count(&head, given) == 1 => {
+            let header = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(60)
+                .collect();
+            return Err(DataError::WrongSeparator {
+                path: path.to_path_buf(),
+                given: char::from(given),
+                guess: char::from(guess),
+                header,
+            });
+        }
+        (Some(given), _) => given,
+        (None, guess) => guess.unwrap_or(b','),
+    };
+    let file = File::open(path).map_err(io_error)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+        .collect::<Vec<_>>();
+    for (i, name) in headers.iter().enumerate() {
+        if headers[..i].contains(name) {
+            return Err(DataError::DuplicateColumn {
+                path: path.to_path_buf(),
+                column: name.clone(),
+            });
+        }
+    }
+    Ok((reader, headers))
+}
+
+/// Turns a CSV reader error into one that names the line.
+pub(crate) fn csv_error(path: &Path, error: csv::Error) -> DataError {
+    let line = error.position().map_or(0, csv::Position::line);
+    let at = Location::new(path, Position::Line(line));
+    match error.into_kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len,
+            len,
+            pos,
+            ..
+        } => DataError::RaggedRow {
+            at: Location::new(path, Position::Line(pos.map_or(line, |p| p.line()))),
+            expected: expected_len,
+            found: len,
+        },
+        csv::ErrorKind::Io(source) => DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        csv::ErrorKind::Utf8 { pos, .. } => DataError::MalformedCsv {
+            at: Location::new(path, Position::Line(pos.map_or(line, |p| p.line()))),
+            message: "text is not valid UTF-8; re-save the file as UTF-8".to_owned(),
+        },
+        other => DataError::MalformedCsv {
+            at,
+            message: format!("{other:?}"),
+        },
+    }
+}
+
+fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataError> {
+    let (mut reader, names) = open_delimited(path, separator)?;
+    let mut columns: Vec<TextColumn> = names.iter().map(|_| TextColumn::default()).collect();
+    let mut lines = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(|e| csv_error(path, e))?
+    {
+        lines.push(record.position().map_or(0, csv::Position::line));
+        for (column, cell) in columns.iter_mut().zip(record.iter()) {
+            column.push(cell);
+        }
+    }
+    if lines.is_empty() {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(RawTable {
+        path: path.to_path_buf(),
+        names,
+        rows: lines.len(),
+        columns: columns.into_iter().map(RawColumn::Text).collect(),
+        lines: Some(lines),
+    })
+}
+
+fn read_parquet(path: &Path) -> Result<RawTable, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        return Err(DataError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let parquet_error = |message: String| DataError::Parquet {
+        path: path.to_path_buf(),
+        message,
+    };
+    let frame = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| parquet_error(format!("not a readable Parquet file: {e}")))?;
+    if frame.height() == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut names = Vec::new();
+    let mut columns = Vec::new();
+    for column in frame.columns() {
+        let name = column.name().to_string();
+        let series = column.as_materialized_series();
+        let unsupported = |e: polars::error::PolarsError| {
+            parquet_error(format!("column `{name}` of type {}: {e}", series.dtype()))
+        };
+        let raw = match series.dtype() {
+            DataType::String => {
+                let mut text = TextColumn::default();
+                for cell in series.str().map_err(unsupported)?.iter() {
+                    text.push(cell.unwrap_or(""));
+                }
+                RawColumn::Text(text)
+            }
+            DataType::Boolean => {
+                let mut text = TextColumn::default();
+                for cell in series.bool().map_err(unsupported)?.iter() {
+                    text.push(cell.map_or("", |b| if b { "true" } else { "false" }));
+                }
+                RawColumn::Text(text)
+            }
+            DataType::Date | DataType::Datetime(_, _) => {
+                let millis = series
+                    .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                    .and_then(|s| s.cast(&DataType::Int64))
+                    .map_err(unsupported)?;
+                let values = millis
+                    .i64()
+                    .map_err(unsupported)?
+                    .iter()
+                    .map(|v| v.map(|ms| ms.div_euclid(1000)))
+                    .collect();
+                RawColumn::Time(values)
+            }
+            dtype if dtype.is_primitive_numeric() => {
+                let floats = series.cast(&DataType::Float64).map_err(unsupported)?;
+                RawColumn::Number(floats.f64().map_err(unsupported)?.iter().collect())
+            }
+            other => {
+                return Err(parquet_error(format!(
+                    "column `{name}` has type {other}, which leadscore cannot use; cast it to text, number or date"
+                )));
+            }
+        };
+        names.push(name);
+        columns.push(raw);
+    }
+    Ok(RawTable {
+        path: path.to_path_buf(),
+        names,
+        rows: frame.height(),
+        columns,
+        lines: None,
+    })
+}

@@ -1,0 +1,479 @@
+//! Every defect of an input file gives an error naming the file, the column and the line.
+
+use std::path::{Path, PathBuf};
+
+use leadscore_data::{
+    ColumnKind, DataError, EventLog, EventsOptions, LeadsOptions, LeadsTable, Outcome, Position,
+    Severity,
+};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write fixture");
+        path
+    }
+}
+
+fn load(path: &Path) -> Result<LeadsTable, DataError> {
+    LeadsTable::load(path, &LeadsOptions::default())
+}
+
+const GOOD: &str = "lead_id,created_at,closed_at,outcome,industry,employees\n\
+    a,2024-01-01,2024-02-01,won,software,120\n\
+    b,2024-01-03,2024-02-10,lost,retail,\n\
+    c,2024-01-05,,open,Select,40\n";
+
+#[test]
+fn a_good_file_loads_with_types_outcomes_and_dates() {
+    let f = Fixture::new();
+    let leads = load(&f.file("leads.csv", GOOD)).expect("loads");
+    assert_eq!(leads.ids, ["a", "b", "c"]);
+    assert_eq!(leads.outcomes, [Outcome::Won, Outcome::Lost, Outcome::Open]);
+    assert_eq!(
+        leads.column("industry").map(|c| c.kind()),
+        Some(ColumnKind::Categorical)
+    );
+    assert_eq!(
+        leads.column("employees").map(|c| c.kind()),
+        Some(ColumnKind::Numeric)
+    );
+    assert_eq!(
+        leads.column("industry").map(|c| c.missing_count()),
+        Some(1),
+        "Select is missing"
+    );
+    assert_eq!(
+        leads.column("employees").map(|c| c.missing_count()),
+        Some(1)
+    );
+    assert_eq!(leads.closed_at.as_ref().map(|c| c[2]), Some(None));
+}
+
+#[test]
+fn an_empty_file_is_an_error() {
+    let f = Fixture::new();
+    assert!(matches!(
+        load(&f.file("empty.csv", "")),
+        Err(DataError::EmptyFile { .. })
+    ));
+    assert!(matches!(
+        load(&f.file("blank.csv", "\n\n")),
+        Err(DataError::EmptyFile { .. })
+    ));
+}
+
+#[test]
+fn a_header_without_rows_is_an_error() {
+    let f = Fixture::new();
+    let error = load(&f.file("header.csv", "lead_id,outcome\n")).expect_err("no rows");
+    assert!(matches!(error, DataError::NoRows { .. }), "{error}");
+}
+
+#[test]
+fn a_missing_outcome_column_names_the_column_and_suggests_a_fix() {
+    let f = Fixture::new();
+    let error =
+        load(&f.file("leads.csv", "lead_id,Outcome\na,won\nb,lost\n")).expect_err("no outcome");
+    let message = error.to_string();
+    assert!(message.contains("no outcome column `outcome`"), "{message}");
+    assert!(message.contains("did you mean `Outcome`"), "{message}");
+}
+
+#[test]
+fn a_missing_id_column_is_an_error_when_asked_for_and_row_numbers_otherwise() {
+    let f = Fixture::new();
+    let path = f.file("leads.csv", "outcome,x\nwon,1\nlost,2\n");
+    let options = LeadsOptions {
+        id_column: Some("customer_id".to_owned()),
+        ..LeadsOptions::default()
+    };
+    let error = LeadsTable::load(&path, &options).expect_err("no id");
+    assert!(
+        error.to_string().contains("no id column `customer_id`"),
+        "{error}"
+    );
+    let leads = load(&path).expect("row numbers");
+    assert_eq!(leads.ids, ["1", "2"]);
+    assert_eq!(leads.id_column, None);
+}
+
+#[test]
+fn duplicate_lead_ids_name_both_lines() {
+    let f = Fixture::new();
+    let error = load(&f.file("leads.csv", "lead_id,outcome\na,won\nb,lost\na,lost\n"))
+        .expect_err("duplicate");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}, line 4: lead id `a` in column `lead_id` already appeared at {}, line 2",
+            f.dir.path().join("leads.csv").display(),
+            f.dir.path().join("leads.csv").display()
+        )
+    );
+}
+
+#[test]
+fn an_empty_lead_id_is_an_error() {
+    let f = Fixture::new();
+    let error =
+        load(&f.file("leads.csv", "lead_id,outcome\na,won\n,lost\n")).expect_err("empty id");
+    assert!(
+        matches!(error, DataError::MissingId { ref at, .. } if at.position == Position::Line(3)),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_outcome_that_is_neither_positive_nor_negative_is_an_error() {
+    let f = Fixture::new();
+    let path = f.file("leads.csv", "lead_id,outcome\na,won\nb,lost\nc,maybe\n");
+    let options = LeadsOptions {
+        positive: vec!["won".to_owned()],
+        negative: vec!["lost".to_owned()],
+        ..LeadsOptions::default()
+    };
+    let error = LeadsTable::load(&path, &options).expect_err("unknown outcome");
+    let message = error.to_string();
+    assert!(
+        message.contains("line 4") && message.contains("`maybe`"),
+        "{message}"
+    );
+    // Without --negative, three values are ambiguous: the error lists them.
+    let error = load(&path).expect_err("ambiguous");
+    assert!(error.to_string().contains("`maybe` (1)"), "{error}");
+}
+
+#[test]
+fn outcome_values_match_case_insensitively_and_can_be_numbers() {
+    let f = Fixture::new();
+    let leads = load(&f.file("leads.csv", "lead_id,outcome\na,1\nb,0\nc,\n")).expect("1/0 outcome");
+    assert_eq!(leads.outcomes, [Outcome::Won, Outcome::Lost, Outcome::Open]);
+    let path = f.file(
+        "converted.csv",
+        "lead_id,outcome\na,Converted\nb,Not Converted\n",
+    );
+    let options = LeadsOptions {
+        positive: vec!["converted".to_owned()],
+        ..LeadsOptions::default()
+    };
+    let leads = LeadsTable::load(&path, &options).expect("named values");
+    assert_eq!(leads.outcomes, [Outcome::Won, Outcome::Lost]);
+}
+
+#[test]
+fn a_value_listed_as_positive_and_negative_is_an_error() {
+    let f = Fixture::new();
+    let options = LeadsOptions {
+        positive: vec!["won".to_owned()],
+        negative: vec!["WON".to_owned()],
+        ..LeadsOptions::default()
+    };
+    let error = LeadsTable::load(&f.file("leads.csv", GOOD), &options).expect_err("conflict");
+    assert!(
+        matches!(error, DataError::ConflictingOutcomeValue { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn only_one_class_is_reported_before_training() {
+    let f = Fixture::new();
+    let leads = load(&f.file(
+        "leads.csv",
+        "lead_id,outcome,x\na,won,1\nb,won,2\nc,open,3\n",
+    ))
+    .expect("loads");
+    let error = leads.require_both_classes().expect_err("single class");
+    assert!(error.to_string().contains("2 won, 0 lost"), "{error}");
+}
+
+#[test]
+fn an_unparseable_date_names_line_column_and_value() {
+    let f = Fixture::new();
+    let path = f.file(
+        "leads.csv",
+        "lead_id,created_at,outcome\na,2024-01-01,won\nb,31/01/2024,lost\n",
+    );
+    let error = load(&path).expect_err("bad date");
+    let message = error.to_string();
+    assert!(
+        message.contains("line 3")
+            && message.contains("`31/01/2024`")
+            && message.contains("created_at"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_wrong_separator_is_detected() {
+    let f = Fixture::new();
+    let path = f.file("leads.csv", "lead_id;outcome;x\na;won;1\nb;lost;2\n");
+    let options = LeadsOptions {
+        separator: Some(b','),
+        ..LeadsOptions::default()
+    };
+    let error = LeadsTable::load(&path, &options).expect_err("wrong separator");
+    assert!(
+        matches!(error, DataError::WrongSeparator { guess: ';', .. }),
+        "{error}"
+    );
+    let leads = load(&path).expect("sniffed");
+    assert_eq!(leads.len(), 2);
+}
+
+#[test]
+fn a_row_with_too_few_or_too_many_fields_names_its_line() {
+    let f = Fixture::new();
+    let error =
+        load(&f.file("short.csv", "lead_id,outcome,x\na,won,1\nb,lost\n")).expect_err("short row");
+    assert!(
+        matches!(error, DataError::RaggedRow { ref at, expected: 3, found: 2 } if at.position == Position::Line(3)),
+        "{error}"
+    );
+    let error = load(&f.file("long.csv", "lead_id,outcome,x\na,won,1,9\n")).expect_err("long row");
+    assert!(
+        matches!(error, DataError::RaggedRow { found: 4, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn infinity_in_a_numeric_column_is_an_error_and_nan_is_missing() {
+    let f = Fixture::new();
+    let error =
+        load(&f.file("inf.csv", "lead_id,outcome,x\na,won,1\nb,lost,inf\n")).expect_err("infinite");
+    assert!(
+        matches!(error, DataError::NotFinite { ref column, .. } if column == "x"),
+        "{error}"
+    );
+    let leads = load(&f.file(
+        "nan.csv",
+        "lead_id,outcome,x\na,won,1\nb,lost,NaN\nc,lost,3\n",
+    ))
+    .expect("NaN is missing");
+    assert_eq!(leads.column("x").map(|c| c.missing_count()), Some(1));
+}
+
+#[test]
+fn type_overrides_are_checked() {
+    let f = Fixture::new();
+    let path = f.file(
+        "leads.csv",
+        "lead_id,outcome,zip,score\na,won,01234,1\nb,lost,98765,abc\nc,lost,11111,2\n",
+    );
+    let forced = LeadsOptions {
+        categorical: vec!["zip".to_owned()],
+        numeric: vec!["score".to_owned()],
+        ..LeadsOptions::default()
+    };
+    let error = LeadsTable::load(&path, &forced).expect_err("text in a numeric column");
+    assert!(
+        error.to_string().contains("line 3") && error.to_string().contains("`abc`"),
+        "{error}"
+    );
+    let only_zip = LeadsOptions {
+        categorical: vec!["zip".to_owned()],
+        ..LeadsOptions::default()
+    };
+    let leads = LeadsTable::load(&path, &only_zip).expect("zip as text");
+    assert_eq!(
+        leads.column("zip").map(|c| c.kind()),
+        Some(ColumnKind::Categorical)
+    );
+    let both = LeadsOptions {
+        categorical: vec!["zip".to_owned()],
+        numeric: vec!["zip".to_owned()],
+        ..LeadsOptions::default()
+    };
+    assert!(matches!(
+        LeadsTable::load(&path, &both),
+        Err(DataError::ConflictingOverride { .. })
+    ));
+    let typo = LeadsOptions {
+        exclude: vec!["scroe".to_owned()],
+        ..LeadsOptions::default()
+    };
+    let error = LeadsTable::load(&path, &typo).expect_err("unknown column");
+    assert!(
+        error.to_string().contains("did you mean `score`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_mostly_numeric_column_is_categorical_with_a_warning() {
+    let f = Fixture::new();
+    let mut text = String::from("lead_id,outcome,revenue\n");
+    for i in 0..20 {
+        text.push_str(&format!(
+            "l{i},{},{}\n",
+            if i % 2 == 0 { "won" } else { "lost" },
+            if i == 7 {
+                "1.2M".to_owned()
+            } else {
+                (i * 1000).to_string()
+            }
+        ));
+    }
+    let leads = load(&f.file("leads.csv", &text)).expect("loads");
+    assert_eq!(
+        leads.column("revenue").map(|c| c.kind()),
+        Some(ColumnKind::Categorical)
+    );
+    assert!(leads.notices.iter().any(|n| n.severity == Severity::Warning
+        && n.message.contains("`1.2M`")
+        && n.message.contains("line 9")));
+}
+
+#[test]
+fn constant_and_empty_columns_are_excluded_with_a_reason() {
+    let f = Fixture::new();
+    let leads = load(&f.file(
+        "leads.csv",
+        "lead_id,outcome,same,blank,x\na,won,k,,1\nb,lost,k,,2\n",
+    ))
+    .expect("loads");
+    let reasons: Vec<&str> = leads.excluded.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(reasons, ["same", "blank"]);
+    assert_eq!(leads.columns.len(), 1);
+}
+
+#[test]
+fn a_utf8_bom_and_quoted_fields_are_read() {
+    let f = Fixture::new();
+    let leads = load(&f.file(
+        "bom.csv",
+        "\u{feff}lead_id,outcome,note\n\"a\",won,\"x, y\"\nb,lost,\"line\nbreak\"\n",
+    ))
+    .expect("loads");
+    assert_eq!(leads.ids, ["a", "b"]);
+}
+
+#[test]
+fn parquet_files_load_like_csv() {
+    use polars::prelude::*;
+    let f = Fixture::new();
+    let path = f.dir.path().join("leads.parquet");
+    let mut frame = df!(
+        "lead_id" => [1i64, 2, 3],
+        "outcome" => ["won", "lost", "lost"],
+        "employees" => [Some(10.0f64), None, Some(3.0)],
+        "industry" => ["software", "retail", "software"],
+    )
+    .expect("frame");
+    let file = std::fs::File::create(&path).expect("create");
+    ParquetWriter::new(file)
+        .finish(&mut frame)
+        .expect("write parquet");
+    let leads = load(&path).expect("parquet loads");
+    assert_eq!(leads.ids, ["1", "2", "3"]);
+    assert_eq!(
+        leads.column("employees").map(|c| c.missing_count()),
+        Some(1)
+    );
+    assert_eq!(
+        leads.column("industry").map(|c| c.kind()),
+        Some(ColumnKind::Categorical)
+    );
+    let truncated = f.file("broken.parquet", "PAR1 not really");
+    assert!(matches!(load(&truncated), Err(DataError::Parquet { .. })));
+}
+
+mod events {
+    use super::*;
+
+    fn leads(f: &Fixture) -> LeadsTable {
+        load(&f.file("leads.csv", GOOD)).expect("leads")
+    }
+
+    #[test]
+    fn events_join_sort_and_count_unknown_leads_and_duplicates() {
+        let f = Fixture::new();
+        let leads = leads(&f);
+        let path = f.file(
+            "events.csv",
+            "lead_id,timestamp,event_type,value\n\
+             b,2024-01-05T10:00:00Z,page_view,30\n\
+             a,2024-01-02T10:00:00Z,pricing_view,\n\
+             ghost,2024-01-02T10:00:00Z,page_view,\n\
+             a,2024-01-01T09:00:00Z,page_view,12\n\
+             a,2024-01-02T10:00:00Z,pricing_view,\n",
+        );
+        let log = EventLog::load(&path, &EventsOptions::default(), &leads).expect("events load");
+        assert_eq!(log.stats.rows, 5);
+        assert_eq!(log.stats.unknown_lead_rows, 1);
+        assert_eq!(log.stats.unknown_lead_examples, ["ghost"]);
+        assert_eq!(log.stats.duplicate_rows, 1);
+        assert_eq!(log.types, ["page_view", "pricing_view"]);
+        let a = log.for_lead(0);
+        assert_eq!(a.len(), 3);
+        assert!(a.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+        assert_eq!(a[0].value, 12.0);
+        assert!(log.for_lead(2).is_empty());
+    }
+
+    #[test]
+    fn bad_event_rows_name_their_line() {
+        let f = Fixture::new();
+        let leads = leads(&f);
+        let cases = [
+            (
+                "lead_id,timestamp,event_type\na,yesterday,page_view\n",
+                "`yesterday`",
+            ),
+            (
+                "lead_id,timestamp,event_type\na,,page_view\n",
+                "empty value in required column `timestamp`",
+            ),
+            (
+                "lead_id,timestamp,event_type\na,2024-01-01,\n",
+                "empty value in required column `event_type`",
+            ),
+            (
+                "lead_id,timestamp,event_type,value\na,2024-01-01,page_view,lots\n",
+                "`lots` in column `value` is not a number",
+            ),
+            (
+                "lead_id,timestamp,event_type,value\na,2024-01-01,page_view,inf\n",
+                "not a finite number",
+            ),
+            (
+                "lead_id,time,event_type\na,2024-01-01,page_view\n",
+                "no timestamp column `timestamp`",
+            ),
+        ];
+        for (contents, expected) in cases {
+            let path = f.file("events.csv", contents);
+            let error =
+                EventLog::load(&path, &EventsOptions::default(), &leads).expect_err(expected);
+            let message = error.to_string();
+            assert!(message.contains(expected), "{message}");
+            if !expected.starts_with("no ") {
+                assert!(message.contains("line 2"), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn events_need_lead_ids() {
+        let f = Fixture::new();
+        let leads = load(&f.file("no_id.csv", "outcome,x\nwon,1\nlost,2\n")).expect("leads");
+        let path = f.file(
+            "events.csv",
+            "lead_id,timestamp,event_type\n1,2024-01-01,page_view\n",
+        );
+        let error = EventLog::load(&path, &EventsOptions::default(), &leads).expect_err("no ids");
+        assert!(error.to_string().contains("--id"), "{error}");
+    }
+}

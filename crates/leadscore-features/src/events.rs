@@ -1,0 +1,589 @@
+//! Point-in-time behaviour features from the events table.
+//!
+//! For each event type (and for all events together): count, counts in trailing windows, days since
+//! the last event and a half-life-decayed count, plus the sum of values for types that carry one.
+//! Only events strictly before the lead's as-of time count; exact duplicates (same type and
+//! timestamp) count once.
+//!
+//! [`FittedEventFeatures::aggregate`] is the one implementation. The batch path
+//! ([`FittedEventFeatures::transform_log`]) calls it per lead over the grouped log, the single-lead
+//! path ([`FittedEventFeatures::transform_lead`]) calls it on a request's events after putting them
+//! in the same canonical order (timestamp, then type name), so both produce bit-identical numbers.
+
+use leadscore_data::{Event, EventLog, time::SECONDS_PER_DAY};
+use ndarray::Array2;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FeatureError;
+
+/// Name of the pseudo event type that aggregates all events.
+pub const ANY_EVENT: &str = "any_event";
+
+/// Settings of the behaviour features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventFeatureParams {
+    windows_days: Vec<u32>,
+    half_life_days: f64,
+    max_event_types: usize,
+}
+
+impl Default for EventFeatureParams {
+    /// Windows of 7, 30 and 90 days, a 30-day half-life and at most 40 event types (the most
+    /// frequent; rarer types still count towards `any_event`).
+    fn default() -> Self {
+        Self {
+            windows_days: vec![7, 30, 90],
+            half_life_days: 30.0,
+            max_event_types: 40,
+        }
+    }
+}
+
+impl EventFeatureParams {
+    /// Default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trailing windows, in days, for windowed counts.
+    pub fn windows_days(mut self, windows: Vec<u32>) -> Self {
+        self.windows_days = windows;
+        self
+    }
+
+    /// Half-life, in days, of the decayed count.
+    pub fn half_life_days(mut self, half_life: f64) -> Self {
+        self.half_life_days = half_life;
+        self
+    }
+
+    /// Most event types given their own features.
+    pub fn max_event_types(mut self, max: usize) -> Self {
+        self.max_event_types = max;
+        self
+    }
+
+    /// Validates the settings.
+    pub fn check(mut self) -> Result<ValidEventFeatureParams, FeatureError> {
+        if let Some(bad) = self.windows_days.iter().find(|&&w| w == 0 || w > 3650) {
+            return Err(FeatureError::InvalidParam {
+                name: "windows_days",
+                value: bad.to_string(),
+                reason: "each window between 1 and 3650 days",
+            });
+        }
+        if !(self.half_life_days.is_finite() && self.half_life_days > 0.0) {
+            return Err(FeatureError::InvalidParam {
+                name: "half_life_days",
+                value: self.half_life_days.to_string(),
+                reason: "a positive number of days",
+            });
+        }
+        self.windows_days.sort_unstable();
+        self.windows_days.dedup();
+        Ok(ValidEventFeatureParams(self))
+    }
+}
+
+/// Checked behaviour feature settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEventFeatureParams(EventFeatureParams);
+
+impl ValidEventFeatureParams {
+    /// Learns the event type vocabulary from a log.
+    pub fn fit(&self, log: &EventLog) -> FittedEventFeatures {
+        let mut ranked: Vec<usize> = (0..log.types.len())
+            .filter(|&t| log.type_counts[t] > 0)
+            .collect();
+        ranked.sort_by(|&a, &b| log.type_counts[b].cmp(&log.type_counts[a]).then(a.cmp(&b)));
+        ranked.truncate(self.0.max_event_types);
+        ranked.sort_unstable();
+        FittedEventFeatures::from(EventFeaturesSpec {
+            event_types: ranked.iter().map(|&t| log.types[t].clone()).collect(),
+            has_value: ranked.iter().map(|&t| log.type_has_value[t]).collect(),
+            windows_days: self.0.windows_days.clone(),
+            half_life_days: self.0.half_life_days,
+        })
+    }
+}
+
+/// Behaviour feature definitions learned at training time; stored in the model artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "EventFeaturesSpec", into = "EventFeaturesSpec")]
+pub struct FittedEventFeatures {
+    spec: EventFeaturesSpec,
+    layout: Layout,
+}
+
+/// The saved form of [`FittedEventFeatures`]; the layout is derived on load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventFeaturesSpec {
+    /// Event types with their own features, sorted by name.
+    pub event_types: Vec<String>,
+    /// Whether each type carries a value (adds a `value_sum` feature).
+    pub has_value: Vec<bool>,
+    /// Trailing windows in days.
+    pub windows_days: Vec<u32>,
+    /// Half-life of the decayed count, in days.
+    pub half_life_days: f64,
+}
+
+impl From<EventFeaturesSpec> for FittedEventFeatures {
+    fn from(spec: EventFeaturesSpec) -> Self {
+        let layout = Layout::of(&spec);
+        Self { spec, layout }
+    }
+}
+
+impl From<FittedEventFeatures> for EventFeaturesSpec {
+    fn from(fitted: FittedEventFeatures) -> Self {
+        fitted.spec
+    }
+}
+
+/// Where each type's block of features starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Layout {
+    offsets: Vec<usize>,
+    any_offset: usize,
+    len: usize,
+}
+
+/// What aggregation saw, for the training report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCounts {
+    /// Events that fed the features.
+    pub used: usize,
+    /// Events at or after the as-of time (ignored).
+    pub after_as_of: usize,
+    /// Exact repeats (ignored).
+    pub duplicates: usize,
+    /// Events of types without their own features (counted in `any_event` only).
+    pub other_types: usize,
+}
+
+impl EventCounts {
+    fn add(&mut self, other: Self) {
+        self.used += other.used;
+        self.after_as_of += other.after_as_of;
+        self.duplicates += other.duplicates;
+        self.other_types += other.other_types;
+    }
+}
+
+/// One event of a single lead, as a request carries it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeadEvent<'a> {
+    /// Epoch seconds.
+    pub timestamp: i64,
+    /// Event type name.
+    pub event_type: &'a str,
+    /// Optional value; NaN or `None` when absent.
+    pub value: Option<f64>,
+}
+
+impl Layout {
+    fn of(spec: &EventFeaturesSpec) -> Self {
+        let block_len = spec.block_len();
+        let mut offsets = Vec::with_capacity(spec.event_types.len());
+        let mut cursor = 0;
+        for &has_value in &spec.has_value {
+            offsets.push(cursor);
+            cursor += block_len + usize::from(has_value);
+        }
+        Self {
+            offsets,
+            any_offset: cursor,
+            len: cursor + block_len,
+        }
+    }
+}
+
+impl EventFeaturesSpec {
+    fn block_len(&self) -> usize {
+        3 + self.windows_days.len()
+    }
+}
+
+impl FittedEventFeatures {
+    /// Event types with their own features, sorted by name.
+    pub fn event_types(&self) -> &[String] {
+        &self.spec.event_types
+    }
+
+    /// The saved settings.
+    pub fn spec(&self) -> &EventFeaturesSpec {
+        &self.spec
+    }
+
+    /// Number of features produced.
+    pub fn n_features(&self) -> usize {
+        self.layout.len
+    }
+
+    /// Feature names, e.g. `pricing_view.count_30d`, in output order.
+    pub fn feature_names(&self) -> Vec<String> {
+        let block = |name: &str, has_value: bool| {
+            let mut names = vec![format!("{name}.count")];
+            names.extend(
+                self.spec
+                    .windows_days
+                    .iter()
+                    .map(|w| format!("{name}.count_{w}d")),
+            );
+            names.push(format!("{name}.days_since_last"));
+            names.push(format!("{name}.decayed_{}d", self.spec.half_life_days));
+            if has_value {
+                names.push(format!("{name}.value_sum"));
+            }
+            names
+        };
+        let mut names: Vec<String> = self
+            .spec
+            .event_types
+            .iter()
+            .zip(&self.spec.has_value)
+            .flat_map(|(t, &v)| block(t, v))
+            .collect();
+        names.extend(block(ANY_EVENT, false));
+        names
+    }
+
+    /// The event type (or [`ANY_EVENT`]) each feature belongs to.
+    pub fn feature_event_types(&self) -> Vec<&str> {
+        let mut types = Vec::with_capacity(self.n_features());
+        for (t, &has_value) in self.spec.event_types.iter().zip(&self.spec.has_value) {
+            types.extend(std::iter::repeat_n(
+                t.as_str(),
+                self.spec.block_len() + usize::from(has_value),
+            ));
+        }
+        types.extend(std::iter::repeat_n(ANY_EVENT, self.spec.block_len()));
+        types
+    }
+
+    /// Aggregates one lead's events into `out` (length [`Self::n_features`]).
+    ///
+    /// `events` must be sorted by (timestamp, type name) — the order [`EventLog`] keeps and
+    /// [`Self::transform_lead`] establishes. `kind_map` maps each event's `kind` to a fitted type
+    /// index (`None` for types without their own features).
+    pub fn aggregate(
+        &self,
+        events: &[Event],
+        kind_map: &[Option<u32>],
+        as_of: i64,
+        out: &mut [f64],
+    ) -> EventCounts {
+        out.fill(0.0);
+        let mut counts = EventCounts::default();
+        let mut last_seen: Vec<Option<i64>> = vec![None; self.spec.event_types.len()];
+        let mut last_any: Option<i64> = None;
+        let mut previous: Option<(i64, u32)> = None;
+        let windows = &self.spec.windows_days;
+        let decay_rate = 1.0 / (self.spec.half_life_days * SECONDS_PER_DAY as f64);
+        for (position, event) in events.iter().enumerate() {
+            if event.timestamp >= as_of {
+                counts.after_as_of += events.len() - position;
+                break;
+            }
+            if previous == Some((event.timestamp, event.kind)) {
+                counts.duplicates += 1;
+                continue;
+            }
+            previous = Some((event.timestamp, event.kind));
+            counts.used += 1;
+            let age_seconds = (as_of - event.timestamp) as f64;
+            let decayed = (-age_seconds * decay_rate).exp2();
+            let mut blocks = [Some(self.layout.any_offset), None];
+            match kind_map.get(event.kind as usize).copied().flatten() {
+                Some(fitted) => {
+                    let fitted = fitted as usize;
+                    blocks[1] = Some(self.layout.offsets[fitted]);
+                    last_seen[fitted] = Some(event.timestamp);
+                    if self.spec.has_value[fitted] && event.value.is_finite() {
+                        out[self.layout.offsets[fitted] + self.spec.block_len()] += event.value;
+                    }
+                }
+                None => counts.other_types += 1,
+            }
+            last_any = Some(event.timestamp);
+            for offset in blocks.into_iter().flatten() {
+                out[offset] += 1.0;
+                for (w, &window) in windows.iter().enumerate() {
+                    if age_seconds < f64::from(window) * SECONDS_PER_DAY as f64 {
+                        out[offset + 1 + w] += 1.0;
+                    }
+                }
+                out[offset + 2 + windows.len()] += decayed;
+            }
+        }
+        let days_since = |last: Option<i64>| {
+            last.map_or(f64::NAN, |t| (as_of - t) as f64 / SECONDS_PER_DAY as f64)
+        };
+        for (fitted, &offset) in self.layout.offsets.iter().enumerate() {
+            out[offset + 1 + windows.len()] = days_since(last_seen[fitted]);
+        }
+        out[self.layout.any_offset + 1 + windows.len()] = days_since(last_any);
+        counts
+    }
+
+    /// Maps a log's type codes to fitted type indices.
+    pub fn kind_map(&self, types: &[String]) -> Vec<Option<u32>> {
+        let index: FxHashMap<&str, u32> = self
+            .spec
+            .event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i as u32))
+            .collect();
+        types
+            .iter()
+            .map(|t| index.get(t.as_str()).copied())
+            .collect()
+    }
+
+    /// Features of every lead of a log (rows in lead order), each at its as-of time.
+    pub fn transform_log(&self, log: &EventLog, as_of: &[i64]) -> (Array2<f64>, EventCounts) {
+        let kind_map = self.kind_map(&log.types);
+        let width = self.n_features();
+        let mut matrix = Array2::zeros((log.n_leads(), width));
+        let counts = matrix
+            .as_slice_mut()
+            .map(|data| {
+                data.par_chunks_mut(width.max(1))
+                    .enumerate()
+                    .map(|(lead, row)| {
+                        self.aggregate(log.for_lead(lead), &kind_map, as_of[lead], row)
+                    })
+                    .reduce(EventCounts::default, |mut a, b| {
+                        a.add(b);
+                        a
+                    })
+            })
+            .unwrap_or_default();
+        (matrix, counts)
+    }
+
+    /// Features of one lead from its events in any order.
+    pub fn transform_lead(&self, events: &[LeadEvent<'_>], as_of: i64) -> (Vec<f64>, EventCounts) {
+        let mut sorted: Vec<&LeadEvent<'_>> = events.iter().collect();
+        sorted.sort_by(|a, b| {
+            a.timestamp
+                .cmp(&b.timestamp)
+                .then_with(|| a.event_type.cmp(b.event_type))
+        });
+        let mut kind_map: Vec<Option<u32>> =
+            (0..self.spec.event_types.len() as u32).map(Some).collect();
+        let mut unknown: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut canonical = Vec::with_capacity(sorted.len());
+        for event in sorted {
+            let kind = match self
+                .spec
+                .event_types
+                .binary_search_by(|t| t.as_str().cmp(event.event_type))
+            {
+                Ok(fitted) => fitted as u32,
+                Err(_) => *unknown.entry(event.event_type).or_insert_with(|| {
+                    kind_map.push(None);
+                    (kind_map.len() - 1) as u32
+                }),
+            };
+            canonical.push(Event {
+                timestamp: event.timestamp,
+                kind,
+                value: event.value.unwrap_or(f64::NAN),
+            });
+        }
+        let mut out = vec![0.0; self.n_features()];
+        let counts = self.aggregate(&canonical, &kind_map, as_of, &mut out);
+        (out, counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const DAY: i64 = SECONDS_PER_DAY;
+
+    fn fitted(types: &[&str], has_value: &[bool]) -> FittedEventFeatures {
+        FittedEventFeatures::from(EventFeaturesSpec {
+            event_types: types.iter().map(|t| (*t).to_owned()).collect(),
+            has_value: has_value.to_vec(),
+            windows_days: vec![7, 30],
+            half_life_days: 30.0,
+        })
+    }
+
+    fn feature(f: &FittedEventFeatures, values: &[f64], name: &str) -> f64 {
+        let index = f
+            .feature_names()
+            .iter()
+            .position(|n| n == name)
+            .expect(name);
+        values[index]
+    }
+
+    #[test]
+    fn counts_windows_recency_and_decay() {
+        let f = fitted(&["demo_request", "page_view"], &[false, true]);
+        let as_of = 100 * DAY;
+        let events = [
+            LeadEvent {
+                timestamp: 40 * DAY,
+                event_type: "page_view",
+                value: Some(30.0),
+            },
+            LeadEvent {
+                timestamp: 95 * DAY,
+                event_type: "page_view",
+                value: Some(12.0),
+            },
+            LeadEvent {
+                timestamp: 70 * DAY,
+                event_type: "demo_request",
+                value: None,
+            },
+        ];
+        let (values, counts) = f.transform_lead(&events, as_of);
+        assert_eq!(counts.used, 3);
+        assert_eq!(feature(&f, &values, "page_view.count"), 2.0);
+        assert_eq!(feature(&f, &values, "page_view.count_7d"), 1.0);
+        assert_eq!(feature(&f, &values, "page_view.count_30d"), 1.0);
+        assert_eq!(feature(&f, &values, "page_view.days_since_last"), 5.0);
+        assert_eq!(feature(&f, &values, "page_view.value_sum"), 42.0);
+        let decayed = 0.5f64.powf(60.0 / 30.0) + 0.5f64.powf(5.0 / 30.0);
+        assert!((feature(&f, &values, "page_view.decayed_30d") - decayed).abs() < 1e-12);
+        assert_eq!(feature(&f, &values, "demo_request.days_since_last"), 30.0);
+        assert_eq!(feature(&f, &values, "demo_request.count_30d"), 0.0);
+        assert_eq!(feature(&f, &values, "any_event.count"), 3.0);
+        assert_eq!(feature(&f, &values, "any_event.days_since_last"), 5.0);
+    }
+
+    #[test]
+    fn ignores_events_at_or_after_as_of_and_duplicates() {
+        let f = fitted(&["pricing_view"], &[false]);
+        let events = [
+            LeadEvent {
+                timestamp: 10 * DAY,
+                event_type: "pricing_view",
+                value: None,
+            },
+            LeadEvent {
+                timestamp: 10 * DAY,
+                event_type: "pricing_view",
+                value: None,
+            },
+            LeadEvent {
+                timestamp: 20 * DAY,
+                event_type: "pricing_view",
+                value: None,
+            },
+            LeadEvent {
+                timestamp: 25 * DAY,
+                event_type: "pricing_view",
+                value: None,
+            },
+        ];
+        let (values, counts) = f.transform_lead(&events, 20 * DAY);
+        assert_eq!(feature(&f, &values, "pricing_view.count"), 1.0);
+        assert_eq!(
+            counts,
+            EventCounts {
+                used: 1,
+                after_as_of: 2,
+                duplicates: 1,
+                other_types: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_lead_without_events_has_zero_counts_and_missing_recency() {
+        let f = fitted(&["page_view"], &[false]);
+        let (values, _) = f.transform_lead(&[], DAY);
+        assert_eq!(feature(&f, &values, "page_view.count"), 0.0);
+        assert!(feature(&f, &values, "page_view.days_since_last").is_nan());
+        assert!(feature(&f, &values, "any_event.days_since_last").is_nan());
+    }
+
+    #[test]
+    fn unknown_types_count_towards_any_event_only() {
+        let f = fitted(&["page_view"], &[false]);
+        let events = [
+            LeadEvent {
+                timestamp: DAY,
+                event_type: "chat_started",
+                value: None,
+            },
+            LeadEvent {
+                timestamp: DAY,
+                event_type: "chat_started",
+                value: None,
+            },
+            LeadEvent {
+                timestamp: DAY,
+                event_type: "page_view",
+                value: None,
+            },
+        ];
+        let (values, counts) = f.transform_lead(&events, 2 * DAY);
+        assert_eq!(feature(&f, &values, "page_view.count"), 1.0);
+        assert_eq!(feature(&f, &values, "any_event.count"), 2.0);
+        assert_eq!(counts.other_types, 1);
+        assert_eq!(counts.duplicates, 1);
+    }
+
+    #[test]
+    fn fit_keeps_the_most_frequent_types_sorted_by_name() {
+        let types: Vec<String> = ["a", "b", "c"].iter().map(|s| (*s).to_owned()).collect();
+        let events = [
+            (0, 1, 0, f64::NAN),
+            (0, 2, 2, 5.0),
+            (0, 3, 2, f64::NAN),
+            (0, 4, 1, f64::NAN),
+            (0, 5, 1, f64::NAN),
+        ];
+        let log = EventLog::from_events(Path::new("mem"), 1, &types, events);
+        let fitted = EventFeatureParams::new()
+            .max_event_types(2)
+            .check()
+            .expect("valid")
+            .fit(&log);
+        assert_eq!(fitted.event_types(), ["b", "c"]);
+        assert_eq!(fitted.spec().has_value, [false, true]);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        assert!(
+            EventFeatureParams::new()
+                .windows_days(vec![0])
+                .check()
+                .is_err()
+        );
+        assert!(
+            EventFeatureParams::new()
+                .half_life_days(-1.0)
+                .check()
+                .is_err()
+        );
+        assert!(
+            EventFeatureParams::new()
+                .half_life_days(f64::INFINITY)
+                .check()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn serde_round_trip_restores_layout() {
+        let f = fitted(&["demo_request", "page_view"], &[false, true]);
+        let json = serde_json::to_string(&f).expect("serialise");
+        let back: FittedEventFeatures = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, f);
+    }
+}

@@ -1,0 +1,306 @@
+//! Ranking and calibration metrics for won/lost outcomes.
+//!
+//! Training, the points engine, offline comparison and the synthetic generator all judge scores
+//! with these functions, so a figure means the same thing wherever it is printed. Ties in scores
+//! (common for points) are handled as the expected value under random tie-breaking, never by
+//! row order.
+
+use serde::{Deserialize, Serialize};
+
+/// Area under the ROC curve; `None` unless both classes are present.
+///
+/// Tied scores count one half, i.e. the Mann–Whitney statistic with average ranks.
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let positives = labels.iter().filter(|&&l| l).count();
+    let negatives = labels.len() - positives;
+    if positives == 0 || negatives == 0 {
+        return None;
+    }
+    let order = ascending_order(scores);
+    let mut rank_sum = 0.0;
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && scores[order[end]] == scores[order[start]] {
+            end += 1;
+        }
+        let average_rank = (start + end + 1) as f64 / 2.0;
+        let tied_positives = order[start..end].iter().filter(|&&i| labels[i]).count();
+        rank_sum += average_rank * tied_positives as f64;
+        start = end;
+    }
+    let p = positives as f64;
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+}
+
+/// Points of the ROC curve (false positive rate, true positive rate), one per distinct score,
+/// thinned to at most `max_points`.
+pub fn roc_curve(scores: &[f64], labels: &[bool], max_points: usize) -> Vec<(f64, f64)> {
+    let positives = labels.iter().filter(|&&l| l).count().max(1) as f64;
+    let negatives = (labels.len() - labels.iter().filter(|&&l| l).count()).max(1) as f64;
+    let order = descending_order(scores);
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let score = scores[order[i]];
+        while i < order.len() && scores[order[i]] == score {
+            if labels[order[i]] {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            i += 1;
+        }
+        points.push((fp / negatives, tp / positives));
+    }
+    thin(points, max_points)
+}
+
+/// Area under the precision–recall curve as average precision (tied scores form one step).
+pub fn average_precision(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let positives = labels.iter().filter(|&&l| l).count();
+    if positives == 0 || positives == labels.len() {
+        return None;
+    }
+    let order = descending_order(scores);
+    let (mut tp, mut seen, mut area, mut previous_recall) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let score = scores[order[i]];
+        while i < order.len() && scores[order[i]] == score {
+            tp += f64::from(u8::from(labels[order[i]]));
+            seen += 1.0;
+            i += 1;
+        }
+        let recall = tp / positives as f64;
+        area += (recall - previous_recall) * (tp / seen);
+        previous_recall = recall;
+    }
+    Some(area)
+}
+
+/// Mean negative log-likelihood, probabilities clipped to [1e-15, 1 − 1e-15].
+pub fn log_loss(probabilities: &[f64], labels: &[bool]) -> f64 {
+    let total: f64 = probabilities
+        .iter()
+        .zip(labels)
+        .map(|(&p, &y)| {
+            let p = p.clamp(1e-15, 1.0 - 1e-15);
+            if y { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum();
+    total / probabilities.len().max(1) as f64
+}
+
+/// Mean squared difference between probability and outcome.
+pub fn brier(probabilities: &[f64], labels: &[bool]) -> f64 {
+    let total: f64 = probabilities
+        .iter()
+        .zip(labels)
+        .map(|(&p, &y)| (p - f64::from(u8::from(y))).powi(2))
+        .sum();
+    total / probabilities.len().max(1) as f64
+}
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    /// Mean predicted probability in the bin.
+    pub predicted: f64,
+    /// Observed won share in the bin.
+    pub observed: f64,
+    /// Leads in the bin.
+    pub count: usize,
+}
+
+/// Reliability diagram with `bins` equal-count bins by predicted probability.
+///
+/// Equal-count bins keep every bin's observed rate estimable when most leads sit below 20%.
+pub fn calibration_bins(
+    probabilities: &[f64],
+    labels: &[bool],
+    bins: usize,
+) -> Vec<CalibrationBin> {
+    let n = probabilities.len();
+    if n == 0 || bins == 0 {
+        return Vec::new();
+    }
+    let order = ascending_order(probabilities);
+    (0..bins)
+        .filter_map(|b| {
+            let (start, end) = (b * n / bins, (b + 1) * n / bins);
+            (end > start).then(|| {
+                let slice = &order[start..end];
+                let count = slice.len();
+                CalibrationBin {
+                    predicted: slice.iter().map(|&i| probabilities[i]).sum::<f64>() / count as f64,
+                    observed: slice.iter().filter(|&&i| labels[i]).count() as f64 / count as f64,
+                    count,
+                }
+            })
+        })
+        .collect()
+}
+
+/// Expected calibration error: count-weighted mean |predicted − observed| over 10 equal-count bins.
+pub fn expected_calibration_error(probabilities: &[f64], labels: &[bool]) -> f64 {
+    let n = probabilities.len().max(1) as f64;
+    calibration_bins(probabilities, labels, 10)
+        .iter()
+        .map(|bin| bin.count as f64 / n * (bin.predicted - bin.observed).abs())
+        .sum()
+}
+
+/// Expected number of won leads among the top `fraction` of leads by score.
+///
+/// When the cut falls inside a group of tied scores, the group contributes in proportion, which is
+/// the expectation under random tie-breaking: a points score with many ties is not flattered or
+/// penalised by row order.
+pub fn positives_in_top(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+    let take = fraction.clamp(0.0, 1.0) * scores.len() as f64;
+    let order = descending_order(scores);
+    let (mut taken, mut captured) = (0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() && taken < take {
+        let score = scores[order[i]];
+        let start = i;
+        while i < order.len() && scores[order[i]] == score {
+            i += 1;
+        }
+        let group = (i - start) as f64;
+        let group_positives = order[start..i].iter().filter(|&&r| labels[r]).count() as f64;
+        let share = ((take - taken) / group).min(1.0);
+        captured += group_positives * share;
+        taken += group * share;
+    }
+    captured
+}
+
+/// Won share of the top `fraction` of leads divided by the overall won share.
+pub fn lift_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+    let positives = labels.iter().filter(|&&l| l).count() as f64;
+    let take = fraction.clamp(0.0, 1.0) * scores.len() as f64;
+    if positives == 0.0 || take == 0.0 {
+        return 0.0;
+    }
+    (positives_in_top(scores, labels, fraction) / take) / (positives / scores.len() as f64)
+}
+
+/// The metrics reported for every model and data set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BinaryMetrics {
+    /// Leads scored.
+    pub rows: usize,
+    /// Won leads among them.
+    pub positives: usize,
+    /// ROC AUC.
+    pub auc: f64,
+    /// Average precision (PR AUC).
+    pub pr_auc: f64,
+    /// Mean log loss.
+    pub log_loss: f64,
+    /// Brier score.
+    pub brier: f64,
+    /// Expected calibration error (10 equal-count bins).
+    pub ece: f64,
+    /// Lift in the top 10% of scores.
+    pub lift_top_decile: f64,
+}
+
+impl BinaryMetrics {
+    /// All metrics of probabilities against outcomes (AUC and PR AUC are NaN with one class).
+    pub fn compute(probabilities: &[f64], labels: &[bool]) -> Self {
+        Self {
+            rows: labels.len(),
+            positives: labels.iter().filter(|&&l| l).count(),
+            auc: roc_auc(probabilities, labels).unwrap_or(f64::NAN),
+            pr_auc: average_precision(probabilities, labels).unwrap_or(f64::NAN),
+            log_loss: log_loss(probabilities, labels),
+            brier: brier(probabilities, labels),
+            ece: expected_calibration_error(probabilities, labels),
+            lift_top_decile: lift_at(probabilities, labels, 0.1),
+        }
+    }
+}
+
+fn ascending_order(scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    order
+}
+
+fn descending_order(scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order
+}
+
+fn thin(points: Vec<(f64, f64)>, max_points: usize) -> Vec<(f64, f64)> {
+    if points.len() <= max_points || max_points < 2 {
+        return points;
+    }
+    let last = points.len() - 1;
+    (0..max_points)
+        .map(|k| points[k * last / (max_points - 1)])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_matches_pairwise_definition() {
+        let scores = [0.1, 0.4, 0.35, 0.8, 0.4];
+        let labels = [false, false, true, true, true];
+        // Pairs (pos, neg): (0.35,0.1)=1 (0.35,0.4)=0 (0.8,*)=2 (0.4,0.1)=1 (0.4,0.4)=0.5 → 4.5/6
+        assert!((roc_auc(&scores, &labels).expect("two classes") - 0.75).abs() < 1e-12);
+        assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None);
+    }
+
+    #[test]
+    fn average_precision_of_perfect_and_reversed_ranking() {
+        let labels = [true, true, false, false];
+        assert_eq!(average_precision(&[0.9, 0.8, 0.2, 0.1], &labels), Some(1.0));
+        let reversed = average_precision(&[0.1, 0.2, 0.8, 0.9], &labels).expect("two classes");
+        assert!((reversed - (0.5 * (1.0 / 3.0) + 0.5 * 0.5)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_loss_and_brier_of_known_values() {
+        let labels = [true, false];
+        assert!((log_loss(&[0.5, 0.5], &labels) - std::f64::consts::LN_2).abs() < 1e-12);
+        assert!((brier(&[0.75, 0.25], &labels) - 0.0625).abs() < 1e-12);
+        assert!(log_loss(&[0.0], &[true]).is_finite());
+    }
+
+    #[test]
+    fn calibration_error_is_zero_for_calibrated_bins() {
+        let probabilities: Vec<f64> = (0..100).map(|i| if i < 50 { 0.2 } else { 0.6 }).collect();
+        let labels: Vec<bool> = (0..100)
+            .map(|i| if i < 50 { i % 5 == 0 } else { i % 5 < 3 })
+            .collect();
+        assert!(expected_calibration_error(&probabilities, &labels) < 1e-12);
+        let shifted: Vec<f64> = probabilities.iter().map(|p| p + 0.1).collect();
+        assert!((expected_calibration_error(&shifted, &labels) - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ties_are_split_in_proportion() {
+        let scores = [5.0, 5.0, 5.0, 5.0, 1.0];
+        let labels = [true, false, true, false, true];
+        // Top 40% = 2 of the 4 tied leads, half of them won in expectation.
+        assert!((positives_in_top(&scores, &labels, 0.4) - 1.0).abs() < 1e-12);
+        assert!((positives_in_top(&scores, &labels, 1.0) - 3.0).abs() < 1e-12);
+        assert!((lift_at(&scores, &labels, 0.4) - (0.5 / 0.6)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn roc_curve_runs_from_origin_to_corner() {
+        let curve = roc_curve(&[0.9, 0.8, 0.3, 0.1], &[true, false, true, false], 100);
+        assert_eq!(curve.first(), Some(&(0.0, 0.0)));
+        assert_eq!(curve.last(), Some(&(1.0, 1.0)));
+        assert_eq!(curve.len(), 5);
+    }
+}

@@ -1,0 +1,54 @@
+//! Helpers for tests that run the real `leadscore` binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under the repository root.
+pub fn repo_file(relative: &str) -> PathBuf {
+    root().join(relative)
+}
+
+/// The full Bank Marketing file shipped beside the repository, when present.
+pub fn full_bank_marketing() -> Option<PathBuf> {
+    let path = root().join("../shared/data/bank-marketing/bank-additional-full.csv");
+    path.is_file().then_some(path)
+}
+
+/// Runs `leadscore` with arguments in `dir`.
+pub fn leadscore(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadscore"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run leadscore")
+}
+
+/// Runs `leadscore` and returns stdout, failing the test with stderr if it fails.
+pub fn success(dir: &Path, args: &[&str]) -> String {
+    let output = leadscore(dir, args);
+    assert!(
+        output.status.success(),
+        "leadscore {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// Runs `leadscore`, expects failure, and returns stderr.
+pub fn failure(dir: &Path, args: &[&str]) -> String {
+    let output = leadscore(dir, args);
+    assert!(!output.status.success(), "leadscore {args:?} should fail");
+    String::from_utf8(output.stderr).expect("utf-8 output")
+}
+
+/// Parses JSON printed by a command.
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
