@@ -92,17 +92,23 @@ impl EventFeatureParams {
 pub struct ValidEventFeatureParams(EventFeatureParams);
 
 impl ValidEventFeatureParams {
-    /// Learns the event type vocabulary from a log.
-    pub fn fit(&self, log: &EventLog) -> FittedEventFeatures {
-        let mut ranked: Vec<usize> = (0..log.types.len())
-            .filter(|&t| log.type_counts[t] > 0)
-            .collect();
-        ranked.sort_by(|&a, &b| log.type_counts[b].cmp(&log.type_counts[a]).then(a.cmp(&b)));
+    /// Learns the event type vocabulary from the events of the given (training) lead rows.
+    pub fn fit(&self, log: &EventLog, rows: &[usize]) -> FittedEventFeatures {
+        let mut counts = vec![0usize; log.types.len()];
+        let mut has_value = vec![false; log.types.len()];
+        for &row in rows {
+            for event in log.for_lead(row) {
+                counts[event.kind as usize] += 1;
+                has_value[event.kind as usize] |= event.value.is_finite();
+            }
+        }
+        let mut ranked: Vec<usize> = (0..log.types.len()).filter(|&t| counts[t] > 0).collect();
+        ranked.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
         ranked.truncate(self.0.max_event_types);
         ranked.sort_unstable();
         FittedEventFeatures::from(EventFeaturesSpec {
             event_types: ranked.iter().map(|&t| log.types[t].clone()).collect(),
-            has_value: ranked.iter().map(|&t| log.type_has_value[t]).collect(),
+            has_value: ranked.iter().map(|&t| has_value[t]).collect(),
             windows_days: self.0.windows_days.clone(),
             half_life_days: self.0.half_life_days,
         })

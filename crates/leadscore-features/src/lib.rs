@@ -8,10 +8,17 @@
 mod as_of;
 mod error;
 mod events;
+mod explicit;
+mod pipeline;
 
 pub use as_of::AsOfPolicy;
 pub use error::FeatureError;
 pub use events::{
     ANY_EVENT, EventCounts, EventFeatureParams, EventFeaturesSpec, FittedEventFeatures, LeadEvent,
     ValidEventFeatureParams,
+};
+pub use explicit::{ColumnEncoder, ExplicitParams, OTHER_LEVEL, ValidExplicitParams};
+pub use pipeline::{
+    FeatureInfo, FeatureKind, FeatureMatrix, FeaturePipelineParams, FeatureSource, FittedFeaturePipeline, LeadInput,
+    ValidFeaturePipelineParams,
 };

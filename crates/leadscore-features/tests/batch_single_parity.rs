@@ -28,7 +28,7 @@ fn batch_and_single_lead_features_are_identical_for_every_lead() {
         .max_event_types(8)
         .check()
         .expect("valid params")
-        .fit(&log);
+        .fit(&log, &(0..leads.len()).collect::<Vec<_>>());
     let (batch, batch_counts) = features.transform_log(&log, &as_of);
     assert!(
         batch_counts.duplicates > 0 && batch_counts.after_as_of > 0 && batch_counts.other_types > 0

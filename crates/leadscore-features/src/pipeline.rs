@@ -1,0 +1,258 @@
+//! The feature pipeline: a lead and its events in, one row of feature values out.
+//!
+//! Fitted on training rows only, saved in the model artifact, and applied through one code path:
+//! [`FittedFeaturePipeline::transform_table`] encodes each cell of a table with the same
+//! [`ColumnEncoder::encode`] and aggregates events with the same
+//! [`FittedEventFeatures::aggregate`] that [`FittedFeaturePipeline::transform_lead`] uses for a
+//! single request.
+
+use leadscore_data::{ColumnKind, EventLog, LeadsTable, Outcome, Value};
+use ndarray::Array2;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::as_of::AsOfPolicy;
+use crate::error::FeatureError;
+use crate::events::{EventCounts, EventFeatureParams, FittedEventFeatures, LeadEvent, ValidEventFeatureParams};
+use crate::explicit::{ColumnEncoder, ExplicitParams, ValidExplicitParams};
+
+/// Settings of the whole pipeline.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeaturePipelineParams {
+    explicit: ExplicitParams,
+    events: EventFeatureParams,
+    as_of: AsOfPolicy,
+}
+
+impl FeaturePipelineParams {
+    /// Default settings (see [`ExplicitParams`], [`EventFeatureParams`], [`AsOfPolicy`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Explicit-attribute settings.
+    pub fn explicit(mut self, explicit: ExplicitParams) -> Self {
+        self.explicit = explicit;
+        self
+    }
+
+    /// Behaviour feature settings.
+    pub fn events(mut self, events: EventFeatureParams) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// When closed leads' features are taken.
+    pub fn as_of(mut self, as_of: AsOfPolicy) -> Self {
+        self.as_of = as_of;
+        self
+    }
+
+    /// Validates the settings.
+    pub fn check(self) -> Result<ValidFeaturePipelineParams, FeatureError> {
+        Ok(ValidFeaturePipelineParams {
+            explicit: self.explicit.check()?,
+            events: self.events.check()?,
+            as_of: self.as_of,
+        })
+    }
+}
+
+/// Checked pipeline settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidFeaturePipelineParams {
+    explicit: ValidExplicitParams,
+    events: ValidEventFeatureParams,
+    as_of: AsOfPolicy,
+}
+
+impl ValidFeaturePipelineParams {
+    /// Learns encoders and the event vocabulary from the given (training) rows.
+    pub fn fit(&self, leads: &LeadsTable, events: Option<&EventLog>, rows: &[usize]) -> FittedFeaturePipeline {
+        FittedFeaturePipeline {
+            columns: self.explicit.fit(leads, rows),
+            events: events.map(|log| self.events.fit(log, rows)),
+            as_of: self.as_of,
+        }
+    }
+}
+
+/// Numeric or categorical, as a model sees a feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FeatureKind {
+    /// A real value (NaN = missing).
+    Numeric,
+    /// A code in `0..n_codes` (NaN = missing).
+    Categorical {
+        /// Number of codes, "other" included.
+        n_codes: usize,
+    },
+}
+
+/// Where a feature comes from: the unit in which reasons are reported.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum FeatureSource {
+    /// An explicit column of the leads table.
+    Attribute(String),
+    /// An event type (or `any_event`).
+    Behaviour(String),
+}
+
+impl FeatureSource {
+    /// The column or event type name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Attribute(name) | Self::Behaviour(name) => name,
+        }
+    }
+}
+
+/// One feature of the pipeline's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureInfo {
+    /// Feature name (`industry`, `pricing_view.count_30d`).
+    pub name: String,
+    /// Numeric or categorical.
+    pub kind: FeatureKind,
+    /// Column or event type it comes from.
+    pub source: FeatureSource,
+}
+
+/// Feature values of a whole table.
+#[derive(Debug, Clone)]
+pub struct FeatureMatrix {
+    /// One row per lead, one column per feature.
+    pub values: Array2<f64>,
+    /// As-of time of each lead.
+    pub as_of: Vec<i64>,
+    /// What event aggregation saw.
+    pub event_counts: EventCounts,
+}
+
+/// One lead as a request carries it.
+#[derive(Debug, Clone, Default)]
+pub struct LeadInput<'a> {
+    /// Attribute values by column name; absent columns are missing.
+    pub attributes: FxHashMap<&'a str, Value<'a>>,
+    /// Behaviour events in any order.
+    pub events: Vec<LeadEvent<'a>>,
+    /// As-of time of the features.
+    pub as_of: i64,
+}
+
+/// The fitted pipeline; stored in the model artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedFeaturePipeline {
+    /// One encoder per explicit column.
+    pub columns: Vec<ColumnEncoder>,
+    /// Behaviour features, when the model was trained with events.
+    pub events: Option<FittedEventFeatures>,
+    /// When closed leads' features are taken.
+    pub as_of: AsOfPolicy,
+}
+
+impl FittedFeaturePipeline {
+    /// Describes each output feature, in order.
+    pub fn features(&self) -> Vec<FeatureInfo> {
+        let mut features: Vec<FeatureInfo> = self
+            .columns
+            .iter()
+            .map(|c| FeatureInfo {
+                name: c.name.clone(),
+                kind: match c.kind {
+                    ColumnKind::Numeric => FeatureKind::Numeric,
+                    ColumnKind::Categorical => FeatureKind::Categorical { n_codes: c.n_codes() },
+                },
+                source: FeatureSource::Attribute(c.name.clone()),
+            })
+            .collect();
+        if let Some(events) = &self.events {
+            for (name, event_type) in events.feature_names().into_iter().zip(events.feature_event_types()) {
+                features.push(FeatureInfo {
+                    name,
+                    kind: FeatureKind::Numeric,
+                    source: FeatureSource::Behaviour(event_type.to_owned()),
+                });
+            }
+        }
+        features
+    }
+
+    /// Number of output features.
+    pub fn n_features(&self) -> usize {
+        self.columns.len() + self.events.as_ref().map_or(0, FittedEventFeatures::n_features)
+    }
+
+    /// Features of every lead of a table, each at its as-of time.
+    pub fn transform_table(
+        &self,
+        leads: &LeadsTable,
+        events: Option<&EventLog>,
+        scoring_time: i64,
+    ) -> Result<FeatureMatrix, FeatureError> {
+        let source_name = leads.path.display().to_string();
+        let mut values = Array2::from_elem((leads.len(), self.n_features()), f64::NAN);
+        for (j, encoder) in self.columns.iter().enumerate() {
+            let column = leads.column(&encoder.name).ok_or_else(|| FeatureError::MissingColumn {
+                column: encoder.name.clone(),
+                source_name: source_name.clone(),
+            })?;
+            if column.kind() != encoder.kind {
+                return Err(FeatureError::KindMismatch {
+                    column: encoder.name.clone(),
+                    expected: encoder.kind.to_string(),
+                    found: column.kind().to_string(),
+                    source_name: source_name.clone(),
+                });
+            }
+            for row in 0..leads.len() {
+                values[(row, j)] = encoder.encode(column.value(row))?;
+            }
+        }
+        let as_of = self.as_of.for_table(leads, scoring_time);
+        let mut event_counts = EventCounts::default();
+        if let Some(event_features) = &self.events {
+            let log = events.ok_or_else(|| FeatureError::MissingColumn {
+                column: "(events table)".to_owned(),
+                source_name: format!("{source_name}: the model uses behaviour events; pass --events"),
+            })?;
+            let (matrix, counts) = event_features.transform_log(log, &as_of);
+            values
+                .slice_mut(ndarray::s![.., self.columns.len()..])
+                .assign(&matrix);
+            event_counts = counts;
+        }
+        Ok(FeatureMatrix {
+            values,
+            as_of,
+            event_counts,
+        })
+    }
+
+    /// Features of one lead.
+    pub fn transform_lead(&self, lead: &LeadInput<'_>) -> Result<(Vec<f64>, EventCounts), FeatureError> {
+        let mut row = Vec::with_capacity(self.n_features());
+        for encoder in &self.columns {
+            let value = lead
+                .attributes
+                .get(encoder.name.as_str())
+                .copied()
+                .unwrap_or(Value::Missing);
+            row.push(encoder.encode(value)?);
+        }
+        let mut counts = EventCounts::default();
+        if let Some(event_features) = &self.events {
+            let (values, event_counts) = event_features.transform_lead(&lead.events, lead.as_of);
+            row.extend(values);
+            counts = event_counts;
+        }
+        Ok((row, counts))
+    }
+
+    /// The as-of time of a lead under this pipeline's policy.
+    pub fn as_of_time(&self, outcome: Outcome, created_at: Option<i64>, closed_at: Option<i64>, scoring_time: i64) -> i64 {
+        self.as_of.as_of(outcome, created_at, closed_at, scoring_time)
+    }
+}

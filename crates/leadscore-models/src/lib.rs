@@ -1,0 +1,28 @@
+//! Models that turn feature rows into won probabilities, and explain them.
+//!
+//! Three families behind one interface ([`Model`]): logistic regression (linfa-logistic),
+//! a decision tree (linfa-trees, with probability leaves) and gradient-boosted trees (written
+//! here: histogram-based, leaf-wise, native missing values and categories). Each follows the
+//! `XParams` → `check()` → `fit()` → `FittedX` pattern. Every model gives exact per-feature
+//! contributions that add up to its log-odds — weights × centred inputs for the linear model,
+//! TreeSHAP for trees — and [`PlattCalibration`] maps log-odds to calibrated probabilities.
+
+mod calibration;
+mod data;
+mod decision_tree;
+mod error;
+mod gbdt;
+mod linear;
+mod logistic;
+mod model;
+mod tree;
+
+pub use calibration::{PlattCalibration, sigmoid};
+pub use data::{ClassWeight, TrainingData};
+pub use decision_tree::{DecisionTreeParams, FittedDecisionTree, ValidDecisionTreeParams};
+pub use error::ModelError;
+pub use gbdt::{FittedGbdt, GbdtParams, ValidGbdtParams};
+pub use linear::{EncodedFeature, LinearEncoder};
+pub use logistic::{FittedLogistic, LogisticParams, ValidLogisticParams};
+pub use model::{Contributions, Model, ModelKind};
+pub use tree::{LEAF, Tree};

@@ -1,0 +1,223 @@
+//! The design matrix of linear models: imputation, missing indicators, a log transform for
+//! skewed counts and amounts, standardisation, and one-hot categories.
+//!
+//! Fitted on training rows only. Each design column remembers the feature it came from, so a
+//! model's per-column contributions can be summed back into per-feature reasons.
+
+use leadscore_features::{FeatureInfo, FeatureKind};
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+/// How one feature becomes design columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum EncodedFeature {
+    /// `(t(x) - mean) / std` with `t = ln(1 + x)` when `log`; missing → median; optional indicator.
+    Numeric {
+        /// Apply `ln(1 + x)` first (non-negative, right-skewed features).
+        log: bool,
+        /// Median of `t(x)`, imputed for missing values.
+        median: f64,
+        /// Mean of `t(x)`.
+        mean: f64,
+        /// Standard deviation of `t(x)` (1 when constant).
+        std: f64,
+        /// Adds a 0/1 column "is missing".
+        indicator: bool,
+    },
+    /// One 0/1 column per code; optional "is missing" column.
+    Categorical {
+        /// Number of codes.
+        n_codes: usize,
+        /// Adds a 0/1 column "is missing".
+        indicator: bool,
+    },
+}
+
+impl EncodedFeature {
+    fn width(&self) -> usize {
+        match self {
+            Self::Numeric { indicator, .. } => 1 + usize::from(*indicator),
+            Self::Categorical { n_codes, indicator } => n_codes + usize::from(*indicator),
+        }
+    }
+}
+
+/// Fitted design-matrix encoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearEncoder {
+    /// One entry per input feature.
+    pub features: Vec<EncodedFeature>,
+}
+
+/// Standardised values beyond this many deviations are clipped: a typo of 10⁹ in a revenue cell
+/// must not swing a score by itself.
+const CLIP: f64 = 8.0;
+
+impl LinearEncoder {
+    /// Learns the encoding from training rows.
+    pub fn fit(x: ArrayView2<'_, f64>, features: &[FeatureInfo]) -> Self {
+        let encoded = features
+            .iter()
+            .enumerate()
+            .map(|(j, info)| {
+                let column = x.column(j);
+                let has_missing = column.iter().any(|v| v.is_nan());
+                match info.kind {
+                    FeatureKind::Categorical { n_codes } => EncodedFeature::Categorical {
+                        n_codes,
+                        indicator: has_missing,
+                    },
+                    FeatureKind::Numeric => {
+                        let mut present: Vec<f64> = column.iter().copied().filter(|v| !v.is_nan()).collect();
+                        present.sort_by(f64::total_cmp);
+                        let log = is_skewed(&present);
+                        let transform = |v: f64| if log { v.ln_1p() } else { v };
+                        let values: Vec<f64> = present.iter().map(|&v| transform(v)).collect();
+                        let n = values.len().max(1) as f64;
+                        let mean = values.iter().sum::<f64>() / n;
+                        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+                        let std = if variance > 1e-24 { variance.sqrt() } else { 1.0 };
+                        let median = values.get(values.len() / 2).copied().unwrap_or(0.0);
+                        EncodedFeature::Numeric {
+                            log,
+                            median,
+                            mean,
+                            std,
+                            indicator: has_missing,
+                        }
+                    }
+                }
+            })
+            .collect();
+        Self { features: encoded }
+    }
+
+    /// Number of design columns.
+    pub fn width(&self) -> usize {
+        self.features.iter().map(EncodedFeature::width).sum()
+    }
+
+    /// The input feature of each design column.
+    pub fn column_features(&self) -> Vec<usize> {
+        self.features
+            .iter()
+            .enumerate()
+            .flat_map(|(j, f)| std::iter::repeat_n(j, f.width()))
+            .collect()
+    }
+
+    /// Writes the design row of one feature row into `out` (length [`Self::width`]).
+    pub fn encode_row(&self, row: &[f64], out: &mut [f64]) {
+        let mut cursor = 0;
+        for (feature, &value) in self.features.iter().zip(row) {
+            match *feature {
+                EncodedFeature::Numeric {
+                    log,
+                    median,
+                    mean,
+                    std,
+                    indicator,
+                } => {
+                    let transformed = if value.is_nan() {
+                        median
+                    } else if log {
+                        value.max(0.0).ln_1p()
+                    } else {
+                        value
+                    };
+                    out[cursor] = ((transformed - mean) / std).clamp(-CLIP, CLIP);
+                    cursor += 1;
+                    if indicator {
+                        out[cursor] = f64::from(u8::from(value.is_nan()));
+                        cursor += 1;
+                    }
+                }
+                EncodedFeature::Categorical { n_codes, indicator } => {
+                    out[cursor..cursor + n_codes].fill(0.0);
+                    if !value.is_nan() {
+                        let code = (value as usize).min(n_codes - 1);
+                        out[cursor + code] = 1.0;
+                    }
+                    cursor += n_codes;
+                    if indicator {
+                        out[cursor] = f64::from(u8::from(value.is_nan()));
+                        cursor += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Design matrix of many rows.
+    pub fn encode(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut design = Array2::zeros((x.nrows(), self.width()));
+        for (row, mut out) in x.rows().into_iter().zip(design.rows_mut()) {
+            let row = row.to_vec();
+            if let Some(out) = out.as_slice_mut() {
+                self.encode_row(&row, out);
+            }
+        }
+        design
+    }
+}
+
+/// Non-negative values whose tail dwarfs their middle (counts, amounts) are modelled on a log scale.
+fn is_skewed(sorted: &[f64]) -> bool {
+    let (Some(&min), Some(&max)) = (sorted.first(), sorted.last()) else {
+        return false;
+    };
+    if min < 0.0 {
+        return false;
+    }
+    let n = sorted.len() as f64;
+    let mean = sorted.iter().sum::<f64>() / n;
+    let variance = sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    if variance <= 0.0 {
+        return false;
+    }
+    let skewness = sorted.iter().map(|v| ((v - mean) / variance.sqrt()).powi(3)).sum::<f64>() / n;
+    skewness > 2.0 && max > 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadscore_features::FeatureSource;
+    use ndarray::array;
+
+    fn info(kind: FeatureKind) -> FeatureInfo {
+        FeatureInfo {
+            name: "f".to_owned(),
+            kind,
+            source: FeatureSource::Attribute("f".to_owned()),
+        }
+    }
+
+    #[test]
+    fn imputes_standardises_and_one_hots() {
+        let x = array![[1.0, 0.0], [3.0, 2.0], [f64::NAN, f64::NAN]];
+        let features = [info(FeatureKind::Numeric), info(FeatureKind::Categorical { n_codes: 3 })];
+        let encoder = LinearEncoder::fit(x.view(), &features);
+        assert_eq!(encoder.width(), 2 + 4);
+        assert_eq!(encoder.column_features(), [0, 0, 1, 1, 1, 1]);
+        let design = encoder.encode(x.view());
+        assert_eq!(design.row(0).to_vec(), [-1.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(design.row(1).to_vec(), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+        // Median of [1, 3] is the upper middle value, 3.
+        assert_eq!(design.row(2).to_vec(), [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn skewed_counts_are_logged_and_outliers_clipped() {
+        let mut values: Vec<f64> = vec![0.0; 95];
+        values.extend([50.0, 80.0, 100.0, 400.0, 1000.0]);
+        assert!(is_skewed(&values));
+        assert!(!is_skewed(&[1.0, 2.0, 3.0, 4.0]));
+        let x = Array2::from_shape_vec((100, 1), values).expect("shape");
+        let encoder = LinearEncoder::fit(x.view(), &[info(FeatureKind::Numeric)]);
+        let mut out = [0.0];
+        encoder.encode_row(&[1e12], &mut out);
+        assert_eq!(out[0], CLIP);
+    }
+}

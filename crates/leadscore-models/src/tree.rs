@@ -1,0 +1,365 @@
+//! Binary decision trees as plain data, with prediction and exact TreeSHAP contributions.
+//!
+//! Both the decision-tree model and every tree of the boosted model are stored in this form, so
+//! one prediction routine and one explanation routine serve all tree models. A node sends a value
+//! left when it is missing and `default_left` is set, when it is a category in the node's set, or
+//! when it is a number `<= threshold`.
+
+use serde::{Deserialize, Serialize};
+
+/// Marker of a leaf in [`Tree::feature`].
+pub const LEAF: u32 = u32::MAX;
+
+/// One tree in struct-of-arrays form (node 0 is the root).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    /// Split feature per node, [`LEAF`] for leaves.
+    pub feature: Vec<u32>,
+    /// Numeric threshold per node (left when `x <= threshold`; 0 for leaves and category splits).
+    pub threshold: Vec<f64>,
+    /// Category set per node: index into `category_sets`, or -1 for a numeric split.
+    pub category_set: Vec<i32>,
+    /// Sorted category codes sent left, per categorical split.
+    pub category_sets: Vec<Vec<u32>>,
+    /// Where missing values go.
+    pub default_left: Vec<bool>,
+    /// Left child per node.
+    pub left: Vec<u32>,
+    /// Right child per node.
+    pub right: Vec<u32>,
+    /// Leaf output (log-odds units).
+    pub value: Vec<f64>,
+    /// Training rows that reached the node (the weights of TreeSHAP's expectations).
+    pub cover: Vec<f64>,
+}
+
+impl Tree {
+    /// Appends a leaf and returns its index.
+    pub fn push_leaf(&mut self, value: f64, cover: f64) -> u32 {
+        self.push(LEAF, 0.0, -1, false, value, cover)
+    }
+
+    /// Appends a numeric split (children set later with [`Tree::set_children`]).
+    pub fn push_numeric_split(&mut self, feature: u32, threshold: f64, default_left: bool, cover: f64) -> u32 {
+        self.push(feature, threshold, -1, default_left, 0.0, cover)
+    }
+
+    /// Appends a categorical split sending `categories` left.
+    pub fn push_categorical_split(&mut self, feature: u32, mut categories: Vec<u32>, default_left: bool, cover: f64) -> u32 {
+        categories.sort_unstable();
+        self.category_sets.push(categories);
+        let set = (self.category_sets.len() - 1) as i32;
+        self.push(feature, 0.0, set, default_left, 0.0, cover)
+    }
+
+    fn push(&mut self, feature: u32, threshold: f64, set: i32, default_left: bool, value: f64, cover: f64) -> u32 {
+        self.feature.push(feature);
+        self.threshold.push(threshold);
+        self.category_set.push(set);
+        self.default_left.push(default_left);
+        self.left.push(0);
+        self.right.push(0);
+        self.value.push(value);
+        self.cover.push(cover);
+        (self.feature.len() - 1) as u32
+    }
+
+    /// Links a split node to its children.
+    pub fn set_children(&mut self, node: u32, left: u32, right: u32) {
+        self.left[node as usize] = left;
+        self.right[node as usize] = right;
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.feature.len()
+    }
+
+    /// Whether the tree has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.feature.is_empty()
+    }
+
+    /// Number of leaves.
+    pub fn n_leaves(&self) -> usize {
+        self.feature.iter().filter(|&&f| f == LEAF).count()
+    }
+
+    /// Whether `value` goes to the left child of split node `node`.
+    #[inline]
+    pub fn goes_left(&self, node: usize, value: f64) -> bool {
+        if value.is_nan() {
+            return self.default_left[node];
+        }
+        match self.category_set[node] {
+            -1 => value <= self.threshold[node],
+            set => self.category_sets[set as usize]
+                .binary_search(&(value as u32))
+                .is_ok(),
+        }
+    }
+
+    /// The leaf a row reaches.
+    #[inline]
+    pub fn leaf(&self, row: &[f64]) -> usize {
+        let mut node = 0;
+        while self.feature[node] != LEAF {
+            node = if self.goes_left(node, row[self.feature[node] as usize]) {
+                self.left[node] as usize
+            } else {
+                self.right[node] as usize
+            };
+        }
+        node
+    }
+
+    /// The tree's output for a row.
+    #[inline]
+    pub fn predict(&self, row: &[f64]) -> f64 {
+        self.value[self.leaf(row)]
+    }
+
+    /// Depth of the deepest leaf (a single leaf has depth 0).
+    pub fn depth(&self) -> usize {
+        fn walk(tree: &Tree, node: usize) -> usize {
+            if tree.feature[node] == LEAF {
+                0
+            } else {
+                1 + walk(tree, tree.left[node] as usize).max(walk(tree, tree.right[node] as usize))
+            }
+        }
+        if self.is_empty() { 0 } else { walk(self, 0) }
+    }
+
+    /// Cover-weighted mean output: the tree's expected value over the training rows.
+    pub fn expected_value(&self) -> f64 {
+        let root = self.cover.first().copied().unwrap_or(0.0);
+        if root <= 0.0 {
+            return 0.0;
+        }
+        self.feature
+            .iter()
+            .enumerate()
+            .filter(|&(_, &f)| f == LEAF)
+            .map(|(i, _)| self.value[i] * self.cover[i] / root)
+            .sum()
+    }
+
+    /// Adds the exact Shapley contribution of each feature to `phi` (path-dependent TreeSHAP,
+    /// Lundberg et al. 2018, Algorithm 2). `expected_value() + Σ phi == predict(row)`.
+    pub fn add_contributions(&self, row: &[f64], phi: &mut [f64]) {
+        if self.is_empty() {
+            return;
+        }
+        let depth = self.depth();
+        let mut path = vec![PathElement::default(); (depth + 3) * (depth + 4) / 2 + 1];
+        // The root's "parent path" is the first element of the buffer, at depth 0.
+        self.shap_recurse(row, phi, &mut path, 0, 0, 0, 1.0, 1.0, None);
+    }
+
+    /// One step of TreeSHAP. The path of this node lives in `buffer[start..]`, a copy of the
+    /// parent's path (at `parent_start`, `unique_depth` elements deep) extended with the parent's
+    /// split feature.
+    #[allow(clippy::too_many_arguments)]
+    fn shap_recurse(
+        &self,
+        row: &[f64],
+        phi: &mut [f64],
+        buffer: &mut [PathElement],
+        node: usize,
+        parent_start: usize,
+        unique_depth: usize,
+        parent_zero: f64,
+        parent_one: f64,
+        parent_feature: Option<u32>,
+    ) {
+        let start = parent_start + unique_depth + 1;
+        buffer.copy_within(parent_start..parent_start + unique_depth + 1, start);
+        let mut depth = unique_depth;
+        extend_path(&mut buffer[start..], depth, parent_zero, parent_one, parent_feature);
+
+        if self.feature[node] == LEAF {
+            let path = &buffer[start..];
+            for i in 1..=depth {
+                let weight = unwound_path_sum(path, depth, i);
+                let element = path[i];
+                if let Some(feature) = element.feature {
+                    phi[feature as usize] += weight * (element.one_fraction - element.zero_fraction) * self.value[node];
+                }
+            }
+            return;
+        }
+
+        let feature = self.feature[node];
+        let (left, right) = (self.left[node] as usize, self.right[node] as usize);
+        let (hot, cold) = if self.goes_left(node, row[feature as usize]) {
+            (left, right)
+        } else {
+            (right, left)
+        };
+        let cover = self.cover[node].max(f64::MIN_POSITIVE);
+        let hot_zero = self.cover[hot] / cover;
+        let cold_zero = self.cover[cold] / cover;
+        let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+        // A feature split on twice along a path is one player: undo its earlier extension.
+        if let Some(previous) = (1..=depth).find(|&i| buffer[start + i].feature == Some(feature)) {
+            incoming_zero = buffer[start + previous].zero_fraction;
+            incoming_one = buffer[start + previous].one_fraction;
+            unwind_path(&mut buffer[start..], depth, previous);
+            depth -= 1;
+        }
+        self.shap_recurse(row, phi, buffer, hot, start, depth + 1, hot_zero * incoming_zero, incoming_one, Some(feature));
+        self.shap_recurse(row, phi, buffer, cold, start, depth + 1, cold_zero * incoming_zero, 0.0, Some(feature));
+    }
+}
+
+/// One feature on the current root-to-node path of TreeSHAP.
+#[derive(Debug, Clone, Copy, Default)]
+struct PathElement {
+    feature: Option<u32>,
+    zero_fraction: f64,
+    one_fraction: f64,
+    weight: f64,
+}
+
+fn extend_path(path: &mut [PathElement], unique_depth: usize, zero_fraction: f64, one_fraction: f64, feature: Option<u32>) {
+    path[unique_depth] = PathElement {
+        feature,
+        zero_fraction,
+        one_fraction,
+        weight: if unique_depth == 0 { 1.0 } else { 0.0 },
+    };
+    let denominator = (unique_depth + 1) as f64;
+    for i in (0..unique_depth).rev() {
+        path[i + 1].weight += one_fraction * path[i].weight * (i + 1) as f64 / denominator;
+        path[i].weight = zero_fraction * path[i].weight * (unique_depth - i) as f64 / denominator;
+    }
+}
+
+fn unwind_path(path: &mut [PathElement], unique_depth: usize, path_index: usize) {
+    let one = path[path_index].one_fraction;
+    let zero = path[path_index].zero_fraction;
+    let mut next_one_portion = path[unique_depth].weight;
+    let depth = (unique_depth + 1) as f64;
+    for i in (0..unique_depth).rev() {
+        if one != 0.0 {
+            let previous = path[i].weight;
+            path[i].weight = next_one_portion * depth / ((i + 1) as f64 * one);
+            next_one_portion = previous - path[i].weight * zero * (unique_depth - i) as f64 / depth;
+        } else {
+            path[i].weight = path[i].weight * depth / (zero * (unique_depth - i) as f64);
+        }
+    }
+    for i in path_index..unique_depth {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero_fraction = path[i + 1].zero_fraction;
+        path[i].one_fraction = path[i + 1].one_fraction;
+    }
+}
+
+fn unwound_path_sum(path: &[PathElement], unique_depth: usize, path_index: usize) -> f64 {
+    let one = path[path_index].one_fraction;
+    let zero = path[path_index].zero_fraction;
+    let mut next_one_portion = path[unique_depth].weight;
+    let depth = (unique_depth + 1) as f64;
+    let mut total = 0.0;
+    for i in (0..unique_depth).rev() {
+        if one != 0.0 {
+            let share = next_one_portion * depth / ((i + 1) as f64 * one);
+            total += share;
+            next_one_portion = path[i].weight - share * zero * (unique_depth - i) as f64 / depth;
+        } else {
+            total += path[i].weight / zero * depth / (unique_depth - i) as f64;
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// x0 <= 0.5 ? (x1 in {1, 3} ? 1.0 : -2.0) : (x0 <= 2 ? 0.5 : 3.0), missing x0 goes right.
+    fn sample_tree() -> Tree {
+        let mut t = Tree::default();
+        let root = t.push_numeric_split(0, 0.5, false, 100.0);
+        let a = t.push_categorical_split(1, vec![3, 1], true, 40.0);
+        let a_left = t.push_leaf(1.0, 10.0);
+        let a_right = t.push_leaf(-2.0, 30.0);
+        let b = t.push_numeric_split(0, 2.0, true, 60.0);
+        let b_left = t.push_leaf(0.5, 45.0);
+        let b_right = t.push_leaf(3.0, 15.0);
+        t.set_children(root, a, b);
+        t.set_children(a, a_left, a_right);
+        t.set_children(b, b_left, b_right);
+        t
+    }
+
+    #[test]
+    fn routes_numbers_categories_and_missing_values() {
+        let t = sample_tree();
+        assert_eq!(t.predict(&[0.2, 3.0]), 1.0);
+        assert_eq!(t.predict(&[0.2, 2.0]), -2.0);
+        assert_eq!(t.predict(&[0.2, f64::NAN]), 1.0);
+        assert_eq!(t.predict(&[1.5, 0.0]), 0.5);
+        assert_eq!(t.predict(&[f64::NAN, 0.0]), 0.5);
+        assert_eq!(t.predict(&[7.0, 0.0]), 3.0);
+        assert_eq!(t.depth(), 2);
+        assert_eq!(t.n_leaves(), 4);
+    }
+
+    #[test]
+    fn contributions_add_up_to_the_prediction() {
+        let t = sample_tree();
+        for row in [[0.2, 3.0], [0.2, 2.0], [1.5, 0.0], [7.0, f64::NAN], [f64::NAN, 1.0]] {
+            let mut phi = [0.0; 2];
+            t.add_contributions(&row, &mut phi);
+            let total = t.expected_value() + phi.iter().sum::<f64>();
+            assert!((total - t.predict(&row)).abs() < 1e-12, "{row:?}: {total} vs {}", t.predict(&row));
+        }
+    }
+
+    #[test]
+    fn contributions_match_brute_force_shapley_values() {
+        // With two features the Shapley values are averages over the two orderings of
+        // E[f | S] differences, where E[f | S] follows x on features in S and splits by cover
+        // elsewhere.
+        let t = sample_tree();
+        let row = [1.5, 3.0];
+        let conditional = |known: [bool; 2]| -> f64 {
+            fn walk(t: &Tree, node: usize, row: &[f64], known: [bool; 2]) -> f64 {
+                if t.feature[node] == LEAF {
+                    return t.value[node];
+                }
+                let f = t.feature[node] as usize;
+                let (l, r) = (t.left[node] as usize, t.right[node] as usize);
+                if known[f] {
+                    walk(t, if t.goes_left(node, row[f]) { l } else { r }, row, known)
+                } else {
+                    (t.cover[l] * walk(t, l, row, known) + t.cover[r] * walk(t, r, row, known)) / t.cover[node]
+                }
+            }
+            walk(&t, 0, &row, known)
+        };
+        let none = conditional([false, false]);
+        let only0 = conditional([true, false]);
+        let only1 = conditional([false, true]);
+        let both = conditional([true, true]);
+        let expected = [
+            0.5 * ((only0 - none) + (both - only1)),
+            0.5 * ((only1 - none) + (both - only0)),
+        ];
+        let mut phi = [0.0; 2];
+        t.add_contributions(&row, &mut phi);
+        for (got, want) in phi.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{phi:?} vs {expected:?}");
+        }
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let t = sample_tree();
+        let json = serde_json::to_string(&t).expect("serialise");
+        assert_eq!(serde_json::from_str::<Tree>(&json).expect("parse"), t);
+    }
+}
