@@ -25,6 +25,107 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Load a leads file (and events) and print the inferred schema, class balance and warnings.
     Describe(DescribeArgs),
+    /// Train logistic, tree and boosted models on closed leads and save the best as a model file.
+    Train(TrainArgs),
+    /// Measure a saved model on a leads file with outcomes.
+    Evaluate(EvaluateArgs),
+    /// Score a leads file in batch: probability, percentile, tier and reasons per lead.
+    Score(ScoreArgs),
+}
+
+/// Arguments of `leadscore train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Which data to read.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Behaviour feature settings.
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    /// Model file to write [default: models/<name>.json].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Model name [default: the leads file's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Model kinds to try: logistic, tree, gbdt [default: all].
+    #[arg(long, value_name = "KIND[,KIND]", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Validation: auto (time split when close dates exist, else k-fold), time or kfold.
+    #[arg(long, value_name = "SCHEME")]
+    pub validation: Option<String>,
+    /// Folds of k-fold validation [default: 5].
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// Share of closed leads held out as a test set, never used to choose the model [default: 0].
+    #[arg(long, value_name = "SHARE")]
+    pub test_fraction: Option<f64>,
+    /// How the test set is chosen: auto (most recent when dated), time or random.
+    #[arg(long, value_name = "KIND")]
+    pub test_split: Option<String>,
+    /// Random seed [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Drop columns flagged as likely leaks instead of only warning.
+    #[arg(long)]
+    pub exclude_leaks: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Behaviour feature flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FeatureArgs {
+    /// Trailing windows of event counts, in days [default: 7,30,90].
+    #[arg(long, value_name = "DAYS[,DAYS]", value_delimiter = ',')]
+    pub windows: Vec<u32>,
+    /// Half-life of decayed event counts, in days [default: 30].
+    #[arg(long, value_name = "DAYS")]
+    pub half_life: Option<f64>,
+    /// Take closed leads' features at creation + N days instead of at the close date.
+    #[arg(long, value_name = "DAYS")]
+    pub as_of_days: Option<u32>,
+}
+
+/// Arguments of `leadscore evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Which data to read (types, outcome values and ids default to the model's).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Time at which open leads are scored [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Print the metrics as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `leadscore score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Which data to read (the outcome column is optional).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output file: .csv or .parquet.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Positive and negative reasons per lead.
+    #[arg(long, default_value_t = 3)]
+    pub reasons: usize,
+    /// Time at which open leads are scored [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Print a summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `leadscore generate`.
@@ -109,6 +210,12 @@ pub struct DataArgs {
     /// Settings file [default: ./leadscore.toml if present]; flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// Parses a time given as a date or RFC 3339 timestamp.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    leadscore_data::time::parse_timestamp(text)
+        .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD) or RFC 3339 timestamp"))
 }
 
 /// Parses a separator given as a character or a name.

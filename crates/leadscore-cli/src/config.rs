@@ -26,6 +26,31 @@ pub struct ConfigFile {
     /// Behaviour feature settings.
     #[serde(default)]
     pub features: FeaturesSection,
+    /// Training settings.
+    #[serde(default)]
+    pub train: TrainSection,
+}
+
+/// `[train]`: model search settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// Model kinds to try.
+    pub models: Option<Vec<String>>,
+    /// `auto`, `time` or `kfold`.
+    pub validation: Option<String>,
+    /// Folds of k-fold validation.
+    pub folds: Option<usize>,
+    /// Share held out for test metrics.
+    pub test_fraction: Option<f64>,
+    /// `auto`, `time` or `random`.
+    pub test_split: Option<String>,
+    /// Random seed.
+    pub seed: Option<u64>,
+    /// Drop likely leaks.
+    pub exclude_leaks: Option<bool>,
+    /// Tier names and shares, best first, e.g. `[["A", 0.1], ["B", 0.2], ["C", 0.3], ["D", 0.4]]`.
+    pub tiers: Option<Vec<(String, f64)>>,
 }
 
 /// `[data]`: which files and how to read them.
@@ -197,7 +222,11 @@ impl DataArgs {
                 .unwrap_or(base.target),
             positive: pick_list(&self.positive, &data.positive),
             negative: pick_list(&self.negative, &data.negative),
-            open: if open.is_empty() { base.open } else { open },
+            open: if open.is_empty() {
+                base.open.clone()
+            } else {
+                open
+            },
             created_at: self.created_at.clone().or_else(|| data.created_at.clone()),
             closed_at: self.closed_at.clone().or_else(|| data.closed_at.clone()),
             exclude: pick_list(&self.exclude, &data.exclude),
@@ -205,6 +234,7 @@ impl DataArgs {
             categorical: pick_list(&self.categorical, &data.categorical),
             missing: missing.clone(),
             separator,
+            ..base
         };
         let columns = &config.file.events;
         let event_defaults = EventsOptions::default();

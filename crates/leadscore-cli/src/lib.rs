@@ -17,5 +17,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Generate(args) => commands::generate::run(&args),
         Command::Describe(args) => commands::describe::run(&args),
+        Command::Train(args) => commands::train::run(&args),
+        Command::Evaluate(args) => commands::evaluate::run(&args),
+        Command::Score(args) => commands::score::run(&args),
     }
 }

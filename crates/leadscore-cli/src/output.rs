@@ -38,3 +38,14 @@ pub fn spinner(message: impl Into<std::borrow::Cow<'static, str>>) -> ProgressBa
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
+
+/// A progress bar on stderr over `len` steps (hidden when stderr is not a terminal).
+pub fn progress(len: u64, message: impl Into<std::borrow::Cow<'static, str>>) -> ProgressBar {
+    let bar = ProgressBar::new(len).with_message(message);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:40} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}

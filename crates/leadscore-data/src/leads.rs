@@ -54,6 +54,11 @@ pub struct LeadsOptions {
     pub missing: MissingTokens,
     /// Field separator; `None` sniffs it.
     pub separator: Option<u8>,
+    /// Column types a model expects; applied to columns the user did not type explicitly.
+    pub type_hints: Vec<(String, ColumnKind)>,
+    /// Whether the outcome column must exist. Scoring new leads does not need it: without it,
+    /// every lead is open.
+    pub require_target: bool,
 }
 
 impl Default for LeadsOptions {
@@ -71,6 +76,8 @@ impl Default for LeadsOptions {
             categorical: Vec::new(),
             missing: MissingTokens::default(),
             separator: None,
+            type_hints: Vec::new(),
+            require_target: true,
         }
     }
 }
@@ -247,6 +254,10 @@ pub struct LeadsTable {
     pub created_at: Option<Vec<Option<i64>>>,
     /// Close time (epoch seconds) per lead, when the file has the column.
     pub closed_at: Option<Vec<Option<i64>>>,
+    /// Name of the creation date column, when present.
+    pub created_column: Option<String>,
+    /// Name of the close date column, when present.
+    pub closed_column: Option<String>,
     /// Explicit feature columns.
     pub columns: Vec<FeatureColumn>,
     /// Columns present in the file but not used as features.
@@ -323,6 +334,19 @@ impl LeadsTable {
         Ok(())
     }
 
+    /// The same table without some feature columns, recorded as excluded for `reason`.
+    pub fn without_columns(&self, names: &[String], reason: &str) -> Self {
+        let mut table = self.clone();
+        table.columns.retain(|c| !names.contains(&c.name));
+        table
+            .excluded
+            .extend(names.iter().map(|name| ExcludedColumn {
+                name: name.clone(),
+                reason: reason.to_owned(),
+            }));
+        table
+    }
+
     /// Keeps only the given rows (in the given order).
     pub fn select_rows(&self, rows: &[usize]) -> Self {
         let pick_times = |times: &Option<Vec<Option<i64>>>| {
@@ -354,6 +378,8 @@ impl LeadsTable {
             outcome_values: self.outcome_values.clone(),
             created_at: pick_times(&self.created_at),
             closed_at: pick_times(&self.closed_at),
+            created_column: self.created_column.clone(),
+            closed_column: self.closed_column.clone(),
             columns,
             excluded: self.excluded.clone(),
             missing: self.missing.clone(),
@@ -384,10 +410,19 @@ impl LeadsTable {
             }
         };
 
-        let target_index = raw
-            .column_index(&options.target)
-            .ok_or_else(|| raw.missing_column(&options.target, "outcome"))?;
-        let (outcomes, outcome_values) = read_outcomes(&raw, target_index, options, &mut notices)?;
+        let target_index = raw.column_index(&options.target);
+        let (outcomes, outcome_values) = match target_index {
+            Some(index) => read_outcomes(&raw, index, options, &mut notices)?,
+            None if !options.require_target => (
+                vec![Outcome::Open; raw.rows],
+                OutcomeValues {
+                    positive: lower_all(&options.positive),
+                    negative: lower_all(&options.negative),
+                    open: lower_all(&options.open),
+                },
+            ),
+            None => return Err(raw.missing_column(&options.target, "outcome")),
+        };
 
         let created_index = optional_column(
             &raw,
@@ -412,7 +447,7 @@ impl LeadsTable {
 
         let mut excluded = Vec::new();
         let mut columns = Vec::new();
-        let reserved = [id_index, Some(target_index), created_index, closed_index];
+        let reserved = [id_index, target_index, created_index, closed_index];
         for (index, name) in raw.names.iter().enumerate() {
             if reserved.contains(&Some(index)) {
                 continue;
@@ -447,6 +482,8 @@ impl LeadsTable {
             outcome_values,
             created_at,
             closed_at,
+            created_column: created_index.map(|i| raw.names[i].clone()),
+            closed_column: closed_index.map(|i| raw.names[i].clone()),
             columns,
             excluded,
             missing: options.missing.clone(),
@@ -737,8 +774,16 @@ fn type_column(
     notices: &mut Vec<Notice>,
 ) -> Result<Typed, DataError> {
     let name = &raw.names[index];
-    let forced_numeric = options.numeric.contains(name);
-    let forced_categorical = options.categorical.contains(name);
+    let user_numeric = options.numeric.contains(name);
+    let user_categorical = options.categorical.contains(name);
+    let hint = options
+        .type_hints
+        .iter()
+        .find(|(column, _)| column == name)
+        .map(|(_, kind)| *kind)
+        .filter(|_| !user_numeric && !user_categorical);
+    let forced_numeric = user_numeric || hint == Some(ColumnKind::Numeric);
+    let forced_categorical = user_categorical || hint == Some(ColumnKind::Categorical);
     let kind_source = if forced_numeric || forced_categorical {
         KindSource::Override
     } else {
@@ -775,16 +820,19 @@ fn type_column(
                 }
             }
         }
-        RawColumn::Text(text) => type_text_column(
-            raw,
-            name,
-            text,
-            options,
-            forced_numeric,
-            forced_categorical,
-            kind_source,
-            notices,
-        )?,
+        RawColumn::Text(text) => {
+            let why = if hint.is_some() {
+                " (the model reads it as a number)"
+            } else {
+                " (the column is forced numeric)"
+            };
+            let forcing = Forcing {
+                numeric: forced_numeric,
+                categorical: forced_categorical,
+                why,
+            };
+            type_text_column(raw, name, text, options, forcing, kind_source, notices)?
+        }
     };
     let missing = column.missing_count();
     if missing == raw.rows {
@@ -806,17 +854,23 @@ fn type_column(
     Ok(Typed::Feature(column))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Whether a column's type is imposed, and by whom.
+struct Forcing {
+    numeric: bool,
+    categorical: bool,
+    why: &'static str,
+}
+
 fn type_text_column(
     raw: &RawTable,
     name: &str,
     text: &TextColumn,
     options: &LeadsOptions,
-    forced_numeric: bool,
-    forced_categorical: bool,
+    forcing: Forcing,
     kind_source: KindSource,
     notices: &mut Vec<Notice>,
 ) -> Result<FeatureColumn, DataError> {
+    let (forced_numeric, forced_categorical) = (forcing.numeric, forcing.categorical);
     let counts = text.counts();
     let mut placeholders: Vec<String> = Vec::new();
     let mut parsed: Vec<Option<Result<f64, NumberError>>> = Vec::with_capacity(text.values.len());
@@ -866,7 +920,7 @@ fn type_text_column(
                 at: raw.location(row),
                 column: name.to_owned(),
                 value: text.values[text.codes[row] as usize].clone(),
-                why: " (the column is forced numeric)".to_owned(),
+                why: forcing.why.to_owned(),
             });
         }
         true

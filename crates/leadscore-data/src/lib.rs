@@ -10,6 +10,7 @@ mod describe;
 mod error;
 mod events;
 mod leads;
+mod output;
 mod sniff;
 mod table;
 pub mod time;
@@ -22,6 +23,7 @@ pub use leads::{
     ColumnKind, ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
     MISSING_CODE, Notice, Outcome, OutcomeValues, Severity,
 };
+pub use output::{OutputValues, write_table};
 pub use sniff::sniff_separator;
 pub use table::{FileFormat, format_number};
 pub use value::{MissingTokens, NumberError, Value, parse_number};

@@ -24,7 +24,10 @@ fn aggregation(c: &mut Criterion) {
         b.iter(|| EventLog::load(&events_path, &EventsOptions::default(), &leads).expect("events"));
     });
     let as_of = AsOfPolicy::CloseDate.for_table(&leads, data.export_time);
-    let features = EventFeatureParams::new().check().expect("valid").fit(&log, &(0..leads.len()).collect::<Vec<_>>());
+    let features = EventFeatureParams::new()
+        .check()
+        .expect("valid")
+        .fit(&log, &(0..leads.len()).collect::<Vec<_>>());
     group.throughput(Throughput::Elements(log.len() as u64));
     group.bench_function(format!("aggregate_{}_events", log.len()), |b| {
         b.iter(|| features.transform_log(&log, &as_of));

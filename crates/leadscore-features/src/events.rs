@@ -558,7 +558,7 @@ mod tests {
             .max_event_types(2)
             .check()
             .expect("valid")
-            .fit(&log);
+            .fit(&log, &[0]);
         assert_eq!(fitted.event_types(), ["b", "c"]);
         assert_eq!(fitted.spec().has_value, [false, true]);
     }

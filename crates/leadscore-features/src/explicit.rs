@@ -74,7 +74,9 @@ impl ValidExplicitParams {
             .columns
             .iter()
             .map(|column| match &column.values {
-                ColumnValues::Numeric(_) => ColumnEncoder::new(&column.name, ColumnKind::Numeric, Vec::new()),
+                ColumnValues::Numeric(_) => {
+                    ColumnEncoder::new(&column.name, ColumnKind::Numeric, Vec::new())
+                }
                 ColumnValues::Categorical { codes, levels } => {
                     let mut counts = vec![0usize; levels.len()];
                     for &row in rows {
@@ -86,7 +88,11 @@ impl ValidExplicitParams {
                     let mut kept: Vec<usize> = (0..levels.len())
                         .filter(|&l| counts[l] >= self.0.min_level_count.max(1))
                         .collect();
-                    kept.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then_with(|| levels[a].cmp(&levels[b])));
+                    kept.sort_by(|&a, &b| {
+                        counts[b]
+                            .cmp(&counts[a])
+                            .then_with(|| levels[a].cmp(&levels[b]))
+                    });
                     kept.truncate(self.0.max_levels);
                     ColumnEncoder::new(
                         &column.name,
@@ -100,7 +106,7 @@ impl ValidExplicitParams {
 }
 
 /// How one explicit column becomes one feature value; stored in the model artifact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ColumnEncoder {
     /// Column name.
     pub name: String,
@@ -110,6 +116,13 @@ pub struct ColumnEncoder {
     pub levels: Vec<String>,
     #[serde(skip)]
     lookup: OnceLock<LevelLookup>,
+}
+
+/// Equality is over the saved fields; the lookup cache is derived from them.
+impl PartialEq for ColumnEncoder {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.kind == other.kind && self.levels == other.levels
+    }
 }
 
 impl ColumnEncoder {
@@ -154,9 +167,9 @@ impl ColumnEncoder {
                 message: format!("expected a number, got `{text}`"),
             }),
             (ColumnKind::Categorical, Value::Text(text)) => Ok(f64::from(self.lookup().code(text))),
-            (ColumnKind::Categorical, Value::Number(number)) => {
-                Ok(f64::from(self.lookup().code(&leadscore_data::format_number(number))))
-            }
+            (ColumnKind::Categorical, Value::Number(number)) => Ok(f64::from(
+                self.lookup().code(&leadscore_data::format_number(number)),
+            )),
         }
     }
 
@@ -191,7 +204,11 @@ mod tests {
     use super::*;
 
     fn encoder() -> ColumnEncoder {
-        ColumnEncoder::new("job_level", ColumnKind::Categorical, vec!["vp".to_owned(), "manager".to_owned()])
+        ColumnEncoder::new(
+            "job_level",
+            ColumnKind::Categorical,
+            vec!["vp".to_owned(), "manager".to_owned()],
+        )
     }
 
     #[test]
@@ -209,7 +226,10 @@ mod tests {
     fn text_in_a_numeric_column_names_the_field() {
         let e = ColumnEncoder::new("employees", ColumnKind::Numeric, Vec::new());
         let error = e.encode(Value::Text("many")).expect_err("text");
-        assert_eq!(error.to_string(), "field `employees`: expected a number, got `many`");
+        assert_eq!(
+            error.to_string(),
+            "field `employees`: expected a number, got `many`"
+        );
     }
 
     #[test]

@@ -19,6 +19,6 @@ pub use events::{
 };
 pub use explicit::{ColumnEncoder, ExplicitParams, OTHER_LEVEL, ValidExplicitParams};
 pub use pipeline::{
-    FeatureInfo, FeatureKind, FeatureMatrix, FeaturePipelineParams, FeatureSource, FittedFeaturePipeline, LeadInput,
-    ValidFeaturePipelineParams,
+    FeatureInfo, FeatureKind, FeatureMatrix, FeaturePipelineParams, FeatureSource,
+    FittedFeaturePipeline, LeadInput, ValidFeaturePipelineParams,
 };

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::as_of::AsOfPolicy;
 use crate::error::FeatureError;
-use crate::events::{EventCounts, EventFeatureParams, FittedEventFeatures, LeadEvent, ValidEventFeatureParams};
+use crate::events::{
+    EventCounts, EventFeatureParams, FittedEventFeatures, LeadEvent, ValidEventFeatureParams,
+};
 use crate::explicit::{ColumnEncoder, ExplicitParams, ValidExplicitParams};
 
 /// Settings of the whole pipeline.
@@ -68,7 +70,12 @@ pub struct ValidFeaturePipelineParams {
 
 impl ValidFeaturePipelineParams {
     /// Learns encoders and the event vocabulary from the given (training) rows.
-    pub fn fit(&self, leads: &LeadsTable, events: Option<&EventLog>, rows: &[usize]) -> FittedFeaturePipeline {
+    pub fn fit(
+        &self,
+        leads: &LeadsTable,
+        events: Option<&EventLog>,
+        rows: &[usize],
+    ) -> FittedFeaturePipeline {
         FittedFeaturePipeline {
             columns: self.explicit.fit(leads, rows),
             events: events.map(|log| self.events.fit(log, rows)),
@@ -163,13 +170,19 @@ impl FittedFeaturePipeline {
                 name: c.name.clone(),
                 kind: match c.kind {
                     ColumnKind::Numeric => FeatureKind::Numeric,
-                    ColumnKind::Categorical => FeatureKind::Categorical { n_codes: c.n_codes() },
+                    ColumnKind::Categorical => FeatureKind::Categorical {
+                        n_codes: c.n_codes(),
+                    },
                 },
                 source: FeatureSource::Attribute(c.name.clone()),
             })
             .collect();
         if let Some(events) = &self.events {
-            for (name, event_type) in events.feature_names().into_iter().zip(events.feature_event_types()) {
+            for (name, event_type) in events
+                .feature_names()
+                .into_iter()
+                .zip(events.feature_event_types())
+            {
                 features.push(FeatureInfo {
                     name,
                     kind: FeatureKind::Numeric,
@@ -182,7 +195,11 @@ impl FittedFeaturePipeline {
 
     /// Number of output features.
     pub fn n_features(&self) -> usize {
-        self.columns.len() + self.events.as_ref().map_or(0, FittedEventFeatures::n_features)
+        self.columns.len()
+            + self
+                .events
+                .as_ref()
+                .map_or(0, FittedEventFeatures::n_features)
     }
 
     /// Features of every lead of a table, each at its as-of time.
@@ -195,10 +212,13 @@ impl FittedFeaturePipeline {
         let source_name = leads.path.display().to_string();
         let mut values = Array2::from_elem((leads.len(), self.n_features()), f64::NAN);
         for (j, encoder) in self.columns.iter().enumerate() {
-            let column = leads.column(&encoder.name).ok_or_else(|| FeatureError::MissingColumn {
-                column: encoder.name.clone(),
-                source_name: source_name.clone(),
-            })?;
+            let column =
+                leads
+                    .column(&encoder.name)
+                    .ok_or_else(|| FeatureError::MissingColumn {
+                        column: encoder.name.clone(),
+                        source_name: source_name.clone(),
+                    })?;
             if column.kind() != encoder.kind {
                 return Err(FeatureError::KindMismatch {
                     column: encoder.name.clone(),
@@ -216,7 +236,9 @@ impl FittedFeaturePipeline {
         if let Some(event_features) = &self.events {
             let log = events.ok_or_else(|| FeatureError::MissingColumn {
                 column: "(events table)".to_owned(),
-                source_name: format!("{source_name}: the model uses behaviour events; pass --events"),
+                source_name: format!(
+                    "{source_name}: the model uses behaviour events; pass --events"
+                ),
             })?;
             let (matrix, counts) = event_features.transform_log(log, &as_of);
             values
@@ -232,7 +254,10 @@ impl FittedFeaturePipeline {
     }
 
     /// Features of one lead.
-    pub fn transform_lead(&self, lead: &LeadInput<'_>) -> Result<(Vec<f64>, EventCounts), FeatureError> {
+    pub fn transform_lead(
+        &self,
+        lead: &LeadInput<'_>,
+    ) -> Result<(Vec<f64>, EventCounts), FeatureError> {
         let mut row = Vec::with_capacity(self.n_features());
         for encoder in &self.columns {
             let value = lead
@@ -252,7 +277,14 @@ impl FittedFeaturePipeline {
     }
 
     /// The as-of time of a lead under this pipeline's policy.
-    pub fn as_of_time(&self, outcome: Outcome, created_at: Option<i64>, closed_at: Option<i64>, scoring_time: i64) -> i64 {
-        self.as_of.as_of(outcome, created_at, closed_at, scoring_time)
+    pub fn as_of_time(
+        &self,
+        outcome: Outcome,
+        created_at: Option<i64>,
+        closed_at: Option<i64>,
+        scoring_time: i64,
+    ) -> i64 {
+        self.as_of
+            .as_of(outcome, created_at, closed_at, scoring_time)
     }
 }

@@ -188,6 +188,8 @@ pub fn lift_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
 }
 
 /// The metrics reported for every model and data set.
+///
+/// In JSON an undefined metric (AUC with a single class) is `null`, never a bare `NaN`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BinaryMetrics {
     /// Leads scored.
@@ -195,8 +197,10 @@ pub struct BinaryMetrics {
     /// Won leads among them.
     pub positives: usize,
     /// ROC AUC.
+    #[serde(with = "nan_as_null")]
     pub auc: f64,
     /// Average precision (PR AUC).
+    #[serde(with = "nan_as_null")]
     pub pr_auc: f64,
     /// Mean log loss.
     pub log_loss: f64,
@@ -221,6 +225,25 @@ impl BinaryMetrics {
             ece: expected_calibration_error(probabilities, labels),
             lift_top_decile: lift_at(probabilities, labels, 0.1),
         }
+    }
+}
+
+/// Serde helpers writing non-finite floats as `null` and reading `null` back as NaN.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes a finite value as a number, anything else as `null`.
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f64(*value)
+        } else {
+            serializer.serialize_none()
+        }
+    }
+
+    /// Reads a number, or `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
     }
 }
 
@@ -294,6 +317,16 @@ mod tests {
         assert!((positives_in_top(&scores, &labels, 0.4) - 1.0).abs() < 1e-12);
         assert!((positives_in_top(&scores, &labels, 1.0) - 3.0).abs() < 1e-12);
         assert!((lift_at(&scores, &labels, 0.4) - (0.5 / 0.6)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn undefined_metrics_survive_json() {
+        let metrics = BinaryMetrics::compute(&[0.2, 0.4], &[true, true]);
+        assert!(metrics.auc.is_nan());
+        let json = serde_json::to_string(&metrics).expect("serialise");
+        assert!(json.contains("\"auc\":null"), "{json}");
+        let back: BinaryMetrics = serde_json::from_str(&json).expect("parse");
+        assert!(back.auc.is_nan() && back.log_loss == metrics.log_loss);
     }
 
     #[test]

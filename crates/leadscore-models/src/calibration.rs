@@ -85,7 +85,10 @@ impl PlattCalibration {
             }
         }
         if a.is_finite() && b.is_finite() {
-            Self { slope: a, intercept: b }
+            Self {
+                slope: a,
+                intercept: b,
+            }
         } else {
             Self::default()
         }
@@ -118,7 +121,9 @@ mod tests {
     #[test]
     fn recovers_a_known_miscalibration() {
         // True probability σ(0.5·f − 1); the model reports f.
-        let logits: Vec<f64> = (0..20_000).map(|i| -6.0 + 12.0 * (i as f64 / 20_000.0)).collect();
+        let logits: Vec<f64> = (0..20_000)
+            .map(|i| -6.0 + 12.0 * (i as f64 / 20_000.0))
+            .collect();
         let labels: Vec<bool> = logits
             .iter()
             .enumerate()
@@ -134,6 +139,9 @@ mod tests {
 
     #[test]
     fn one_class_gives_the_identity() {
-        assert_eq!(PlattCalibration::fit(&[0.1, 0.2], &[true, true]), PlattCalibration::default());
+        assert_eq!(
+            PlattCalibration::fit(&[0.1, 0.2], &[true, true]),
+            PlattCalibration::default()
+        );
     }
 }

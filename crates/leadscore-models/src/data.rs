@@ -36,7 +36,10 @@ impl<'a> TrainingData<'a> {
         if positives == 0 || positives == self.y.len() {
             return Err(ModelError::BadTrainingData {
                 model,
-                reason: format!("{positives} won and {} lost rows; both classes are needed", self.y.len() - positives),
+                reason: format!(
+                    "{positives} won and {} lost rows; both classes are needed",
+                    self.y.len() - positives
+                ),
             });
         }
         Ok(())

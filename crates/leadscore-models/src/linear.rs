@@ -69,7 +69,8 @@ impl LinearEncoder {
                         indicator: has_missing,
                     },
                     FeatureKind::Numeric => {
-                        let mut present: Vec<f64> = column.iter().copied().filter(|v| !v.is_nan()).collect();
+                        let mut present: Vec<f64> =
+                            column.iter().copied().filter(|v| !v.is_nan()).collect();
                         present.sort_by(f64::total_cmp);
                         let log = is_skewed(&present);
                         let transform = |v: f64| if log { v.ln_1p() } else { v };
@@ -77,7 +78,11 @@ impl LinearEncoder {
                         let n = values.len().max(1) as f64;
                         let mean = values.iter().sum::<f64>() / n;
                         let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-                        let std = if variance > 1e-24 { variance.sqrt() } else { 1.0 };
+                        let std = if variance > 1e-24 {
+                            variance.sqrt()
+                        } else {
+                            1.0
+                        };
                         let median = values.get(values.len() / 2).copied().unwrap_or(0.0);
                         EncodedFeature::Numeric {
                             log,
@@ -176,7 +181,11 @@ fn is_skewed(sorted: &[f64]) -> bool {
     if variance <= 0.0 {
         return false;
     }
-    let skewness = sorted.iter().map(|v| ((v - mean) / variance.sqrt()).powi(3)).sum::<f64>() / n;
+    let skewness = sorted
+        .iter()
+        .map(|v| ((v - mean) / variance.sqrt()).powi(3))
+        .sum::<f64>()
+        / n;
     skewness > 2.0 && max > 10.0
 }
 
@@ -197,7 +206,10 @@ mod tests {
     #[test]
     fn imputes_standardises_and_one_hots() {
         let x = array![[1.0, 0.0], [3.0, 2.0], [f64::NAN, f64::NAN]];
-        let features = [info(FeatureKind::Numeric), info(FeatureKind::Categorical { n_codes: 3 })];
+        let features = [
+            info(FeatureKind::Numeric),
+            info(FeatureKind::Categorical { n_codes: 3 }),
+        ];
         let encoder = LinearEncoder::fit(x.view(), &features);
         assert_eq!(encoder.width(), 2 + 4);
         assert_eq!(encoder.column_features(), [0, 0, 1, 1, 1, 1]);

@@ -24,13 +24,14 @@ pub struct LogisticParams {
 }
 
 impl Default for LogisticParams {
-    /// L2 strength `alpha` = 1 (on the summed log loss, as in linfa), 300 iterations,
-    /// gradient tolerance 1e-5.
+    /// L2 strength `alpha` = 1 (on the summed log loss, as in linfa), 300 iterations, and a
+    /// tolerance of 1e-4 on the mean gradient (linfa's objective sums over rows, so its tolerance
+    /// is this times the row count).
     fn default() -> Self {
         Self {
             alpha: 1.0,
             max_iterations: 300,
-            gradient_tolerance: 1e-5,
+            gradient_tolerance: 1e-4,
         }
     }
 }
@@ -95,7 +96,7 @@ impl ValidLogisticParams {
         let fitted = LogisticRegression::default()
             .alpha(self.0.alpha)
             .max_iterations(self.0.max_iterations)
-            .gradient_tolerance(self.0.gradient_tolerance)
+            .gradient_tolerance(self.0.gradient_tolerance * data.x.nrows() as f64)
             .fit(&dataset)
             .map_err(|e| ModelError::Solver {
                 model: MODEL,

@@ -51,7 +51,9 @@ impl FromStr for ModelKind {
             "logistic" | "logit" | "lr" => Ok(Self::Logistic),
             "tree" | "decision_tree" | "cart" => Ok(Self::DecisionTree),
             "gbdt" | "boosted" | "gbm" => Ok(Self::Gbdt),
-            other => Err(format!("unknown model kind `{other}`; use logistic, tree or gbdt")),
+            other => Err(format!(
+                "unknown model kind `{other}`; use logistic, tree or gbdt"
+            )),
         }
     }
 }

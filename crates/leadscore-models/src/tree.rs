@@ -40,19 +40,39 @@ impl Tree {
     }
 
     /// Appends a numeric split (children set later with [`Tree::set_children`]).
-    pub fn push_numeric_split(&mut self, feature: u32, threshold: f64, default_left: bool, cover: f64) -> u32 {
+    pub fn push_numeric_split(
+        &mut self,
+        feature: u32,
+        threshold: f64,
+        default_left: bool,
+        cover: f64,
+    ) -> u32 {
         self.push(feature, threshold, -1, default_left, 0.0, cover)
     }
 
     /// Appends a categorical split sending `categories` left.
-    pub fn push_categorical_split(&mut self, feature: u32, mut categories: Vec<u32>, default_left: bool, cover: f64) -> u32 {
+    pub fn push_categorical_split(
+        &mut self,
+        feature: u32,
+        mut categories: Vec<u32>,
+        default_left: bool,
+        cover: f64,
+    ) -> u32 {
         categories.sort_unstable();
         self.category_sets.push(categories);
         let set = (self.category_sets.len() - 1) as i32;
         self.push(feature, 0.0, set, default_left, 0.0, cover)
     }
 
-    fn push(&mut self, feature: u32, threshold: f64, set: i32, default_left: bool, value: f64, cover: f64) -> u32 {
+    fn push(
+        &mut self,
+        feature: u32,
+        threshold: f64,
+        set: i32,
+        default_left: bool,
+        value: f64,
+        cover: f64,
+    ) -> u32 {
         self.feature.push(feature);
         self.threshold.push(threshold);
         self.category_set.push(set);
@@ -176,7 +196,13 @@ impl Tree {
         let start = parent_start + unique_depth + 1;
         buffer.copy_within(parent_start..parent_start + unique_depth + 1, start);
         let mut depth = unique_depth;
-        extend_path(&mut buffer[start..], depth, parent_zero, parent_one, parent_feature);
+        extend_path(
+            &mut buffer[start..],
+            depth,
+            parent_zero,
+            parent_one,
+            parent_feature,
+        );
 
         if self.feature[node] == LEAF {
             let path = &buffer[start..];
@@ -184,7 +210,8 @@ impl Tree {
                 let weight = unwound_path_sum(path, depth, i);
                 let element = path[i];
                 if let Some(feature) = element.feature {
-                    phi[feature as usize] += weight * (element.one_fraction - element.zero_fraction) * self.value[node];
+                    phi[feature as usize] +=
+                        weight * (element.one_fraction - element.zero_fraction) * self.value[node];
                 }
             }
             return;
@@ -208,8 +235,28 @@ impl Tree {
             unwind_path(&mut buffer[start..], depth, previous);
             depth -= 1;
         }
-        self.shap_recurse(row, phi, buffer, hot, start, depth + 1, hot_zero * incoming_zero, incoming_one, Some(feature));
-        self.shap_recurse(row, phi, buffer, cold, start, depth + 1, cold_zero * incoming_zero, 0.0, Some(feature));
+        self.shap_recurse(
+            row,
+            phi,
+            buffer,
+            hot,
+            start,
+            depth + 1,
+            hot_zero * incoming_zero,
+            incoming_one,
+            Some(feature),
+        );
+        self.shap_recurse(
+            row,
+            phi,
+            buffer,
+            cold,
+            start,
+            depth + 1,
+            cold_zero * incoming_zero,
+            0.0,
+            Some(feature),
+        );
     }
 }
 
@@ -222,7 +269,13 @@ struct PathElement {
     weight: f64,
 }
 
-fn extend_path(path: &mut [PathElement], unique_depth: usize, zero_fraction: f64, one_fraction: f64, feature: Option<u32>) {
+fn extend_path(
+    path: &mut [PathElement],
+    unique_depth: usize,
+    zero_fraction: f64,
+    one_fraction: f64,
+    feature: Option<u32>,
+) {
     path[unique_depth] = PathElement {
         feature,
         zero_fraction,
@@ -311,11 +364,21 @@ mod tests {
     #[test]
     fn contributions_add_up_to_the_prediction() {
         let t = sample_tree();
-        for row in [[0.2, 3.0], [0.2, 2.0], [1.5, 0.0], [7.0, f64::NAN], [f64::NAN, 1.0]] {
+        for row in [
+            [0.2, 3.0],
+            [0.2, 2.0],
+            [1.5, 0.0],
+            [7.0, f64::NAN],
+            [f64::NAN, 1.0],
+        ] {
             let mut phi = [0.0; 2];
             t.add_contributions(&row, &mut phi);
             let total = t.expected_value() + phi.iter().sum::<f64>();
-            assert!((total - t.predict(&row)).abs() < 1e-12, "{row:?}: {total} vs {}", t.predict(&row));
+            assert!(
+                (total - t.predict(&row)).abs() < 1e-12,
+                "{row:?}: {total} vs {}",
+                t.predict(&row)
+            );
         }
     }
 
@@ -336,7 +399,8 @@ mod tests {
                 if known[f] {
                     walk(t, if t.goes_left(node, row[f]) { l } else { r }, row, known)
                 } else {
-                    (t.cover[l] * walk(t, l, row, known) + t.cover[r] * walk(t, r, row, known)) / t.cover[node]
+                    (t.cover[l] * walk(t, l, row, known) + t.cover[r] * walk(t, r, row, known))
+                        / t.cover[node]
                 }
             }
             walk(&t, 0, &row, known)

@@ -3,7 +3,8 @@
 use leadscore_features::{FeatureInfo, FeatureKind, FeatureSource};
 use leadscore_metrics::roc_auc;
 use leadscore_models::{
-    DecisionTreeParams, GbdtParams, LogisticParams, Model, ModelKind, PlattCalibration, TrainingData, sigmoid,
+    DecisionTreeParams, GbdtParams, LogisticParams, Model, ModelKind, PlattCalibration,
+    TrainingData, sigmoid,
 };
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -20,7 +21,11 @@ fn problem(n: usize, seed: u64) -> (Array2<f64>, Vec<bool>, Vec<f64>) {
     for i in 0..n {
         let x0: f64 = rng.random();
         let x1 = rng.random_range(0..5usize);
-        let x2: f64 = if rng.random::<f64>() < 0.2 { f64::NAN } else { rng.random::<f64>() * 2.0 - 1.0 };
+        let x2: f64 = if rng.random::<f64>() < 0.2 {
+            f64::NAN
+        } else {
+            rng.random::<f64>() * 2.0 - 1.0
+        };
         let mut logit = -2.6 + effects[x1] + if x2.is_nan() { 1.0 } else { 0.8 * x2 };
         if x1 == 4 {
             logit += 3.0 * (x0 - 0.5);
@@ -52,17 +57,39 @@ fn features() -> Vec<FeatureInfo> {
     ]
 }
 
-fn fit(kind: ModelKind, x: &Array2<f64>, y: &[bool], valid: Option<(&Array2<f64>, &[bool])>) -> Model {
+fn fit(
+    kind: ModelKind,
+    x: &Array2<f64>,
+    y: &[bool],
+    valid: Option<(&Array2<f64>, &[bool])>,
+) -> Model {
     let features = features();
     let train = TrainingData::new(x.view(), y, &features);
     match kind {
-        ModelKind::Logistic => Model::Logistic(LogisticParams::new().check().expect("valid").fit(&train).expect("fit")),
+        ModelKind::Logistic => Model::Logistic(
+            LogisticParams::new()
+                .check()
+                .expect("valid")
+                .fit(&train)
+                .expect("fit"),
+        ),
         ModelKind::DecisionTree => Model::DecisionTree(
-            DecisionTreeParams::new().max_depth(5).check().expect("valid").fit(&train).expect("fit"),
+            DecisionTreeParams::new()
+                .max_depth(5)
+                .check()
+                .expect("valid")
+                .fit(&train)
+                .expect("fit"),
         ),
         ModelKind::Gbdt => {
             let valid = valid.map(|(vx, vy)| TrainingData::new(vx.view(), vy, &features));
-            Model::Gbdt(GbdtParams::new().check().expect("valid").fit(&train, valid.as_ref()).expect("fit"))
+            Model::Gbdt(
+                GbdtParams::new()
+                    .check()
+                    .expect("valid")
+                    .fit(&train, valid.as_ref())
+                    .expect("fit"),
+            )
         }
     }
 }
@@ -73,23 +100,37 @@ fn every_kind_learns_explains_and_round_trips() {
     let (vx, vy, _) = problem(5_000, 2);
     let (tx, ty, truth) = problem(10_000, 3);
     let oracle = roc_auc(&truth, &ty).expect("two classes");
-    for (kind, margin) in [(ModelKind::Logistic, 0.06), (ModelKind::DecisionTree, 0.06), (ModelKind::Gbdt, 0.015)] {
+    for (kind, margin) in [
+        (ModelKind::Logistic, 0.06),
+        (ModelKind::DecisionTree, 0.06),
+        (ModelKind::Gbdt, 0.015),
+    ] {
         let model = fit(kind, &x, &y, Some((&vx, &vy)));
         let logits = model.predict_logits(tx.view());
         let auc = roc_auc(&logits, &ty).expect("two classes");
-        assert!(auc > oracle - margin, "{kind}: AUC {auc:.4} vs oracle {oracle:.4}");
+        assert!(
+            auc > oracle - margin,
+            "{kind}: AUC {auc:.4} vs oracle {oracle:.4}"
+        );
 
         for row in tx.rows().into_iter().take(300) {
             let row = row.to_vec();
             let c = model.contributions(&row);
             let total = c.bias + c.values.iter().sum::<f64>();
-            assert!((total - model.predict_logit(&row)).abs() < 1e-8, "{kind}: {total} vs {}", model.predict_logit(&row));
+            assert!(
+                (total - model.predict_logit(&row)).abs() < 1e-8,
+                "{kind}: {total} vs {}",
+                model.predict_logit(&row)
+            );
         }
 
         let json = serde_json::to_string(&model).expect("serialise");
         let back: Model = serde_json::from_str(&json).expect("parse");
         let reloaded = back.predict_logits(tx.view());
-        let identical = reloaded.iter().zip(&logits).all(|(a, b)| a.to_bits() == b.to_bits());
+        let identical = reloaded
+            .iter()
+            .zip(&logits)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
         assert!(identical, "{kind}: scores change after a JSON round trip");
     }
 }
@@ -101,7 +142,11 @@ fn the_boosted_model_is_calibrated_after_platt_scaling() {
     let (tx, ty, _) = problem(20_000, 6);
     let model = fit(ModelKind::Gbdt, &x, &y, Some((&vx, &vy)));
     let calibration = PlattCalibration::fit(&model.predict_logits(vx.view()), &vy);
-    let probabilities: Vec<f64> = model.predict_logits(tx.view()).iter().map(|&l| calibration.probability(l)).collect();
+    let probabilities: Vec<f64> = model
+        .predict_logits(tx.view())
+        .iter()
+        .map(|&l| calibration.probability(l))
+        .collect();
     let ece = leadscore_metrics::expected_calibration_error(&probabilities, &ty);
     assert!(ece < 0.02, "ECE {ece}");
 }
@@ -122,9 +167,27 @@ fn single_class_and_bad_parameters_are_errors() {
     let (x, _, _) = problem(100, 8);
     let all_won = vec![true; 100];
     let data = TrainingData::new(x.view(), &all_won, &features);
-    assert!(LogisticParams::new().check().expect("valid").fit(&data).is_err());
-    assert!(GbdtParams::new().check().expect("valid").fit(&data, None).is_err());
-    assert!(DecisionTreeParams::new().check().expect("valid").fit(&data).is_err());
+    assert!(
+        LogisticParams::new()
+            .check()
+            .expect("valid")
+            .fit(&data)
+            .is_err()
+    );
+    assert!(
+        GbdtParams::new()
+            .check()
+            .expect("valid")
+            .fit(&data, None)
+            .is_err()
+    );
+    assert!(
+        DecisionTreeParams::new()
+            .check()
+            .expect("valid")
+            .fit(&data)
+            .is_err()
+    );
     assert!(LogisticParams::new().alpha(-1.0).check().is_err());
     assert!(LogisticParams::new().alpha(f64::NAN).check().is_err());
     assert!(GbdtParams::new().learning_rate(0.0).check().is_err());

@@ -1,4 +1,7 @@
 //! One module per subcommand.
 
 pub mod describe;
+pub mod evaluate;
 pub mod generate;
+pub mod score;
+pub mod train;

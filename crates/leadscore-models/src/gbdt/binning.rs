@@ -83,8 +83,8 @@ fn numeric_edges(values: impl Iterator<Item = f64>, max_value_bins: usize) -> Ve
     let target = sorted.len() as f64 / max_value_bins as f64;
     let mut edges = Vec::with_capacity(max_value_bins);
     let mut in_bin = 0usize;
-    for i in 0..distinct.len() - 1 {
-        in_bin += distinct[i].1;
+    for (i, &(_, count)) in distinct.iter().enumerate().take(distinct.len() - 1) {
+        in_bin += count;
         if in_bin as f64 >= target && edges.len() + 1 < max_value_bins {
             edges.push(midpoint(i));
             in_bin = 0;
@@ -134,8 +134,16 @@ mod tests {
     #[test]
     fn few_distinct_values_get_one_bin_each() {
         let mapper = BinMapper::fit(&numeric(), [3.0, 1.0, 2.0, 2.0, f64::NAN].into_iter(), 256);
-        assert_eq!(mapper, BinMapper::Numeric { edges: vec![1.5, 2.5] });
-        assert_eq!([f64::NAN, 0.0, 1.0, 1.5, 2.0, 3.0, 9.0].map(|v| mapper.bin(v)), [0, 1, 1, 1, 2, 3, 3]);
+        assert_eq!(
+            mapper,
+            BinMapper::Numeric {
+                edges: vec![1.5, 2.5]
+            }
+        );
+        assert_eq!(
+            [f64::NAN, 0.0, 1.0, 1.5, 2.0, 3.0, 9.0].map(|v| mapper.bin(v)),
+            [0, 1, 1, 1, 2, 3, 3]
+        );
     }
 
     #[test]
@@ -146,7 +154,11 @@ mod tests {
         for t in 1..mapper.n_bins() - 1 {
             let threshold = mapper.threshold(t);
             for &v in &values {
-                assert_eq!(usize::from(mapper.bin(v)) <= t, v <= threshold, "v={v} t={t}");
+                assert_eq!(
+                    usize::from(mapper.bin(v)) <= t,
+                    v <= threshold,
+                    "v={v} t={t}"
+                );
             }
         }
     }
@@ -159,6 +171,9 @@ mod tests {
             source: FeatureSource::Attribute("c".to_owned()),
         };
         let mapper = BinMapper::fit(&info, std::iter::empty(), 256);
-        assert_eq!([f64::NAN, 0.0, 3.0, 9.0].map(|v| mapper.bin(v)), [0, 1, 4, 4]);
+        assert_eq!(
+            [f64::NAN, 0.0, 3.0, 9.0].map(|v| mapper.bin(v)),
+            [0, 1, 4, 4]
+        );
     }
 }

@@ -104,10 +104,20 @@ impl GrowData<'_> {
     }
 
     fn empty_histogram(&self) -> Histogram {
-        self.mappers.iter().map(|m| vec![Bin::default(); m.n_bins()]).collect()
+        self.mappers
+            .iter()
+            .map(|m| vec![Bin::default(); m.n_bins()])
+            .collect()
     }
 
-    fn best_split(&self, histogram: &Histogram, g: f64, h: f64, n: u32, params: &GrowParams) -> Option<Split> {
+    fn best_split(
+        &self,
+        histogram: &Histogram,
+        g: f64,
+        h: f64,
+        n: u32,
+        params: &GrowParams,
+    ) -> Option<Split> {
         let parent = leaf_score(g, h, params.lambda_l2);
         histogram
             .par_iter()
@@ -116,7 +126,9 @@ impl GrowData<'_> {
             .filter_map(|(feature, bins)| {
                 let split = match self.mappers[feature] {
                     BinMapper::Numeric { .. } => numeric_split(bins, g, h, n, parent, params),
-                    BinMapper::Categorical { .. } => categorical_split(bins, g, h, n, parent, params),
+                    BinMapper::Categorical { .. } => {
+                        categorical_split(bins, g, h, n, parent, params)
+                    }
                 };
                 split.map(|mut s| {
                     s.feature = feature;
@@ -170,7 +182,8 @@ impl GrowData<'_> {
         }
         let mut leaf_ranges = Vec::with_capacity(leaves.len());
         for leaf in &leaves {
-            tree.value[leaf.node as usize] = -leaf.g / (leaf.h + params.lambda_l2) * params.learning_rate;
+            tree.value[leaf.node as usize] =
+                -leaf.g / (leaf.h + params.lambda_l2) * params.learning_rate;
             leaf_ranges.push((leaf.node, leaf.start, leaf.end));
         }
         Grown { tree, leaf_ranges }
@@ -228,10 +241,12 @@ impl GrowData<'_> {
         tree.set_children(leaf.node, left_node, right_node);
 
         let sum = |range: (usize, usize)| {
-            indices[range.0..range.1].iter().fold((0.0, 0.0), |(g, h), &i| {
-                let (gi, hi) = self.gradients[i as usize];
-                (g + gi, h + hi)
-            })
+            indices[range.0..range.1]
+                .iter()
+                .fold((0.0, 0.0), |(g, h), &i| {
+                    let (gi, hi) = self.gradients[i as usize];
+                    (g + gi, h + hi)
+                })
         };
         let left_is_smaller = left_range.1 - left_range.0 <= right_range.1 - right_range.0;
         let (small_range, large_range) = if left_is_smaller {
@@ -287,12 +302,27 @@ fn valid_side(n: u32, h: f64, params: &GrowParams) -> bool {
     n >= params.min_data_in_leaf && h >= params.min_sum_hessian
 }
 
-fn numeric_split(bins: &[Bin], g: f64, h: f64, n: u32, parent: f64, params: &GrowParams) -> Option<Split> {
+fn numeric_split(
+    bins: &[Bin],
+    g: f64,
+    h: f64,
+    n: u32,
+    parent: f64,
+    params: &GrowParams,
+) -> Option<Split> {
     let missing = bins[0];
     let mut best: Option<Split> = None;
-    let directions: &[bool] = if missing.n > 0 { &[false, true] } else { &[false] };
+    let directions: &[bool] = if missing.n > 0 {
+        &[false, true]
+    } else {
+        &[false]
+    };
     for &missing_left in directions {
-        let (mut lg, mut lh, mut ln) = if missing_left { (missing.g, missing.h, missing.n) } else { (0.0, 0.0, 0) };
+        let (mut lg, mut lh, mut ln) = if missing_left {
+            (missing.g, missing.h, missing.n)
+        } else {
+            (0.0, 0.0, 0)
+        };
         for (bin, stats) in bins.iter().enumerate().take(bins.len() - 1).skip(1) {
             lg += stats.g;
             lh += stats.h;
@@ -304,7 +334,8 @@ fn numeric_split(bins: &[Bin], g: f64, h: f64, n: u32, parent: f64, params: &Gro
             if !valid_side(rn, rh, params) {
                 break;
             }
-            let gain = leaf_score(lg, lh, params.lambda_l2) + leaf_score(rg, rh, params.lambda_l2) - parent;
+            let gain = leaf_score(lg, lh, params.lambda_l2) + leaf_score(rg, rh, params.lambda_l2)
+                - parent;
             if gain > params.min_split_gain && best.is_none_or(|b| gain > b.gain) {
                 best = Some(Split {
                     gain,
@@ -319,7 +350,14 @@ fn numeric_split(bins: &[Bin], g: f64, h: f64, n: u32, parent: f64, params: &Gro
     best
 }
 
-fn categorical_split(bins: &[Bin], g: f64, h: f64, n: u32, parent: f64, params: &GrowParams) -> Option<Split> {
+fn categorical_split(
+    bins: &[Bin],
+    g: f64,
+    h: f64,
+    n: u32,
+    parent: f64,
+    params: &GrowParams,
+) -> Option<Split> {
     let missing = bins[0];
     let mut categories: Vec<(u8, Bin)> = bins
         .iter()
@@ -341,10 +379,19 @@ fn categorical_split(bins: &[Bin], g: f64, h: f64, n: u32, parent: f64, params: 
         let limit = params.max_cat_threshold.min(categories.len() - 1);
         for k in 1..=limit {
             candidates.push(categories[..k].iter().map(|(bin, _)| *bin).collect());
-            candidates.push(categories[categories.len() - k..].iter().map(|(bin, _)| *bin).collect());
+            candidates.push(
+                categories[categories.len() - k..]
+                    .iter()
+                    .map(|(bin, _)| *bin)
+                    .collect(),
+            );
         }
     }
-    let directions: &[bool] = if missing.n > 0 { &[false, true] } else { &[false] };
+    let directions: &[bool] = if missing.n > 0 {
+        &[false, true]
+    } else {
+        &[false]
+    };
     let mut best: Option<Split> = None;
     for left_bins in candidates {
         let mut set = [0u64; 4];
@@ -366,7 +413,8 @@ fn categorical_split(bins: &[Bin], g: f64, h: f64, n: u32, parent: f64, params: 
             if !valid_side(ln, lh, params) || !valid_side(rn, rh, params) {
                 continue;
             }
-            let gain = leaf_score(lg, lh, params.lambda_l2) + leaf_score(rg, rh, params.lambda_l2) - parent;
+            let gain = leaf_score(lg, lh, params.lambda_l2) + leaf_score(rg, rh, params.lambda_l2)
+                - parent;
             if gain > params.min_split_gain && best.is_none_or(|b| gain > b.gain) {
                 best = Some(Split {
                     gain,

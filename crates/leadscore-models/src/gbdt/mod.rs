@@ -11,8 +11,8 @@ mod binning;
 mod grow;
 
 use ndarray::ArrayView1;
-use rand::seq::index::sample;
 use rand::SeedableRng;
+use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -144,7 +144,11 @@ impl GbdtParams {
             return invalid("learning_rate", self.learning_rate.to_string(), "in (0, 1]");
         }
         if !(2..=4096).contains(&self.max_leaves) {
-            return invalid("max_leaves", self.max_leaves.to_string(), "between 2 and 4096");
+            return invalid(
+                "max_leaves",
+                self.max_leaves.to_string(),
+                "between 2 and 4096",
+            );
         }
         if !(1..=32).contains(&self.max_depth) {
             return invalid("max_depth", self.max_depth.to_string(), "between 1 and 32");
@@ -153,9 +157,16 @@ impl GbdtParams {
             return invalid("min_data_in_leaf", "0".to_owned(), "at least 1");
         }
         if !(self.lambda_l2.is_finite() && self.lambda_l2 >= 0.0) {
-            return invalid("lambda_l2", self.lambda_l2.to_string(), "a finite number >= 0");
+            return invalid(
+                "lambda_l2",
+                self.lambda_l2.to_string(),
+                "a finite number >= 0",
+            );
         }
-        for (name, share) in [("feature_fraction", self.feature_fraction), ("bagging_fraction", self.bagging_fraction)] {
+        for (name, share) in [
+            ("feature_fraction", self.feature_fraction),
+            ("bagging_fraction", self.bagging_fraction),
+        ] {
             if !(share > 0.0 && share <= 1.0) {
                 return invalid(name, share.to_string(), "in (0, 1]");
             }
@@ -164,7 +175,11 @@ impl GbdtParams {
             return invalid("max_bins", self.max_bins.to_string(), "between 2 and 256");
         }
         if !(self.positive_weight.is_finite() && self.positive_weight > 0.0) {
-            return invalid("positive_weight", self.positive_weight.to_string(), "a positive number");
+            return invalid(
+                "positive_weight",
+                self.positive_weight.to_string(),
+                "a positive number",
+            );
         }
         Ok(ValidGbdtParams(self))
     }
@@ -176,12 +191,20 @@ pub struct ValidGbdtParams(GbdtParams);
 
 impl ValidGbdtParams {
     /// Boosts trees on `train`, stopping early on `valid` when given.
-    pub fn fit(&self, train: &TrainingData<'_>, valid: Option<&TrainingData<'_>>) -> Result<FittedGbdt, ModelError> {
+    pub fn fit(
+        &self,
+        train: &TrainingData<'_>,
+        valid: Option<&TrainingData<'_>>,
+    ) -> Result<FittedGbdt, ModelError> {
         train.require_both_classes(MODEL)?;
         let p = self.0;
         let n = train.x.nrows();
         let binned = BinnedColumns::fit(train.x, train.features, p.max_bins);
-        let weights: Vec<f64> = train.y.iter().map(|&y| if y { p.positive_weight } else { 1.0 }).collect();
+        let weights: Vec<f64> = train
+            .y
+            .iter()
+            .map(|&y| if y { p.positive_weight } else { 1.0 })
+            .collect();
         let total_weight: f64 = weights.iter().sum();
         let positive_share = train
             .y
@@ -216,7 +239,8 @@ impl ValidGbdtParams {
         let (mut best_loss, mut best_trees) = (f64::INFINITY, 0usize);
         let n_features = train.features.len();
         let bag_size = ((n as f64 * p.bagging_fraction).round() as usize).clamp(1, n);
-        let feature_count = ((n_features as f64 * p.feature_fraction).round() as usize).clamp(1, n_features.max(1));
+        let feature_count =
+            ((n_features as f64 * p.feature_fraction).round() as usize).clamp(1, n_features.max(1));
 
         for _ in 0..p.max_trees {
             gradients
@@ -232,7 +256,10 @@ impl ValidGbdtParams {
                 });
             indices.clear();
             if bag_size < n {
-                let mut chosen: Vec<u32> = sample(&mut rng, n, bag_size).into_iter().map(|i| i as u32).collect();
+                let mut chosen: Vec<u32> = sample(&mut rng, n, bag_size)
+                    .into_iter()
+                    .map(|i| i as u32)
+                    .collect();
                 chosen.sort_unstable();
                 indices.extend(chosen);
             } else {

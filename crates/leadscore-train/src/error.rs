@@ -1,0 +1,51 @@
+//! Errors of training, evaluation and model files.
+
+use std::path::PathBuf;
+
+use leadscore_data::DataError;
+use leadscore_features::FeatureError;
+use leadscore_models::ModelError;
+
+/// What can go wrong training or using a model file.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The input data is unusable.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Features could not be built.
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    /// A model could not be fitted.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Too few won or lost leads to train and validate.
+    #[error(
+        "too few closed leads to train: {won} won and {lost} lost in the training part; at least {minimum} of each are needed (more than 200 of each for a reliable model)"
+    )]
+    TooFewOutcomes {
+        /// Won leads available.
+        won: usize,
+        /// Lost leads available.
+        lost: usize,
+        /// Minimum per class.
+        minimum: usize,
+    },
+    /// A training setting is out of range.
+    #[error("invalid training setting `{name}` = {value}: {reason}")]
+    InvalidParam {
+        /// Setting name.
+        name: &'static str,
+        /// Value given.
+        value: String,
+        /// Accepted range.
+        reason: &'static str,
+    },
+    /// A model file cannot be read or written.
+    #[error("model file {}: {message}", path.display())]
+    Artifact {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}

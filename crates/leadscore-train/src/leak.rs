@@ -1,0 +1,251 @@
+//! Checks for columns that give the outcome away.
+//!
+//! CRM exports are full of fields filled in after the deal was decided: a sales stage, a loss
+//! reason, a call's duration. Three signals flag them, each by name with its single-column AUC:
+//! - the column alone separates won from lost almost perfectly (AUC ≥ 0.95);
+//! - the column is filled for one class and empty for the other;
+//! - the column alone predicts as well as all the other columns together, which legitimate
+//!   attributes of a lead practically never do.
+//!
+//! Single-column AUCs use out-of-fold target encoding (20 quantile bins for numbers, levels for
+//! categories, a bin for missing), so an id-like column cannot look predictive by memorising rows.
+
+use leadscore_data::{ColumnValues, LeadsTable, MISSING_CODE};
+use leadscore_features::{FeatureInfo, FeatureKind, FeatureSource};
+use leadscore_metrics::roc_auc;
+use leadscore_models::{GbdtParams, TrainingData};
+use ndarray::Array2;
+use serde::Serialize;
+
+use crate::artifact::LeakWarning;
+
+/// AUC at or above which a single column is a near-perfect predictor.
+const NEAR_PERFECT_AUC: f64 = 0.95;
+/// A column must reach this AUC alone before the all-others comparison is run.
+const DOMINANCE_FLOOR: f64 = 0.70;
+/// Margin by which the other columns together must beat a column for it to pass.
+const DOMINANCE_MARGIN: f64 = 0.01;
+
+/// Predictive signal of one explicit column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnSignal {
+    /// Column name.
+    pub column: String,
+    /// AUC of the column alone.
+    pub single_auc: f64,
+    /// Missing share among won leads.
+    pub missing_won: f64,
+    /// Missing share among lost leads.
+    pub missing_lost: f64,
+    /// AUC of a quick model on every other column, when computed.
+    pub others_auc: Option<f64>,
+}
+
+/// Measures every explicit column on `rows` and returns warnings for likely leaks, strongest first.
+pub fn check_leaks(
+    leads: &LeadsTable,
+    rows: &[usize],
+    labels: &[bool],
+    seed: u64,
+) -> (Vec<ColumnSignal>, Vec<LeakWarning>) {
+    let y: Vec<bool> = rows.iter().map(|&r| labels[r]).collect();
+    let mut signals: Vec<ColumnSignal> = leads
+        .columns
+        .iter()
+        .map(|column| {
+            let bins = column_bins(&column.values, rows);
+            let single_auc = out_of_fold_auc(&bins, &y);
+            let (mut missing_won, mut missing_lost, mut won, mut lost) = (0.0, 0.0, 0.0, 0.0);
+            for (&bin, &label) in bins.iter().zip(&y) {
+                let missing = f64::from(u8::from(bin == 0));
+                if label {
+                    won += 1.0;
+                    missing_won += missing;
+                } else {
+                    lost += 1.0;
+                    missing_lost += missing;
+                }
+            }
+            ColumnSignal {
+                column: column.name.clone(),
+                single_auc,
+                missing_won: missing_won / f64::max(won, 1.0),
+                missing_lost: missing_lost / f64::max(lost, 1.0),
+                others_auc: None,
+            }
+        })
+        .collect();
+    signals.sort_by(|a, b| b.single_auc.total_cmp(&a.single_auc));
+
+    let mut warnings = Vec::new();
+    for (index, signal) in signals.iter_mut().enumerate() {
+        let reason = if signal.single_auc >= NEAR_PERFECT_AUC {
+            Some(format!(
+                "alone it separates won from lost almost perfectly (AUC {:.3})",
+                signal.single_auc
+            ))
+        } else if (signal.missing_won - signal.missing_lost).abs() >= 0.9 {
+            Some(format!(
+                "it is filled for {:.0}% of won and {:.0}% of lost leads: probably recorded after the outcome",
+                100.0 * (1.0 - signal.missing_won),
+                100.0 * (1.0 - signal.missing_lost)
+            ))
+        } else if index < 2 && signal.single_auc >= DOMINANCE_FLOOR && leads.columns.len() > 1 {
+            let others = others_auc(leads, rows, &y, &signal.column, seed);
+            signal.others_auc = Some(others);
+            (signal.single_auc >= others - DOMINANCE_MARGIN).then(|| {
+                format!(
+                    "alone it predicts as well as all other columns together (AUC {:.3} vs {:.3}): probably known only after the outcome",
+                    signal.single_auc, others
+                )
+            })
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            warnings.push(LeakWarning {
+                column: signal.column.clone(),
+                single_auc: signal.single_auc,
+                reason,
+                excluded: false,
+            });
+        }
+    }
+    (signals, warnings)
+}
+
+/// Bin of each row: 0 = missing, then quantile bins or category levels.
+fn column_bins(values: &ColumnValues, rows: &[usize]) -> Vec<u32> {
+    match values {
+        ColumnValues::Categorical { codes, .. } => rows
+            .iter()
+            .map(|&r| {
+                if codes[r] == MISSING_CODE {
+                    0
+                } else {
+                    codes[r] + 1
+                }
+            })
+            .collect(),
+        ColumnValues::Numeric(numbers) => {
+            let mut present: Vec<f64> = rows
+                .iter()
+                .map(|&r| numbers[r])
+                .filter(|v| !v.is_nan())
+                .collect();
+            present.sort_by(f64::total_cmp);
+            let mut edges: Vec<f64> = (1..20)
+                .filter_map(|q| present.get(q * present.len() / 20).copied())
+                .collect();
+            edges.dedup();
+            rows.iter()
+                .map(|&r| {
+                    let v = numbers[r];
+                    if v.is_nan() {
+                        0
+                    } else {
+                        1 + edges.partition_point(|&e| e < v) as u32
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// AUC of 5-fold out-of-fold smoothed won rates per bin.
+fn out_of_fold_auc(bins: &[u32], y: &[bool]) -> f64 {
+    let n_bins = bins.iter().copied().max().unwrap_or(0) as usize + 1;
+    let prior = y.iter().filter(|&&v| v).count() as f64 / y.len().max(1) as f64;
+    let mut scores = vec![0.0; y.len()];
+    for fold in 0..5 {
+        let (mut won, mut total) = (vec![0.0; n_bins], vec![0.0; n_bins]);
+        for (i, (&bin, &label)) in bins.iter().zip(y).enumerate() {
+            if i % 5 != fold {
+                total[bin as usize] += 1.0;
+                won[bin as usize] += f64::from(u8::from(label));
+            }
+        }
+        for (i, &bin) in bins.iter().enumerate() {
+            if i % 5 == fold {
+                let b = bin as usize;
+                scores[i] = (won[b] + 10.0 * prior) / (total[b] + 10.0);
+            }
+        }
+    }
+    roc_auc(&scores, y).unwrap_or(0.5)
+}
+
+/// AUC of a quick boosted model on every column but `excluded`, trained on half of (at most
+/// 40,000 of) the rows and measured on the other half.
+fn others_auc(leads: &LeadsTable, rows: &[usize], y: &[bool], excluded: &str, seed: u64) -> f64 {
+    let step = rows.len().div_ceil(40_000).max(1);
+    let sample: Vec<usize> = (0..rows.len()).step_by(step).collect();
+    let columns: Vec<_> = leads
+        .columns
+        .iter()
+        .filter(|c| c.name != excluded)
+        .collect();
+    let mut x = Array2::from_elem((sample.len(), columns.len()), f64::NAN);
+    let mut features = Vec::new();
+    for (j, column) in columns.iter().enumerate() {
+        let kind = match &column.values {
+            ColumnValues::Numeric(values) => {
+                for (i, &s) in sample.iter().enumerate() {
+                    x[(i, j)] = values[rows[s]];
+                }
+                FeatureKind::Numeric
+            }
+            ColumnValues::Categorical { codes, levels } => {
+                let n_codes = levels.len().min(250);
+                for (i, &s) in sample.iter().enumerate() {
+                    let code = codes[rows[s]];
+                    x[(i, j)] = if code == MISSING_CODE {
+                        f64::NAN
+                    } else {
+                        f64::from(code.min(n_codes as u32 - 1))
+                    };
+                }
+                FeatureKind::Categorical {
+                    n_codes: n_codes.max(1),
+                }
+            }
+        };
+        features.push(FeatureInfo {
+            name: column.name.clone(),
+            kind,
+            source: FeatureSource::Attribute(column.name.clone()),
+        });
+    }
+    let labels: Vec<bool> = sample.iter().map(|&s| y[s]).collect();
+    let (train, test): (Vec<usize>, Vec<usize>) = (0..sample.len()).partition(|i| i % 2 == 0);
+    let pick = |idx: &[usize]| {
+        (
+            x.select(ndarray::Axis(0), idx),
+            idx.iter().map(|&i| labels[i]).collect::<Vec<bool>>(),
+        )
+    };
+    let ((train_x, train_y), (test_x, test_y)) = (pick(&train), pick(&test));
+    let params = GbdtParams::new()
+        .learning_rate(0.1)
+        .max_trees(300)
+        .early_stopping_rounds(20)
+        .seed(seed)
+        .check();
+    let fitted = params.and_then(|p| {
+        p.fit(
+            &TrainingData::new(train_x.view(), &train_y, &features),
+            Some(&TrainingData::new(test_x.view(), &test_y, &features)),
+        )
+    });
+    match fitted {
+        Ok(model) => {
+            let logits: Vec<f64> = test_x
+                .rows()
+                .into_iter()
+                .map(|r| model.predict_logit(&r.to_vec()))
+                .collect();
+            roc_auc(&logits, &test_y).unwrap_or(0.5)
+        }
+        Err(_) => 0.5,
+    }
+}

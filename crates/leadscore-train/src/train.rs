@@ -1,0 +1,663 @@
+//! The training procedure: checks, splits, model search, calibration, final fit, artifact.
+//!
+//! 1. Closed leads are split into a development part and, optionally, a test part that nothing
+//!    looks at until the end (most recent leads when close dates exist, stratified otherwise).
+//! 2. Leak checks run on the development part.
+//! 3. Every candidate (model kind × hyper-parameters) is fitted per validation fold, with the
+//!    feature pipeline refitted on each fold's training rows; out-of-fold predictions rank them.
+//! 4. The best candidate's out-of-fold log-odds fit the Platt calibration, and its calibrated
+//!    out-of-fold probabilities give the percentile table and tier cut points.
+//! 5. The best candidate is refitted on the whole development part; the test part is scored once.
+
+use std::time::Instant;
+
+use leadscore_data::{EventLog, LeadsTable, Outcome, time::format_date};
+use leadscore_features::{FeatureMatrix, FeaturePipelineParams, ValidFeaturePipelineParams};
+use leadscore_metrics::{BinaryMetrics, average_precision, log_loss, roc_auc};
+use leadscore_models::{
+    ClassWeight, DecisionTreeParams, GbdtParams, LogisticParams, Model, ModelKind,
+    PlattCalibration, TrainingData,
+};
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::artifact::{
+    CandidateResult, DataFingerprint, FORMAT, FORMAT_VERSION, Importance, InputSchema,
+    ModelArtifact, Tier, TrainingReport, ValidationReport,
+};
+use crate::error::TrainError;
+use crate::leak::{ColumnSignal, check_leaks};
+use crate::split::{SplitKind, Validation, hold_out, validation_folds};
+
+/// Settings of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainParams {
+    models: Vec<ModelKind>,
+    validation: Validation,
+    test_fraction: f64,
+    test_split: SplitKind,
+    seed: u64,
+    features: FeaturePipelineParams,
+    min_class_count: usize,
+    exclude_leaks: bool,
+    tiers: Vec<(String, f64)>,
+    name: String,
+}
+
+impl Default for TrainParams {
+    /// All model kinds, automatic validation (time split or 5-fold), no test part, seed 42,
+    /// default features, at least 20 won and 20 lost leads, leaks warned about but kept, tiers
+    /// A (top 10%), B (next 20%), C (next 30%), D (rest).
+    fn default() -> Self {
+        Self {
+            models: ModelKind::ALL.to_vec(),
+            validation: Validation::default(),
+            test_fraction: 0.0,
+            test_split: SplitKind::Auto,
+            seed: 42,
+            features: FeaturePipelineParams::default(),
+            min_class_count: 20,
+            exclude_leaks: false,
+            tiers: vec![
+                ("A".to_owned(), 0.10),
+                ("B".to_owned(), 0.20),
+                ("C".to_owned(), 0.30),
+                ("D".to_owned(), 0.40),
+            ],
+            name: "model".to_owned(),
+        }
+    }
+}
+
+impl TrainParams {
+    /// Default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Model kinds to try.
+    pub fn models(mut self, models: Vec<ModelKind>) -> Self {
+        self.models = models;
+        self
+    }
+
+    /// Validation scheme.
+    pub fn validation(mut self, validation: Validation) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// Share of closed leads held out for test metrics (0 = none).
+    pub fn test_fraction(mut self, fraction: f64) -> Self {
+        self.test_fraction = fraction;
+        self
+    }
+
+    /// How the test part is chosen.
+    pub fn test_split(mut self, split: SplitKind) -> Self {
+        self.test_split = split;
+        self
+    }
+
+    /// Seed of splits and models.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Feature pipeline settings.
+    pub fn features(mut self, features: FeaturePipelineParams) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// Fewest won and fewest lost leads accepted.
+    pub fn min_class_count(mut self, count: usize) -> Self {
+        self.min_class_count = count;
+        self
+    }
+
+    /// Drop columns flagged as leaks instead of only warning.
+    pub fn exclude_leaks(mut self, exclude: bool) -> Self {
+        self.exclude_leaks = exclude;
+        self
+    }
+
+    /// Tier names and the share of training leads in each, best tier first.
+    pub fn tiers(mut self, tiers: Vec<(String, f64)>) -> Self {
+        self.tiers = tiers;
+        self
+    }
+
+    /// Model name written in the artifact.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Validates the settings.
+    pub fn check(self) -> Result<ValidTrainParams, TrainError> {
+        let invalid = |name, value: String, reason| {
+            Err(TrainError::InvalidParam {
+                name,
+                value,
+                reason,
+            })
+        };
+        if self.models.is_empty() {
+            return invalid(
+                "models",
+                "[]".to_owned(),
+                "at least one of logistic, tree, gbdt",
+            );
+        }
+        if !(0.0..0.9).contains(&self.test_fraction) {
+            return invalid(
+                "test_fraction",
+                self.test_fraction.to_string(),
+                "in [0, 0.9)",
+            );
+        }
+        match self.validation {
+            Validation::KFold { folds } | Validation::Auto { folds, .. }
+                if !(2..=20).contains(&folds) =>
+            {
+                return invalid("folds", folds.to_string(), "between 2 and 20");
+            }
+            Validation::Time { fraction } | Validation::Auto { fraction, .. }
+                if !(fraction > 0.0 && fraction < 0.9) =>
+            {
+                return invalid("validation fraction", fraction.to_string(), "in (0, 0.9)");
+            }
+            _ => {}
+        }
+        let total: f64 = self.tiers.iter().map(|(_, share)| share).sum();
+        if self.tiers.is_empty()
+            || self.tiers.iter().any(|(_, s)| *s <= 0.0)
+            || (total - 1.0).abs() > 1e-6
+        {
+            return invalid(
+                "tiers",
+                format!("{:?}", self.tiers),
+                "positive shares adding up to 1",
+            );
+        }
+        if self.min_class_count < 2 {
+            return invalid(
+                "min_class_count",
+                self.min_class_count.to_string(),
+                "at least 2",
+            );
+        }
+        let features = self.features.clone().check()?;
+        Ok(ValidTrainParams {
+            params: self,
+            features,
+        })
+    }
+}
+
+/// Checked training settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidTrainParams {
+    params: TrainParams,
+    features: ValidFeaturePipelineParams,
+}
+
+/// Progress of a training run, for progress bars.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainProgress {
+    /// Model search starts: `total` candidate fits.
+    SearchStarted {
+        /// Fits to run.
+        total: usize,
+    },
+    /// One candidate fit finished.
+    FitDone {
+        /// Candidate description.
+        candidate: String,
+    },
+    /// A later stage starts.
+    Stage(&'static str),
+}
+
+/// The data to train on.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainInput<'a> {
+    /// Leads with outcomes.
+    pub leads: &'a LeadsTable,
+    /// Their events.
+    pub events: Option<&'a EventLog>,
+    /// Time at which open leads' features are taken (they are not trained on).
+    pub scoring_time: i64,
+}
+
+/// A trained model with everything training found.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// The artifact to save.
+    pub artifact: ModelArtifact,
+    /// Predictive signal of each explicit column.
+    pub column_signals: Vec<ColumnSignal>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Candidate {
+    Logistic(LogisticParams),
+    Tree(DecisionTreeParams),
+    Gbdt(GbdtParams),
+}
+
+impl Candidate {
+    fn kind(&self) -> ModelKind {
+        match self {
+            Self::Logistic(_) => ModelKind::Logistic,
+            Self::Tree(_) => ModelKind::DecisionTree,
+            Self::Gbdt(_) => ModelKind::Gbdt,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Logistic(p) => format!("alpha={}", p.alpha_value()),
+            Self::Tree(p) => format!("depth≤{}", p.max_depth_value()),
+            Self::Gbdt(p) => format!(
+                "≤{} leaves, min leaf {}, lr={}",
+                p.max_leaves_value(),
+                p.min_data_in_leaf_value(),
+                p.learning_rate_value()
+            ),
+        }
+    }
+
+    fn fit(
+        &self,
+        train: &TrainingData<'_>,
+        valid: Option<&TrainingData<'_>>,
+    ) -> Result<Model, TrainError> {
+        Ok(match self {
+            Self::Logistic(p) => Model::Logistic(p.check()?.fit(train)?),
+            Self::Tree(p) => Model::DecisionTree(p.check()?.fit(train)?),
+            Self::Gbdt(p) => Model::Gbdt(p.check()?.fit(train, valid)?),
+        })
+    }
+}
+
+fn candidates(kinds: &[ModelKind], rows: usize, seed: u64) -> Vec<Candidate> {
+    let mut list = Vec::new();
+    for kind in kinds {
+        match kind {
+            ModelKind::Logistic => {
+                for alpha in [1.0, 10.0, 100.0] {
+                    list.push(Candidate::Logistic(LogisticParams::new().alpha(alpha)));
+                }
+            }
+            ModelKind::DecisionTree => {
+                let min_leaf = (rows / 400).clamp(20, 500);
+                for depth in [4, 6, 8] {
+                    list.push(Candidate::Tree(
+                        DecisionTreeParams::new()
+                            .max_depth(depth)
+                            .min_leaf_rows(min_leaf)
+                            .class_weight(ClassWeight::Balanced),
+                    ));
+                }
+            }
+            ModelKind::Gbdt => {
+                // Large sets get a faster learning rate: the trees are better fed, and fit time stays bounded.
+                let learning_rate = if rows > 300_000 { 0.1 } else { 0.05 };
+                for (leaves, min_leaf) in [(15, 50), (31, 20), (63, 100)] {
+                    list.push(Candidate::Gbdt(
+                        GbdtParams::new()
+                            .max_leaves(leaves)
+                            .min_data_in_leaf(min_leaf)
+                            .learning_rate(learning_rate)
+                            .seed(seed),
+                    ));
+                }
+            }
+        }
+    }
+    list
+}
+
+impl ValidTrainParams {
+    /// Trains, validates and calibrates a model.
+    pub fn train(
+        &self,
+        input: TrainInput<'_>,
+        progress: &mut dyn FnMut(TrainProgress),
+    ) -> Result<TrainOutcome, TrainError> {
+        let started = Instant::now();
+        let p = &self.params;
+        let leads = input.leads;
+        leads.require_both_classes()?;
+        let labels: Vec<bool> = leads.outcomes.iter().map(|&o| o == Outcome::Won).collect();
+        let closed: Vec<usize> = (0..leads.len())
+            .filter(|&r| leads.outcomes[r] != Outcome::Open)
+            .collect();
+        let close_times = leads.closed_at.as_deref();
+        let (development, test) = hold_out(
+            &closed,
+            &labels,
+            close_times,
+            p.test_split,
+            p.test_fraction,
+            p.seed,
+        );
+        let won = development.iter().filter(|&&r| labels[r]).count();
+        let lost = development.len() - won;
+        if won < p.min_class_count || lost < p.min_class_count {
+            return Err(TrainError::TooFewOutcomes {
+                won,
+                lost,
+                minimum: p.min_class_count,
+            });
+        }
+
+        progress(TrainProgress::Stage("checking columns for leaks"));
+        let (column_signals, mut leak_warnings) = check_leaks(leads, &development, &labels, p.seed);
+        let excluded_leaks: Vec<String> = if p.exclude_leaks {
+            leak_warnings.iter_mut().for_each(|w| w.excluded = true);
+            leak_warnings.iter().map(|w| w.column.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let trimmed;
+        let leads = if excluded_leaks.is_empty() {
+            leads
+        } else {
+            trimmed =
+                leads.without_columns(&excluded_leaks, "likely leak (excluded by --exclude-leaks)");
+            &trimmed
+        };
+
+        let plan = validation_folds(&development, &labels, close_times, p.validation, p.seed);
+        let candidates = candidates(&p.models, development.len(), p.seed);
+        progress(TrainProgress::SearchStarted {
+            total: candidates.len() * plan.folds.len(),
+        });
+        let mut out_of_fold = vec![vec![f64::NAN; leads.len()]; candidates.len()];
+        let mut fit_seconds = vec![0.0; candidates.len()];
+        let mut best_trees = vec![Vec::new(); candidates.len()];
+        for (train_rows, valid_rows) in &plan.folds {
+            let pipeline = self.features.fit(leads, input.events, train_rows);
+            let matrix = pipeline.transform_table(leads, input.events, input.scoring_time)?;
+            let info = pipeline.features();
+            let (train_x, train_y) = select(&matrix, &labels, train_rows);
+            let (valid_x, valid_y) = select(&matrix, &labels, valid_rows);
+            let train = TrainingData::new(train_x.view(), &train_y, &info);
+            let valid = TrainingData::new(valid_x.view(), &valid_y, &info);
+            // Candidates are independent: fit them side by side (linfa's solvers are single-threaded).
+            let fits: Vec<(Model, f64)> = candidates
+                .par_iter()
+                .map(|candidate| {
+                    let clock = Instant::now();
+                    candidate
+                        .fit(&train, Some(&valid))
+                        .map(|model| (model, clock.elapsed().as_secs_f64()))
+                })
+                .collect::<Result<_, _>>()?;
+            for (c, (model, seconds)) in fits.into_iter().enumerate() {
+                fit_seconds[c] += seconds / plan.folds.len() as f64;
+                if let Model::Gbdt(gbdt) = &model {
+                    best_trees[c].push(gbdt.trees.len());
+                }
+                for (&row, logit) in valid_rows.iter().zip(model.predict_logits(valid_x.view())) {
+                    out_of_fold[c][row] = logit;
+                }
+                progress(TrainProgress::FitDone {
+                    candidate: format!("{} {}", candidates[c].kind(), candidates[c].describe()),
+                });
+            }
+        }
+
+        let validated: Vec<usize> = plan
+            .folds
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        let validated_labels: Vec<bool> = validated.iter().map(|&r| labels[r]).collect();
+        let mut leaderboard: Vec<CandidateResult> = candidates
+            .iter()
+            .enumerate()
+            .map(|(c, candidate)| {
+                let logits: Vec<f64> = validated.iter().map(|&r| out_of_fold[c][r]).collect();
+                let calibration = PlattCalibration::fit(&logits, &validated_labels);
+                let probabilities: Vec<f64> =
+                    logits.iter().map(|&l| calibration.probability(l)).collect();
+                CandidateResult {
+                    kind: candidate.kind(),
+                    params: candidate.describe(),
+                    auc: roc_auc(&logits, &validated_labels).unwrap_or(f64::NAN),
+                    pr_auc: average_precision(&logits, &validated_labels).unwrap_or(f64::NAN),
+                    log_loss: log_loss(&probabilities, &validated_labels),
+                    fit_seconds: fit_seconds[c],
+                    chosen: false,
+                }
+            })
+            .collect();
+        let best = (0..leaderboard.len())
+            .max_by(|&a, &b| {
+                leaderboard[a]
+                    .auc
+                    .total_cmp(&leaderboard[b].auc)
+                    .then_with(|| leaderboard[b].log_loss.total_cmp(&leaderboard[a].log_loss))
+            })
+            .unwrap_or(0);
+        leaderboard[best].chosen = true;
+        let best_logits: Vec<f64> = validated.iter().map(|&r| out_of_fold[best][r]).collect();
+        let calibration = PlattCalibration::fit(&best_logits, &validated_labels);
+        let validated_probabilities: Vec<f64> = best_logits
+            .iter()
+            .map(|&l| calibration.probability(l))
+            .collect();
+
+        progress(TrainProgress::Stage(
+            "fitting the chosen model on all development leads",
+        ));
+        let final_candidate = match candidates[best] {
+            Candidate::Gbdt(params) => {
+                let trees = &best_trees[best];
+                let mean = trees.iter().sum::<usize>() as f64 / trees.len().max(1) as f64;
+                // Slightly more trees than validation chose: the final fit sees more data.
+                Candidate::Gbdt(params.max_trees(((mean * 1.1).round() as usize).max(1)))
+            }
+            other => other,
+        };
+        let pipeline = self.features.fit(leads, input.events, &development);
+        let matrix = pipeline.transform_table(leads, input.events, input.scoring_time)?;
+        let info = pipeline.features();
+        let (dev_x, dev_y) = select(&matrix, &labels, &development);
+        let model = final_candidate.fit(&TrainingData::new(dev_x.view(), &dev_y, &info), None)?;
+
+        let test_metrics = (!test.is_empty()).then(|| {
+            let (test_x, test_y) = select(&matrix, &labels, &test);
+            let probabilities: Vec<f64> = model
+                .predict_logits(test_x.view())
+                .iter()
+                .map(|&l| calibration.probability(l))
+                .collect();
+            BinaryMetrics::compute(&probabilities, &test_y)
+        });
+
+        progress(TrainProgress::Stage("computing importance"));
+        let percentiles = quantiles(&validated_probabilities, 1001);
+        let tiers = tier_cuts(&p.tiers, &percentiles);
+        let mut artifact = ModelArtifact {
+            format: FORMAT.to_owned(),
+            format_version: FORMAT_VERSION,
+            leadscore_version: env!("CARGO_PKG_VERSION").to_owned(),
+            name: p.name.clone(),
+            version: chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string(),
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            training_data: fingerprint(leads, input.events),
+            schema: schema(leads),
+            feature_info: info,
+            features: pipeline,
+            model,
+            calibration,
+            validation: ValidationReport {
+                scheme: plan.description,
+                metrics: BinaryMetrics::compute(&validated_probabilities, &validated_labels),
+            },
+            test: test_metrics,
+            leaderboard,
+            tiers,
+            percentiles,
+            importance: Vec::new(),
+            report: TrainingReport {
+                leak_warnings,
+                events_after_as_of: matrix.event_counts.after_as_of,
+                duplicate_events: matrix.event_counts.duplicates,
+                development_rows: development.len(),
+                test_rows: test.len(),
+                seconds: 0.0,
+            },
+        };
+        artifact.importance = importance(&artifact, &dev_x);
+        artifact.report.seconds = started.elapsed().as_secs_f64();
+        Ok(TrainOutcome {
+            artifact,
+            column_signals,
+        })
+    }
+}
+
+fn select(matrix: &FeatureMatrix, labels: &[bool], rows: &[usize]) -> (Array2<f64>, Vec<bool>) {
+    (
+        matrix.values.select(Axis(0), rows),
+        rows.iter().map(|&r| labels[r]).collect(),
+    )
+}
+
+/// `count` evenly spaced quantiles (0% … 100%) of the values.
+fn quantiles(values: &[f64], count: usize) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return vec![0.0, 1.0];
+    }
+    let last = sorted.len() - 1;
+    (0..count)
+        .map(|k| {
+            let position = k as f64 * last as f64 / (count - 1) as f64;
+            let (low, high) = (position.floor() as usize, position.ceil() as usize);
+            sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+        })
+        .collect()
+}
+
+/// Probability cut points giving each tier its share of training leads, best tier first.
+fn tier_cuts(tiers: &[(String, f64)], percentiles: &[f64]) -> Vec<Tier> {
+    let last = percentiles.len() - 1;
+    let mut above = 0.0;
+    tiers
+        .iter()
+        .enumerate()
+        .map(|(i, (name, share))| {
+            above += share;
+            let min_probability = if i + 1 == tiers.len() {
+                0.0
+            } else {
+                let index = ((1.0 - above) * last as f64).round() as usize;
+                percentiles[index.min(last)]
+            };
+            Tier {
+                name: name.clone(),
+                min_probability,
+                share: *share,
+            }
+        })
+        .collect()
+}
+
+/// Mean absolute calibrated contribution per source over up to 2,000 development leads.
+fn importance(artifact: &ModelArtifact, x: &Array2<f64>) -> Vec<Importance> {
+    let step = x.nrows().div_ceil(2000).max(1);
+    let rows: Vec<Vec<f64>> = x
+        .rows()
+        .into_iter()
+        .step_by(step)
+        .map(|r| r.to_vec())
+        .collect();
+    let mut totals: Vec<Importance> = Vec::new();
+    for row in &rows {
+        let (_, contributions) = artifact.source_contributions(row);
+        for (source, value) in contributions {
+            match totals.iter_mut().find(|t| t.source == source) {
+                Some(total) => total.mean_abs_contribution += value.abs(),
+                None => totals.push(Importance {
+                    source,
+                    mean_abs_contribution: value.abs(),
+                }),
+            }
+        }
+    }
+    for total in &mut totals {
+        total.mean_abs_contribution /= rows.len().max(1) as f64;
+    }
+    totals.sort_by(|a, b| b.mean_abs_contribution.total_cmp(&a.mean_abs_contribution));
+    totals
+}
+
+/// SHA-256 of a file's bytes, hex-encoded (empty when unreadable).
+pub fn file_sha256(path: &std::path::Path) -> String {
+    std::fs::read(path)
+        .map(|bytes| {
+            Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn fingerprint(leads: &LeadsTable, events: Option<&EventLog>) -> DataFingerprint {
+    let closed_times: Vec<i64> = leads
+        .closed_at
+        .as_ref()
+        .map(|times| {
+            times
+                .iter()
+                .zip(&leads.outcomes)
+                .filter(|(_, o)| **o != Outcome::Open)
+                .filter_map(|(t, _)| *t)
+                .collect()
+        })
+        .unwrap_or_default();
+    DataFingerprint {
+        leads_file: leads.path.display().to_string(),
+        leads_sha256: file_sha256(&leads.path),
+        events_file: events.map(|e| e.path.display().to_string()),
+        events_sha256: events.map(|e| file_sha256(&e.path)),
+        rows: leads.len(),
+        won: leads.count(Outcome::Won),
+        lost: leads.count(Outcome::Lost),
+        open: leads.count(Outcome::Open),
+        positive_rate: leads.positive_rate(),
+        closed_range: closed_times
+            .iter()
+            .min()
+            .zip(closed_times.iter().max())
+            .map(|(a, b)| (format_date(*a), format_date(*b))),
+        events: events.map(EventLog::len),
+    }
+}
+
+fn schema(leads: &LeadsTable) -> InputSchema {
+    InputSchema {
+        id_column: leads.id_column.clone(),
+        target: leads.target.clone(),
+        outcome_values: leads.outcome_values.clone(),
+        created_at: leads.created_column.clone(),
+        closed_at: leads.closed_column.clone(),
+        missing_values: leads.missing.clone(),
+        excluded: leads
+            .excluded
+            .iter()
+            .map(|e| (e.name.clone(), e.reason.clone()))
+            .collect(),
+    }
+}
