@@ -18,6 +18,7 @@ pub enum ModelKind {
     /// L2-regularised logistic regression.
     Logistic,
     /// A single CART decision tree.
+    #[serde(rename = "tree")]
     DecisionTree,
     /// Gradient-boosted trees.
     Gbdt,
@@ -65,6 +66,7 @@ pub enum Model {
     /// Logistic regression.
     Logistic(FittedLogistic),
     /// Decision tree.
+    #[serde(rename = "tree")]
     DecisionTree(FittedDecisionTree),
     /// Gradient-boosted trees.
     Gbdt(FittedGbdt),
