@@ -31,6 +31,13 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Score a leads file in batch: probability, percentile, tier and reasons per lead.
     Score(ScoreArgs),
+    /// Write the feature matrix a model sees (for notebooks and other tools).
+    Features(FeaturesArgs),
+    /// Learn a points rules file from closed leads (a logistic scorecard scaled to points).
+    Scorecard(ScorecardArgs),
+    /// Points rules tools: the MQL threshold from history.
+    #[command(subcommand)]
+    Points(PointsCommand),
 }
 
 /// Arguments of `leadscore train`.
@@ -108,9 +115,12 @@ pub struct EvaluateArgs {
 /// Arguments of `leadscore score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Model file.
+    /// Model file (give a model, a rules file, or both).
+    #[arg(long, value_name = "FILE", required_unless_present = "rules")]
+    pub model: Option<PathBuf>,
+    /// Points rules file (TOML).
     #[arg(long, value_name = "FILE")]
-    pub model: PathBuf,
+    pub rules: Option<PathBuf>,
     /// Which data to read (the outcome column is optional).
     #[command(flatten)]
     pub data: DataArgs,
@@ -124,6 +134,87 @@ pub struct ScoreArgs {
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
     /// Print a summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `leadscore features`.
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Model file whose fitted feature pipeline is applied.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Which data to read (the outcome column is optional).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output file: .csv or .parquet.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Time at which open leads' features are taken [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Print a summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `leadscore scorecard`.
+#[derive(Debug, Args)]
+pub struct ScorecardArgs {
+    /// Which data to learn from.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Rules file to write (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// A hand-written rules file to compare with on the test part.
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
+    /// Folds of the cross-validation comparing the scorecard, the compared rules and a logistic
+    /// model.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Points that double the odds of converting.
+    #[arg(long, default_value_t = 20.0, value_name = "POINTS")]
+    pub points_to_double_odds: f64,
+    /// Share of historical leads the learned MQL threshold passes.
+    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
+    pub mql_capacity: f64,
+    /// Random seed of the folds.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `leadscore points …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PointsCommand {
+    /// Recommend the MQL threshold from closed leads for a sales capacity or a target conversion
+    /// rate, and show the conversion rate per points band.
+    Threshold(ThresholdArgs),
+}
+
+/// Arguments of `leadscore points threshold`.
+#[derive(Debug, Args)]
+pub struct ThresholdArgs {
+    /// Points rules file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Which data to read (closed leads are used).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Share of leads sales can work, e.g. 0.2 for the top 20%.
+    #[arg(long, value_name = "SHARE", conflicts_with = "precision")]
+    pub capacity: Option<f64>,
+    /// Conversion rate MQLs must reach, e.g. 0.3.
+    #[arg(long, value_name = "SHARE")]
+    pub precision: Option<f64>,
+    /// Number of points bands in the conversion table.
+    #[arg(long, default_value_t = 10)]
+    pub bands: usize,
+    /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -9,7 +9,7 @@ mod config;
 mod data;
 mod output;
 
-pub use args::{Cli, Command, DataArgs};
+pub use args::{Cli, Command, DataArgs, PointsCommand};
 pub use config::{ConfigFile, DEFAULT_CONFIG, LoadedConfig};
 
 /// Runs a parsed command line.
@@ -20,5 +20,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => commands::train::run(&args),
         Command::Evaluate(args) => commands::evaluate::run(&args),
         Command::Score(args) => commands::score::run(&args),
+        Command::Features(args) => commands::features::run(&args),
+        Command::Scorecard(args) => commands::points::scorecard(&args),
+        Command::Points(PointsCommand::Threshold(args)) => commands::points::threshold(&args),
     }
 }

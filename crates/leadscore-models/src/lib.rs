@@ -23,6 +23,6 @@ pub use decision_tree::{DecisionTreeParams, FittedDecisionTree, ValidDecisionTre
 pub use error::ModelError;
 pub use gbdt::{FittedGbdt, GbdtParams, ValidGbdtParams};
 pub use linear::{EncodedFeature, LinearEncoder};
-pub use logistic::{FittedLogistic, LogisticParams, ValidLogisticParams};
+pub use logistic::{FittedLogistic, LogisticParams, ValidLogisticParams, fit_logistic_design};
 pub use model::{Contributions, Model, ModelKind};
 pub use tree::{LEAF, Tree};

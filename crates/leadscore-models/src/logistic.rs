@@ -6,7 +6,7 @@
 
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::Array1;
+use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::data::TrainingData;
@@ -91,21 +91,13 @@ impl ValidLogisticParams {
         data.require_both_classes(MODEL)?;
         let encoder = LinearEncoder::fit(data.x, data.features);
         let design = encoder.encode(data.x);
-        let targets = Array1::from(data.y.to_vec());
-        let dataset = Dataset::new(design.clone(), targets);
-        let fitted = LogisticRegression::default()
-            .alpha(self.0.alpha)
-            .max_iterations(self.0.max_iterations)
-            .gradient_tolerance(self.0.gradient_tolerance * data.x.nrows() as f64)
-            .fit(&dataset)
-            .map_err(|e| ModelError::Solver {
-                model: MODEL,
-                message: e.to_string(),
-            })?;
-        // linfa calls the more frequent label "positive": flip when that is `false` (lost).
-        let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-        let coefficients: Vec<f64> = fitted.params().iter().map(|w| sign * w).collect();
-        let intercept = sign * fitted.intercept();
+        let (coefficients, intercept) = fit_logistic_design(
+            design.clone(),
+            data.y,
+            self.0.alpha,
+            self.0.max_iterations,
+            self.0.gradient_tolerance,
+        )?;
         let n = design.nrows().max(1) as f64;
         let design_means = design.columns().into_iter().map(|c| c.sum() / n).collect();
         Ok(FittedLogistic {
@@ -116,6 +108,34 @@ impl ValidLogisticParams {
             alpha: self.0.alpha,
         })
     }
+}
+
+/// Fits L2-regularised logistic regression on a ready design matrix and returns the weights
+/// (won = positive class) and the intercept.
+///
+/// `gradient_tolerance` is per row; see [`LogisticParams`] for the meaning of `alpha`.
+pub fn fit_logistic_design(
+    design: Array2<f64>,
+    y: &[bool],
+    alpha: f64,
+    max_iterations: u64,
+    gradient_tolerance: f64,
+) -> Result<(Vec<f64>, f64), ModelError> {
+    let rows = design.nrows() as f64;
+    let dataset = Dataset::new(design, Array1::from(y.to_vec()));
+    let fitted = LogisticRegression::default()
+        .alpha(alpha)
+        .max_iterations(max_iterations)
+        .gradient_tolerance(gradient_tolerance * rows)
+        .fit(&dataset)
+        .map_err(|e| ModelError::Solver {
+            model: MODEL,
+            message: e.to_string(),
+        })?;
+    // linfa calls the more frequent label "positive": flip when that is `false` (lost).
+    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    let coefficients = fitted.params().iter().map(|w| sign * w).collect();
+    Ok((coefficients, sign * fitted.intercept()))
 }
 
 /// A fitted logistic model.

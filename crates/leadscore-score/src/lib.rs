@@ -1,21 +1,21 @@
 //! One scoring path for every consumer.
 //!
-//! Batch files (`leadscore score`) and the HTTP server both score through [`Scorer`]: features
-//! from the model's own pipeline, the calibrated probability, its percentile among training
-//! leads, the tier, and the top reasons. A table is scored row by row with the same function a
-//! single request uses, so batch and server answers are identical.
+//! Batch files (`leadscore score`) and the HTTP server both score through [`Scorer`]: with a
+//! model, features from the model's own pipeline, the calibrated probability, its percentile
+//! among training leads, the tier and the top reasons; with a rules file, the points score and
+//! its breakdown. A table is scored row by row with the same functions a single request uses, so
+//! batch and server answers are identical.
 
 use leadscore_data::{EventLog, LeadsTable};
-use leadscore_features::{FeatureError, LeadInput};
+use leadscore_features::{AsOfPolicy, FeatureError, LeadInput};
+use leadscore_points::{PointsRules, PointsScore};
 use leadscore_train::{Explanation, ModelArtifact};
 use rayon::prelude::*;
 use serde::Serialize;
 
-/// Everything leadscore says about one lead.
+/// What the predictive model says about a lead.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LeadScore {
-    /// Lead id.
-    pub lead_id: String,
+pub struct Prediction {
     /// Calibrated probability of winning.
     pub probability: f64,
     /// Share of training leads scoring at or below, 0–100.
@@ -30,35 +30,74 @@ pub struct LeadScore {
     pub model_version: String,
 }
 
-/// Scores leads with a model.
+/// Everything leadscore says about one lead.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadScore {
+    /// Lead id.
+    pub lead_id: String,
+    /// The model's answer, when scoring with a model.
+    #[serde(flatten)]
+    pub prediction: Option<Prediction>,
+    /// The points score, when scoring with rules.
+    pub points: Option<PointsScore>,
+}
+
+/// Scoring needs a model, a rules file, or both.
+#[derive(Debug, thiserror::Error)]
+#[error("nothing to score with: give a model, a rules file, or both")]
+pub struct NothingToScoreWith;
+
+/// Scores leads with a model and/or points rules.
 #[derive(Debug, Clone)]
 pub struct Scorer {
-    model: ModelArtifact,
+    model: Option<ModelArtifact>,
+    rules: Option<PointsRules>,
     reasons: usize,
 }
 
 impl Scorer {
     /// A scorer giving `reasons` positive and negative reasons per lead.
-    pub fn new(model: ModelArtifact, reasons: usize) -> Self {
-        Self { model, reasons }
+    pub fn new(
+        model: Option<ModelArtifact>,
+        rules: Option<PointsRules>,
+        reasons: usize,
+    ) -> Result<Self, NothingToScoreWith> {
+        if model.is_none() && rules.is_none() {
+            return Err(NothingToScoreWith);
+        }
+        Ok(Self {
+            model,
+            rules,
+            reasons,
+        })
     }
 
-    /// The model.
-    pub fn model(&self) -> &ModelArtifact {
-        &self.model
+    /// The model, if any.
+    pub fn model(&self) -> Option<&ModelArtifact> {
+        self.model.as_ref()
     }
 
-    /// Scores one feature row.
-    fn score_row(&self, lead_id: &str, row: &[f64]) -> LeadScore {
-        let score = self.model.score(row);
-        LeadScore {
-            lead_id: lead_id.to_owned(),
+    /// The rules, if any.
+    pub fn rules(&self) -> Option<&PointsRules> {
+        self.rules.as_ref()
+    }
+
+    /// When closed leads are scored: the model's policy, else at their close date.
+    pub fn as_of_policy(&self) -> AsOfPolicy {
+        self.model
+            .as_ref()
+            .map_or(AsOfPolicy::CloseDate, |m| m.features.as_of)
+    }
+
+    fn predict(model: &ModelArtifact, row: &[f64], reasons: usize) -> Prediction {
+        let score = model.score(row);
+        Prediction {
             probability: score.probability,
             percentile: score.percentile,
             tier: score.tier,
-            reasons: self.model.explain(row, self.reasons),
-            model: self.model.name.clone(),
-            model_version: self.model.version.clone(),
+            reasons: model.explain(row, reasons),
+            model: model.name.clone(),
+            model_version: model.version.clone(),
         }
     }
 
@@ -68,8 +107,18 @@ impl Scorer {
         lead_id: &str,
         lead: &LeadInput<'_>,
     ) -> Result<LeadScore, FeatureError> {
-        let (row, _) = self.model.features.transform_lead(lead)?;
-        Ok(self.score_row(lead_id, &row))
+        let prediction = match &self.model {
+            Some(model) => {
+                let (row, _) = model.features.transform_lead(lead)?;
+                Some(Self::predict(model, &row, self.reasons))
+            }
+            None => None,
+        };
+        Ok(LeadScore {
+            lead_id: lead_id.to_owned(),
+            prediction,
+            points: self.rules.as_ref().map(|rules| rules.score_input(lead)),
+        })
     }
 
     /// Scores every lead of a table, each at its as-of time.
@@ -81,13 +130,22 @@ impl Scorer {
     ) -> Result<Vec<LeadScore>, FeatureError> {
         let matrix = self
             .model
-            .features
-            .transform_table(leads, events, scoring_time)?;
+            .as_ref()
+            .map(|m| m.features.transform_table(leads, events, scoring_time))
+            .transpose()?;
+        let points = self.rules.as_ref().map(|rules| {
+            let as_of = self.as_of_policy().for_table(leads, scoring_time);
+            rules.score_table(leads, events, &as_of)
+        });
         Ok((0..leads.len())
             .into_par_iter()
-            .map(|r| {
-                let row = matrix.values.row(r).to_vec();
-                self.score_row(&leads.ids[r], &row)
+            .map(|r| LeadScore {
+                lead_id: leads.ids[r].clone(),
+                prediction: self.model.as_ref().zip(matrix.as_ref()).map(|(model, m)| {
+                    let row = m.values.row(r).to_vec();
+                    Self::predict(model, &row, self.reasons)
+                }),
+                points: points.as_ref().map(|p| p[r].clone()),
             })
             .collect())
     }

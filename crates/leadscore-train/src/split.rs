@@ -63,7 +63,8 @@ pub struct Folds {
 /// Splits `rows` into (kept, held out) with `fraction` held out, by time or stratified.
 ///
 /// `close_times` are the rows' close times (`None` when unknown); a time split holds out the
-/// latest-closed rows. `labels` drive stratification.
+/// latest-closed rows. `labels[row]` (indexed by table row, like `close_times`) drive
+/// stratification.
 pub fn hold_out(
     rows: &[usize],
     labels: &[bool],

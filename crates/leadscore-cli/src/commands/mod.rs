@@ -2,6 +2,8 @@
 
 pub mod describe;
 pub mod evaluate;
+pub mod features;
 pub mod generate;
+pub mod points;
 pub mod score;
 pub mod train;

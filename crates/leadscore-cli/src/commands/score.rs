@@ -1,8 +1,9 @@
 //! `leadscore score`: a leads file in, one scored row per lead out.
 
 use anyhow::Result;
-use leadscore_data::{OutputValues, time::now, write_table};
-use leadscore_score::{LeadScore, Scorer};
+use leadscore_data::{ColumnKind, OutputValues, time::now, write_table};
+use leadscore_points::{PointsRules, PointsScore};
+use leadscore_score::{LeadScore, Prediction, Scorer};
 use leadscore_train::{ModelArtifact, Reason};
 use serde::Serialize;
 
@@ -16,7 +17,8 @@ struct ScoreSummary {
     file: String,
     leads: usize,
     by_tier: Vec<(String, usize)>,
-    mean_probability: f64,
+    mean_probability: Option<f64>,
+    mql: Option<usize>,
 }
 
 fn reasons_text(reasons: &[Reason]) -> String {
@@ -27,14 +29,34 @@ fn reasons_text(reasons: &[Reason]) -> String {
         .join("; ")
 }
 
+/// Loads rules and checks them against the data they will score.
+pub fn load_rules(path: &std::path::Path, loaded: &data::LoadedData) -> Result<PointsRules> {
+    let rules = PointsRules::load(path)?;
+    let columns: Vec<(String, ColumnKind)> = loaded
+        .leads
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.kind()))
+        .collect();
+    rules.check_against(&columns, loaded.events.as_ref().map(|e| e.types.as_slice()))?;
+    Ok(rules)
+}
+
 /// Scores a file and writes the results.
 pub fn run(args: &ScoreArgs) -> Result<()> {
-    let artifact = ModelArtifact::load(&args.model)?;
+    let artifact = args.model.as_deref().map(ModelArtifact::load).transpose()?;
     let config = LoadedConfig::load(args.data.config.as_deref())?;
     let mut selection = args.data.resolve(&config)?;
-    selection.leads_options = artifact.leads_options(&selection.leads_options);
+    if let Some(artifact) = &artifact {
+        selection.leads_options = artifact.leads_options(&selection.leads_options);
+    }
     selection.leads_options.require_target = false;
     let loaded = data::load(&selection)?;
+    let rules = args
+        .rules
+        .as_deref()
+        .map(|path| load_rules(path, &loaded))
+        .transpose()?;
     let scoring_time = args
         .as_of
         .as_deref()
@@ -43,87 +65,134 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         .map_err(anyhow::Error::msg)?
         .unwrap_or_else(now);
     let bar = spinner(format!("scoring {} leads", loaded.leads.len()));
-    let scorer = Scorer::new(artifact, args.reasons);
+    let scorer = Scorer::new(artifact, rules, args.reasons)?;
     let scores = scorer.score_table(&loaded.leads, loaded.events.as_ref(), scoring_time)?;
     bar.set_message(format!("writing {}", args.out.display()));
-    write_table(&args.out, &columns(&scores))?;
+    write_table(&args.out, &columns(&scores, &scorer))?;
     bar.finish_and_clear();
 
-    let mut by_tier: Vec<(String, usize)> = scorer
-        .model()
-        .tiers
-        .iter()
-        .map(|t| (t.name.clone(), 0))
-        .collect();
+    let mut by_tier: Vec<(String, usize)> = Vec::new();
     for score in &scores {
-        if let Some(entry) = by_tier.iter_mut().find(|(name, _)| *name == score.tier) {
-            entry.1 += 1;
+        let tier = score
+            .prediction
+            .as_ref()
+            .map(|p| p.tier.clone())
+            .or_else(|| score.points.as_ref().and_then(|p| p.tier.clone()));
+        if let Some(tier) = tier {
+            match by_tier.iter_mut().find(|(name, _)| *name == tier) {
+                Some(entry) => entry.1 += 1,
+                None => by_tier.push((tier, 1)),
+            }
         }
     }
+    by_tier.sort();
+    let predictions: Vec<f64> = scores
+        .iter()
+        .filter_map(|s| s.prediction.as_ref().map(|p| p.probability))
+        .collect();
     let summary = ScoreSummary {
         file: args.out.display().to_string(),
         leads: scores.len(),
         by_tier,
-        mean_probability: scores.iter().map(|s| s.probability).sum::<f64>()
-            / scores.len().max(1) as f64,
+        mean_probability: (!predictions.is_empty())
+            .then(|| predictions.iter().sum::<f64>() / predictions.len() as f64),
+        mql: scorer.rules().map(|_| {
+            scores
+                .iter()
+                .filter(|s| s.points.as_ref().is_some_and(|p| p.mql))
+                .count()
+        }),
     };
     if args.json {
         return print_json(&summary);
     }
-    let tiers: Vec<String> = summary
-        .by_tier
-        .iter()
-        .map(|(t, n)| format!("{t}: {n}"))
-        .collect();
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(mean) = summary.mean_probability {
+        parts.push(format!("mean probability {mean:.3}"));
+    }
+    if let Some(mql) = summary.mql {
+        parts.push(format!("{mql} MQLs by points"));
+    }
+    parts.extend(summary.by_tier.iter().map(|(t, n)| format!("{t}: {n}")));
     println!(
-        "scored {} leads (mean probability {:.3}; {}) → {}",
+        "scored {} leads ({}) → {}",
         summary.leads,
-        summary.mean_probability,
-        tiers.join(", "),
+        parts.join("; "),
         summary.file
     );
     Ok(())
 }
 
-fn columns(scores: &[LeadScore]) -> Vec<(String, OutputValues)> {
-    vec![
-        (
-            "lead_id".to_owned(),
-            OutputValues::Text(scores.iter().map(|s| s.lead_id.clone()).collect()),
-        ),
-        (
-            "probability".to_owned(),
-            OutputValues::Number(scores.iter().map(|s| s.probability).collect()),
-        ),
-        (
-            "percentile".to_owned(),
-            OutputValues::Number(scores.iter().map(|s| s.percentile).collect()),
-        ),
-        (
-            "tier".to_owned(),
-            OutputValues::Text(scores.iter().map(|s| s.tier.clone()).collect()),
-        ),
-        (
-            "top_positive".to_owned(),
-            OutputValues::Text(
-                scores
-                    .iter()
-                    .map(|s| reasons_text(&s.reasons.positive))
-                    .collect(),
+fn columns(scores: &[LeadScore], scorer: &Scorer) -> Vec<(String, OutputValues)> {
+    let mut columns = vec![(
+        "lead_id".to_owned(),
+        OutputValues::Text(scores.iter().map(|s| s.lead_id.clone()).collect()),
+    )];
+    if scorer.model().is_some() {
+        let predictions: Vec<&Prediction> = scores
+            .iter()
+            .filter_map(|s| s.prediction.as_ref())
+            .collect();
+        let number = |f: fn(&Prediction) -> f64| {
+            OutputValues::Number(predictions.iter().map(|p| f(p)).collect())
+        };
+        let text = |f: fn(&Prediction) -> String| {
+            OutputValues::Text(predictions.iter().map(|p| f(p)).collect())
+        };
+        columns.extend([
+            ("probability".to_owned(), number(|p| p.probability)),
+            ("percentile".to_owned(), number(|p| p.percentile)),
+            ("tier".to_owned(), text(|p| p.tier.clone())),
+            (
+                "top_positive".to_owned(),
+                text(|p| reasons_text(&p.reasons.positive)),
             ),
-        ),
-        (
-            "top_negative".to_owned(),
-            OutputValues::Text(
-                scores
-                    .iter()
-                    .map(|s| reasons_text(&s.reasons.negative))
-                    .collect(),
+            (
+                "top_negative".to_owned(),
+                text(|p| reasons_text(&p.reasons.negative)),
             ),
-        ),
-        (
-            "model_version".to_owned(),
-            OutputValues::Text(scores.iter().map(|s| s.model_version.clone()).collect()),
-        ),
-    ]
+            (
+                "model_version".to_owned(),
+                text(|p| p.model_version.clone()),
+            ),
+        ]);
+    }
+    if scorer.rules().is_some() {
+        let points: Vec<&PointsScore> = scores.iter().filter_map(|s| s.points.as_ref()).collect();
+        let number = |f: fn(&PointsScore) -> f64| {
+            OutputValues::Number(points.iter().map(|p| f(p)).collect())
+        };
+        let text = |f: fn(&PointsScore) -> String| {
+            OutputValues::Text(points.iter().map(|p| f(p)).collect())
+        };
+        columns.extend([
+            ("points".to_owned(), number(|p| p.total)),
+            ("fit_points".to_owned(), number(|p| p.fit)),
+            ("engagement_points".to_owned(), number(|p| p.engagement)),
+            (
+                "grade".to_owned(),
+                text(|p| p.grade.clone().unwrap_or_default()),
+            ),
+            (
+                "points_tier".to_owned(),
+                text(|p| p.tier.clone().unwrap_or_default()),
+            ),
+            (
+                "mql".to_owned(),
+                OutputValues::Bool(points.iter().map(|p| p.mql).collect()),
+            ),
+            ("points_breakdown".to_owned(), text(breakdown_text)),
+        ]);
+    }
+    columns
+}
+
+/// `Decision maker +20; Viewed pricing +12.5` — every hit, so the parts add up to the total.
+pub fn breakdown_text(points: &PointsScore) -> String {
+    points
+        .breakdown
+        .iter()
+        .map(|h| format!("{} {:+}", h.rule, h.points))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -1,0 +1,418 @@
+//! The rules engine: each condition kind, decay, caps, once, negative points, grades, and every
+//! validation error with its line.
+
+use std::path::Path;
+
+use leadscore_data::{
+    ColumnKind, EventLog, EventsOptions, LeadsOptions, LeadsTable, Outcome, Value,
+    time::SECONDS_PER_DAY,
+};
+use leadscore_metrics::roc_auc;
+use leadscore_points::{Group, PointsError, PointsRules, ScorecardParams};
+use leadscore_synth::GeneratorParams;
+
+const DAY: i64 = SECONDS_PER_DAY;
+const NOW: i64 = 1_000 * DAY;
+
+fn rules(text: &str) -> PointsRules {
+    PointsRules::parse(Path::new("rules.toml"), text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn error(text: &str) -> String {
+    PointsRules::parse(Path::new("rules.toml"), text)
+        .expect_err("should be rejected")
+        .to_string()
+}
+
+fn attributes<'a>(pairs: &'a [(&'a str, Value<'a>)]) -> impl Fn(&str) -> Value<'a> + 'a {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(Value::Missing, |(_, v)| *v)
+    }
+}
+
+const FIELDS: &str = r#"
+mql_threshold = 30
+[[rule]]
+name = "Decision maker"
+group = "fit"
+field = "job_level"
+in = ["C-Level", "VP"]
+points = 20
+[[rule]]
+name = "Student"
+group = "fit"
+field = "job_level"
+equals = "student"
+points = -30
+[[rule]]
+name = "Outside core markets"
+group = "fit"
+field = "country"
+not_in = ["US", "DE"]
+points = -5
+[[rule]]
+name = "Mid revenue"
+group = "fit"
+field = "revenue"
+at_least = 1000
+below = 5000
+points = 10
+[[rule]]
+name = "No revenue given"
+group = "fit"
+field = "revenue"
+missing = true
+points = -2
+"#;
+
+#[test]
+fn field_conditions_match_ignoring_case_and_missing_only_matches_missing() {
+    let r = rules(FIELDS);
+    let score = r.score(
+        attributes(&[
+            ("job_level", Value::Text("vp")),
+            ("country", Value::Text("FR")),
+            ("revenue", Value::Number(1000.0)),
+        ]),
+        [],
+        NOW,
+    );
+    let hits: Vec<(&str, f64)> = score
+        .breakdown
+        .iter()
+        .map(|h| (h.rule.as_str(), h.points))
+        .collect();
+    assert_eq!(
+        hits,
+        [
+            ("Decision maker", 20.0),
+            ("Outside core markets", -5.0),
+            ("Mid revenue", 10.0)
+        ]
+    );
+    assert_eq!(score.total, 25.0);
+    assert!(!score.mql);
+
+    let score = r.score(
+        attributes(&[
+            ("job_level", Value::Text("Student")),
+            ("revenue", Value::Number(5000.0)),
+        ]),
+        [],
+        NOW,
+    );
+    assert_eq!(score.total, -30.0, "{score:?}");
+    assert!(
+        score
+            .breakdown
+            .iter()
+            .all(|h| h.rule != "Outside core markets"),
+        "a missing country is not `not in` the list"
+    );
+
+    let score = r.score(attributes(&[("revenue", Value::Missing)]), [], NOW);
+    assert_eq!(score.total, -2.0);
+    let score = r.score(attributes(&[("revenue", Value::Text("2500"))]), [], NOW);
+    assert_eq!(score.total, 10.0, "numeric text still matches a range");
+}
+
+const EVENTS: &str = r#"
+mql_threshold = 10
+[grades]
+fit = [30, 20, 10]
+engagement = [30, 20, 10]
+[[rule]]
+name = "Pricing"
+group = "engagement"
+event = "pricing_view"
+points = 5
+max = 12
+[[rule]]
+name = "Demo"
+group = "engagement"
+event = "demo_request"
+once = true
+points = 30
+half_life_days = 10
+[[rule]]
+name = "Recent opens"
+group = "engagement"
+event = "email_open"
+within_days = 7
+points = 1
+[[rule]]
+name = "Unsubscribed"
+group = "engagement"
+event = "unsubscribe"
+once = true
+points = -40
+"#;
+
+#[test]
+fn event_rules_cap_count_once_decay_window_and_subtract() {
+    let r = rules(EVENTS);
+    let none = attributes(&[]);
+    let score = r.score(
+        &none,
+        [
+            ("pricing_view", NOW - DAY),
+            ("pricing_view", NOW - 2 * DAY),
+            ("pricing_view", NOW - 2 * DAY),
+            ("pricing_view", NOW - 3 * DAY),
+            ("pricing_view", NOW + DAY),
+        ],
+        NOW,
+    );
+    let pricing = &score.breakdown[0];
+    assert_eq!(
+        pricing.points, 12.0,
+        "3 distinct past events × 5 capped at 12"
+    );
+    assert!(pricing.detail.contains("3 pricing_view events") && pricing.detail.contains("capped"));
+
+    let score = r.score(
+        &none,
+        [
+            ("demo_request", NOW - 10 * DAY),
+            ("demo_request", NOW - 30 * DAY),
+        ],
+        NOW,
+    );
+    assert_eq!(
+        score.total, 15.0,
+        "once: the newest demo, decayed by one half-life"
+    );
+
+    let score = r.score(
+        &none,
+        [("email_open", NOW - 6 * DAY), ("email_open", NOW - 8 * DAY)],
+        NOW,
+    );
+    assert_eq!(score.total, 1.0, "only the open within 7 days counts");
+
+    let score = r.score(
+        &none,
+        [("unsubscribe", NOW - DAY), ("demo_request", NOW - DAY)],
+        NOW,
+    );
+    let demo = 30.0 * 0.5_f64.powf(0.1);
+    assert_eq!(score.total, ((demo - 40.0) * 10.0).round() / 10.0);
+    assert_eq!(score.fit, 0.0);
+    assert!(score.breakdown.iter().all(|h| h.group == Group::Engagement));
+}
+
+#[test]
+fn totals_are_exactly_the_sum_of_the_breakdown_and_grades_follow_the_cut_points() {
+    let r = rules(EVENTS);
+    let score = r.score(
+        attributes(&[]),
+        [
+            ("pricing_view", NOW - DAY),
+            ("demo_request", NOW - 3 * DAY),
+            ("email_open", NOW - DAY),
+        ],
+        NOW,
+    );
+    let sum: f64 = score.breakdown.iter().map(|h| h.points).sum();
+    assert!((score.total - sum).abs() < 1e-9, "{score:?}");
+    assert_eq!(score.grade.as_deref(), Some("D1"));
+    assert_eq!(score.tier.as_deref(), Some("cold"));
+    assert!(score.mql);
+}
+
+#[test]
+fn every_validation_error_names_the_line_and_rule() {
+    let duplicate = format!(
+        "{FIELDS}[[rule]]\nname = \"student\"\ngroup = \"fit\"\nfield = \"x\"\nmissing = true\npoints = 1\n"
+    );
+    let message = error(&duplicate);
+    assert!(
+        message.contains("line 34") && message.contains("already used by the rule on line 9"),
+        "{message}"
+    );
+
+    let cases = [
+        (
+            "name = \"A\"\ngroup = \"fit\"\npoints = 1",
+            "needs a `field` or an `event`",
+        ),
+        (
+            "name = \"A\"\ngroup = \"fit\"\nfield = \"x\"\nevent = \"y\"\npoints = 1",
+            "not both",
+        ),
+        (
+            "name = \"A\"\ngroup = \"fit\"\nfield = \"x\"\npoints = 1",
+            "needs a condition",
+        ),
+        (
+            "name = \"A\"\ngroup = \"fit\"\nfield = \"x\"\nequals = \"a\"\nmissing = true\npoints = 1",
+            "several conditions",
+        ),
+        (
+            "name = \"A\"\ngroup = \"fit\"\nfield = \"x\"\nat_least = 5\nbelow = 5\npoints = 1",
+            "empty range",
+        ),
+        (
+            "name = \"A\"\ngroup = \"fit\"\nfield = \"x\"\nin = []\npoints = 1",
+            "`in` is empty",
+        ),
+        (
+            "name = \"A\"\ngroup = \"fit\"\nfield = \"x\"\nequals = \"a\"\nonce = true\npoints = 1",
+            "applies to event rules",
+        ),
+        (
+            "name = \"A\"\ngroup = \"engagement\"\nevent = \"x\"\nequals = \"a\"\npoints = 1",
+            "applies to field rules",
+        ),
+        (
+            "name = \"A\"\ngroup = \"engagement\"\nevent = \"x\"\npoints = 5\nmax = -10",
+            "sign of `points`",
+        ),
+        (
+            "name = \"A\"\ngroup = \"engagement\"\nevent = \"x\"\npoints = 5\nmax = 10\nonce = true",
+            "no effect with `once",
+        ),
+        (
+            "name = \"A\"\ngroup = \"engagement\"\nevent = \"x\"\npoints = 5\nhalf_life_days = 0",
+            "positive number of days",
+        ),
+        (
+            "name = \"\"\ngroup = \"fit\"\nfield = \"x\"\nmissing = true\npoints = 1",
+            "name is empty",
+        ),
+    ];
+    for (rule, expected) in cases {
+        let message = error(&format!("mql_threshold = 1\n\n[[rule]]\n{rule}\n"));
+        assert!(
+            message.contains("line 3") && message.contains(expected),
+            "{expected}: {message}"
+        );
+    }
+
+    let message = error(
+        "mql_threshold = 1\n[[rule]]\nname = \"A\"\ngroup = \"fitness\"\nfield = \"x\"\nmissing = true\npoints = 1\n",
+    );
+    assert!(
+        message.contains("line 4") && message.contains("fitness"),
+        "{message}"
+    );
+    let message = error(
+        "mql_threshold = 1\n[[rule]]\nname = \"A\"\ngroup = \"fit\"\nfeild = \"x\"\npoints = 1\n",
+    );
+    assert!(
+        message.contains("line 5") && message.contains("feild"),
+        "{message}"
+    );
+    let message = error(
+        "mql_threshold = 1\n[grades]\nfit = [1, 2, 3]\nengagement = [3, 2, 1]\n[[rule]]\nname = \"A\"\ngroup = \"fit\"\nfield = \"x\"\nmissing = true\npoints = 1\n",
+    );
+    assert!(message.contains("strictly decreasing"), "{message}");
+    let message = error("mql_threshold = 1\n");
+    assert!(message.contains("no `[[rule]]`"), "{message}");
+    let message = error(
+        "mql_threshold = 1\n[[tier]]\nname = \"hot\"\ngrades = [\"A9\"]\n[[rule]]\nname = \"A\"\ngroup = \"fit\"\nfield = \"x\"\nmissing = true\npoints = 1\n",
+    );
+    assert!(
+        message.contains("line 2") && message.contains("A9"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rules_are_checked_against_the_data_they_score() {
+    let r = rules(FIELDS);
+    let columns = vec![
+        ("job_level".to_owned(), ColumnKind::Categorical),
+        ("country".to_owned(), ColumnKind::Categorical),
+        ("revenue".to_owned(), ColumnKind::Categorical),
+    ];
+    let message = r
+        .check_against(&columns, None)
+        .expect_err("range on text")
+        .to_string();
+    assert!(
+        message.contains("line 21") && message.contains("`revenue` is categorical"),
+        "{message}"
+    );
+    let message = r
+        .check_against(&columns[..1], None)
+        .expect_err("unknown field")
+        .to_string();
+    assert!(message.contains("unknown field `country`"), "{message}");
+
+    let events = rules(EVENTS);
+    let types = vec!["pricing_view".to_owned(), "email_open".to_owned()];
+    let message = events
+        .check_against(&[], Some(&types))
+        .expect_err("unknown event type")
+        .to_string();
+    assert!(
+        message.contains("unknown event type `demo_request`"),
+        "{message}"
+    );
+    assert!(matches!(
+        PointsRules::load(Path::new("no/such/rules.toml")),
+        Err(PointsError::Io { .. })
+    ));
+}
+
+#[test]
+fn written_rules_read_back_identically() {
+    for text in [FIELDS, EVENTS] {
+        let original = rules(text);
+        let written = original.to_toml("round trip");
+        let mut reread = rules(&written);
+        assert_eq!(reread.rules.len(), original.rules.len());
+        for (a, b) in reread.rules.iter_mut().zip(&original.rules) {
+            a.line = b.line;
+        }
+        assert_eq!(reread.rules, original.rules);
+        assert_eq!(reread.mql_threshold, original.mql_threshold);
+        assert_eq!(reread.grades, original.grades);
+    }
+}
+
+#[test]
+fn a_learned_scorecard_ranks_unseen_leads_and_reloads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = GeneratorParams::new()
+        .leads(4_000)
+        .seed(5)
+        .check()
+        .expect("valid")
+        .generate();
+    let [leads_path, events_path, _] = data.write(dir.path()).expect("write");
+    let leads = LeadsTable::load(&leads_path, &LeadsOptions::default()).expect("leads");
+    let events = EventLog::load(&events_path, &EventsOptions::default(), &leads).expect("events");
+    let as_of = leadscore_features::AsOfPolicy::CloseDate.for_table(&leads, data.export_time);
+    let closed: Vec<usize> = (0..leads.len())
+        .filter(|&r| leads.outcomes[r] != Outcome::Open)
+        .collect();
+    let (train, test) = closed.split_at(closed.len() * 3 / 4);
+    let learned = ScorecardParams::new()
+        .check()
+        .expect("valid")
+        .fit(&leads, Some(&events), &as_of, train)
+        .expect("learns");
+    assert!(
+        learned.rules.iter().any(|r| r.points < 0.0),
+        "negative points are learned too"
+    );
+    let scores = learned.score_table(&leads, Some(&events), &as_of);
+    let totals: Vec<f64> = test.iter().map(|&r| scores[r].total).collect();
+    let won: Vec<bool> = test
+        .iter()
+        .map(|&r| leads.outcomes[r] == Outcome::Won)
+        .collect();
+    let auc = roc_auc(&totals, &won).expect("two classes");
+    assert!(auc > 0.75, "scorecard AUC {auc}");
+
+    let path = dir.path().join("learned.toml");
+    std::fs::write(&path, learned.to_toml("test")).expect("write");
+    let reloaded = PointsRules::load(&path).expect("a learned file is a valid rules file");
+    let again = reloaded.score_table(&leads, Some(&events), &as_of);
+    assert_eq!(again, scores);
+}
