@@ -33,6 +33,8 @@ pub enum Command {
     Score(ScoreArgs),
     /// Write the feature matrix a model sees (for notebooks and other tools).
     Features(FeaturesArgs),
+    /// Serve scores over HTTP: probability, points and reasons per lead.
+    Serve(ServeArgs),
     /// Learn a points rules file from closed leads (a logistic scorecard scaled to points).
     Scorecard(ScorecardArgs),
     /// Points rules tools: the MQL threshold from history.
@@ -156,6 +158,52 @@ pub struct FeaturesArgs {
     /// Print a summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `leadscore serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Model file, or a folder whose newest *.json is served (reloaded when it changes).
+    #[arg(long, value_name = "FILE|DIR", required_unless_present = "rules")]
+    pub model: Option<PathBuf>,
+    /// Points rules file (TOML), reloaded when it changes.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// SQLite file recording every score.
+    #[arg(long, value_name = "FILE", default_value = "leadscore.db")]
+    pub db: PathBuf,
+    /// Record nothing.
+    #[arg(long, conflicts_with = "db")]
+    pub no_db: bool,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// API key accepted as `Authorization: Bearer <key>` (repeatable); write routes need one.
+    #[arg(
+        long = "api-key",
+        value_name = "KEY",
+        env = "LEADSCORE_API_KEYS",
+        value_delimiter = ','
+    )]
+    pub api_keys: Vec<String>,
+    /// Require an API key on read routes too.
+    #[arg(long)]
+    pub keys_for_reads: bool,
+    /// Most leads in one batch request.
+    #[arg(long, default_value_t = 1000)]
+    pub max_batch: usize,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 2 << 20)]
+    pub max_body_bytes: usize,
+    /// Longest a request may take, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout_secs: f64,
+    /// Positive and negative reasons per lead.
+    #[arg(long, default_value_t = 3)]
+    pub reasons: usize,
+    /// Log lines as JSON instead of text.
+    #[arg(long)]
+    pub json_logs: bool,
 }
 
 /// Arguments of `leadscore scorecard`.

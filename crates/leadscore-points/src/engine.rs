@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::rules::{Condition, EventRule, FieldCondition, GradeCuts, Group, PointsRules};
 
 /// Points of one rule for one lead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleHit {
     /// Rule name.
     pub rule: String,
@@ -20,7 +20,7 @@ pub struct RuleHit {
 }
 
 /// A lead's points score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PointsScore {
     /// Sum of every hit.
     pub total: f64,

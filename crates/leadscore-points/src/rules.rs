@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::error::PointsError;
 
 /// The two subtotals of a points score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
     /// Who the lead is: job level, industry, company size, country.

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 /// What the predictive model says about a lead.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Prediction {
     /// Calibrated probability of winning.
     pub probability: f64,
@@ -31,7 +31,7 @@ pub struct Prediction {
 }
 
 /// Everything leadscore says about one lead.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LeadScore {
     /// Lead id.
     pub lead_id: String,

@@ -193,7 +193,7 @@ pub struct ModelArtifact {
 }
 
 /// One reason behind a score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reason {
     /// Column or event type.
     pub source: String,
@@ -217,7 +217,7 @@ pub struct ModelScore {
 }
 
 /// Reasons of one score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// Calibrated log-odds of the average training lead.
     pub base_logit: f64,

@@ -6,4 +6,5 @@ pub mod features;
 pub mod generate;
 pub mod points;
 pub mod score;
+pub mod serve;
 pub mod train;

@@ -1,0 +1,43 @@
+//! `leadscore serve`: starts the HTTP API.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use leadscore_server::{AppState, ServerConfig, serve};
+
+use crate::args::ServeArgs;
+
+/// Starts logging, loads the model and rules, and serves until interrupted.
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    if args.json_logs {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    let config = ServerConfig {
+        model: args.model.clone(),
+        rules: args.rules.clone(),
+        db: (!args.no_db).then(|| args.db.clone()),
+        api_keys: args
+            .api_keys
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect(),
+        keys_for_reads: args.keys_for_reads,
+        max_batch: args.max_batch,
+        max_body_bytes: args.max_body_bytes,
+        timeout: Duration::try_from_secs_f64(args.timeout_secs)
+            .context("--timeout-secs must be a positive number")?,
+        reasons: args.reasons,
+    };
+    let state = AppState::new(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(state, args.listen))?;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! Server settings and shared state: the serving scorer (swapped atomically on reload), the
+//! scores recorder and the metrics.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use leadscore_data::{ColumnKind, MissingTokens};
+use leadscore_points::PointsRules;
+use leadscore_score::Scorer;
+use leadscore_train::ModelArtifact;
+
+use crate::error::ServerError;
+use crate::metrics::Metrics;
+use crate::store::Recorder;
+
+/// Server settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Model file, or a folder whose most recently written `*.json` is served.
+    pub model: Option<PathBuf>,
+    /// Points rules file.
+    pub rules: Option<PathBuf>,
+    /// SQLite file recording every score; `None` records nothing.
+    pub db: Option<PathBuf>,
+    /// Accepted API keys (`Authorization: Bearer <key>`); write routes need one.
+    pub api_keys: Vec<String>,
+    /// Whether read routes need a key too.
+    pub keys_for_reads: bool,
+    /// Most leads in one batch request.
+    pub max_batch: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub timeout: Duration,
+    /// Positive and negative reasons per lead.
+    pub reasons: usize,
+}
+
+impl Default for ServerConfig {
+    /// No model or rules; no database; no keys; batches of up to 1,000 leads; 2 MiB bodies; 10 s
+    /// per request; 3 reasons each way.
+    fn default() -> Self {
+        Self {
+            model: None,
+            rules: None,
+            db: None,
+            api_keys: Vec::new(),
+            keys_for_reads: false,
+            max_batch: 1_000,
+            max_body_bytes: 2 << 20,
+            timeout: Duration::from_secs(10),
+            reasons: 3,
+        }
+    }
+}
+
+/// What serves requests between two reloads.
+#[derive(Debug)]
+pub struct Engine {
+    /// Model and rules.
+    pub scorer: Scorer,
+    /// The model file actually loaded.
+    pub model_file: Option<PathBuf>,
+    /// Explicit columns the model knows, with their kind.
+    pub columns: HashMap<String, ColumnKind>,
+    /// Fields the rules read.
+    pub rule_fields: Vec<String>,
+    /// Placeholders read as missing, as at training time.
+    pub missing: MissingTokens,
+    /// Modification times of the loaded files, to notice changes.
+    stamps: FileStamps,
+}
+
+/// Files with their modification times when last looked at.
+type FileStamps = Vec<(PathBuf, Option<SystemTime>)>;
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest `*.json` of a folder, or the path itself when it is a file.
+fn model_file(path: &Path) -> Result<PathBuf, ServerError> {
+    if !path.is_dir() {
+        return Ok(path.to_owned());
+    }
+    let newest = std::fs::read_dir(path)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .max_by_key(|p| (modified(p), p.clone()));
+    newest.ok_or_else(|| ServerError::EmptyModelFolder(path.to_owned()))
+}
+
+impl Engine {
+    /// Loads the configured model and rules.
+    pub fn load(config: &ServerConfig) -> Result<Self, ServerError> {
+        let model_file = config.model.as_deref().map(model_file).transpose()?;
+        let model = model_file.as_deref().map(ModelArtifact::load).transpose()?;
+        let rules = config.rules.as_deref().map(PointsRules::load).transpose()?;
+        let columns = model
+            .as_ref()
+            .map(|m| {
+                m.features
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.kind))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing = model
+            .as_ref()
+            .map(|m| m.schema.missing_values.clone())
+            .unwrap_or_default();
+        let rule_fields = rules
+            .as_ref()
+            .map(|r| {
+                r.rules
+                    .iter()
+                    .filter_map(|rule| match &rule.condition {
+                        leadscore_points::Condition::Field { field, .. } => Some(field.clone()),
+                        leadscore_points::Condition::Event(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut stamps = Vec::new();
+        for path in [
+            config.model.as_ref(),
+            model_file.as_ref(),
+            config.rules.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            stamps.push((path.clone(), modified(path)));
+        }
+        Ok(Self {
+            scorer: Scorer::new(model, rules, config.reasons)?,
+            model_file,
+            columns,
+            rule_fields,
+            missing,
+            stamps,
+        })
+    }
+
+    /// Modification times of the loaded files (and model folder) now.
+    fn current_stamps(&self) -> FileStamps {
+        self.stamps
+            .iter()
+            .map(|(path, _)| (path.clone(), modified(path)))
+            .collect()
+    }
+}
+
+/// Shared state of every request.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    config: ServerConfig,
+    engine: RwLock<Arc<Engine>>,
+    recorder: Option<Recorder>,
+    metrics: Metrics,
+    /// File times of the last refused reload.
+    refused: Mutex<Option<FileStamps>>,
+}
+
+impl AppState {
+    /// Loads the model and rules and opens the scores database.
+    pub fn new(config: ServerConfig) -> Result<Self, ServerError> {
+        let engine = Engine::load(&config)?;
+        let recorder = config.db.as_deref().map(Recorder::start).transpose()?;
+        Ok(Self(Arc::new(Inner {
+            config,
+            engine: RwLock::new(Arc::new(engine)),
+            recorder,
+            metrics: Metrics::default(),
+            refused: Mutex::new(None),
+        })))
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// The engine serving now.
+    pub fn engine(&self) -> Arc<Engine> {
+        match self.0.engine.read() {
+            Ok(engine) => engine.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Loads the files again and swaps them in; on error the current engine keeps serving.
+    pub fn reload(&self) -> Result<Arc<Engine>, ServerError> {
+        let engine = Arc::new(Engine::load(&self.0.config)?);
+        match self.0.engine.write() {
+            Ok(mut current) => *current = engine.clone(),
+            Err(poisoned) => *poisoned.into_inner() = engine.clone(),
+        }
+        Ok(engine)
+    }
+
+    /// Reloads when a file changed; logs and keeps serving when the new files are bad (once per
+    /// change, not on every poll).
+    pub fn reload_if_changed(&self) {
+        let engine = self.engine();
+        let now = engine.current_stamps();
+        if now == engine.stamps {
+            return;
+        }
+        if let Ok(refused) = self.0.refused.lock()
+            && refused.as_ref() == Some(&now)
+        {
+            return;
+        }
+        match self.reload() {
+            Ok(engine) => tracing::info!(
+                model = ?engine.scorer.model().map(|m| (&m.name, &m.version)),
+                "reloaded after a file change"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "refused a changed model or rules file; still serving the previous one");
+                if let Ok(mut refused) = self.0.refused.lock() {
+                    *refused = Some(now);
+                }
+            }
+        }
+    }
+
+    /// The scores recorder, when a database is configured.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.0.recorder.as_ref()
+    }
+
+    /// Request metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// Flushes recorded scores; call on shutdown.
+    pub fn close(&self) {
+        if let Some(recorder) = &self.0.recorder {
+            recorder.close();
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! Every route and error case through `oneshot`, with the committed golden model and the starter
+//! rules; reloads, API keys and the scores database for real.
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use leadscore_server::{AppState, ServerConfig, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+fn config() -> ServerConfig {
+    ServerConfig {
+        model: Some(repo("tests/fixtures/golden-gbdt.json")),
+        rules: Some(repo("data/starter-rules.toml")),
+        api_keys: vec!["secret".to_owned()],
+        max_batch: 5,
+        max_body_bytes: 64 * 1024,
+        ..ServerConfig::default()
+    }
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value, String) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    )
+}
+
+fn post(path: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .expect("request")
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).expect("request")
+}
+
+fn lead(id: &str) -> Value {
+    json!({
+        "lead_id": id,
+        "attributes": {
+            "industry": "software", "job_level": "vp", "company_size": "201-1000",
+            "country": "US", "email_domain": "business", "annual_revenue": 25000000,
+            "lead_source": "referral"
+        },
+        "events": [
+            {"type": "pricing_view", "timestamp": "2025-06-28"},
+            {"type": "demo_request", "timestamp": "2025-06-30T10:00:00Z"},
+            {"type": "pricing_view", "timestamp": "2025-07-05"}
+        ],
+        "as_of": "2025-07-01"
+    })
+}
+
+fn error_field(body: &Value) -> &str {
+    body["error"]["field"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn score_gives_probability_points_and_reasons_that_add_up() {
+    let router = app(AppState::new(config()).expect("state"));
+    let mut request = lead("L1");
+    request["attributes"]["shoe_size"] = json!(42);
+    request["channel"] = json!("web");
+    request["events"][0]["colour"] = json!("red");
+    let (status, body, text) = call(&router, post("/v1/score", request.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let probability = body["probability"].as_f64().expect("probability");
+    assert!(probability > 0.0 && probability < 1.0);
+    assert_eq!(body["model"], "golden-gbdt");
+    assert!(["A", "B", "C", "D"].contains(&body["tier"].as_str().expect("tier")));
+    assert_eq!(body["as_of"], "2025-07-01T00:00:00Z");
+
+    let reasons = &body["reasons"];
+    let base = reasons["base_logit"].as_f64().expect("base");
+    assert!(!reasons["positive"].as_array().expect("positive").is_empty());
+    let top_positive = reasons["positive"][0]["contribution"].as_f64().expect("c");
+    assert!(top_positive > 0.0 && base < 0.0);
+
+    let points = &body["points"];
+    let breakdown: f64 = points["breakdown"]
+        .as_array()
+        .expect("breakdown")
+        .iter()
+        .map(|h| h["points"].as_f64().expect("points"))
+        .sum();
+    assert!((breakdown - points["total"].as_f64().expect("total")).abs() < 1e-9);
+    assert!(
+        points["breakdown"]
+            .as_array()
+            .expect("breakdown")
+            .iter()
+            .any(|h| h["rule"] == "Viewed pricing"
+                && h["detail"].as_str().expect("detail").starts_with("1 ")),
+        "the pricing view after as_of must not count: {points}"
+    );
+    let warnings = body["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().expect("text").contains("shoe_size"))
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().expect("text").contains("channel"))
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().expect("text").contains("colour"))
+    );
+
+    let minimal = json!({"lead_id": "L2"});
+    let (status, body, text) = call(&router, post("/v1/score", minimal.to_string())).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "missing fields are missing values: {text}"
+    );
+    assert!(body["probability"].as_f64().is_some());
+}
+
+#[tokio::test]
+async fn batch_scores_in_order_and_names_the_bad_lead() {
+    let router = app(AppState::new(config()).expect("state"));
+    let leads: Vec<Value> = (0..3).map(|i| lead(&format!("L{i}"))).collect();
+    let (status, body, text) = call(
+        &router,
+        post("/v1/score/batch", json!({ "leads": leads }).to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let results = body["results"].as_array().expect("results");
+    assert_eq!(
+        results
+            .iter()
+            .map(|r| r["lead_id"].clone())
+            .collect::<Vec<_>>(),
+        [json!("L0"), json!("L1"), json!("L2")]
+    );
+    let single = call(&router, post("/v1/score", lead("L1").to_string()))
+        .await
+        .1;
+    assert_eq!(results[1]["probability"], single["probability"]);
+
+    let mut bad = leads.clone();
+    bad[1]["attributes"]["annual_revenue"] = json!("lots");
+    let (status, body, _) = call(
+        &router,
+        post("/v1/score/batch", json!({ "leads": bad }).to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&body), "leads[1].attributes.annual_revenue");
+
+    let many: Vec<Value> = (0..6).map(|i| lead(&format!("L{i}"))).collect();
+    let (status, body, _) = call(
+        &router,
+        post("/v1/score/batch", json!({ "leads": many }).to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("limit is 5")
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_json_4xx_naming_the_field() {
+    let router = app(AppState::new(config()).expect("state"));
+    let cases: Vec<(Value, StatusCode, &str)> = vec![
+        (
+            json!({"lead_id": 5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "lead_id",
+        ),
+        (
+            json!({"attributes": {}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+        ),
+        (
+            json!({"lead_id": " "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "lead_id",
+        ),
+        (
+            json!({"lead_id": "a", "attributes": {"annual_revenue": "inf"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attributes.annual_revenue",
+        ),
+        (
+            json!({"lead_id": "a", "attributes": {"industry": ["software"]}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attributes.industry",
+        ),
+        (
+            json!({"lead_id": "a", "events": [{"type": "x", "timestamp": "yesterday"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].timestamp",
+        ),
+        (
+            json!({"lead_id": "a", "events": [{"type": "x", "timestamp": 20250101}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].timestamp",
+        ),
+        (
+            json!({"lead_id": "a", "as_of": "soon"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "as_of",
+        ),
+        (
+            json!({"lead_id": "a", "events": "none"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events",
+        ),
+    ];
+    for (request, expected, field) in cases {
+        let (status, body, text) = call(&router, post("/v1/score", request.to_string())).await;
+        assert_eq!(status, expected, "{request}: {text}");
+        assert_eq!(error_field(&body), field, "{request}: {text}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let (status, body, _) = call(&router, post("/v1/score", "{\"lead_id\": \"a\",")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("EOF")
+    );
+    let huge = format!("{{\"lead_id\": \"{}\"}}", "x".repeat(100_000));
+    let (status, body, _) = call(&router, post("/v1/score", huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("too large")
+    );
+    let (status, body, _) = call(&router, get("/v1/nothing")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["status"], 404);
+}
+
+#[tokio::test]
+async fn read_routes_describe_the_service() {
+    let router = app(AppState::new(config()).expect("state"));
+    let (status, body, _) = call(&router, get("/healthz")).await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (StatusCode::OK, json!("ok"))
+    );
+    let (status, body, _) = call(&router, get("/readyz")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["model"]
+            .as_str()
+            .expect("model")
+            .starts_with("golden-gbdt")
+    );
+    let (_, body, _) = call(&router, get("/v1/models")).await;
+    assert_eq!(body["model"]["name"], "golden-gbdt");
+    assert_eq!(body["model"]["kind"], "gbdt");
+    assert_eq!(body["rules"]["mql_threshold"], 60.0);
+
+    call(&router, post("/v1/score", lead("L1").to_string())).await;
+    let (status, _, text) = call(&router, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "leadscore_requests_total{route=\"/v1/score\",status=\"200\"} 1",
+        "leadscore_request_duration_seconds_count",
+        "leadscore_scored_leads_total 1",
+        "leadscore_model_info{model=\"golden-gbdt\"",
+    ] {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    let (status, body, _) = call(&router, get("/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/v1/score",
+        "/v1/score/batch",
+        "/v1/models",
+        "/v1/models/reload",
+        "/metrics",
+    ] {
+        assert!(
+            body["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let schema = &body["components"]["schemas"]["ScoreRequest"];
+    assert!(schema["properties"]["lead_id"].is_object(), "{schema}");
+}
+
+#[tokio::test]
+async fn api_keys_guard_writes_and_optionally_reads() {
+    let router = app(AppState::new(config()).expect("state"));
+    let reload = |key: Option<&str>| {
+        let mut request = Request::post("/v1/models/reload");
+        if let Some(key) = key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    assert_eq!(
+        call(&router, reload(None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&router, reload(Some("guess"))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&router, reload(Some("secret"))).await.0,
+        StatusCode::OK
+    );
+
+    let open = app(AppState::new(ServerConfig {
+        api_keys: vec![],
+        ..config()
+    })
+    .expect("state"));
+    let (status, body, _) = call(&open, reload(Some("secret"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("--api-key")
+    );
+
+    let closed = app(AppState::new(ServerConfig {
+        keys_for_reads: true,
+        ..config()
+    })
+    .expect("state"));
+    let (status, _, _) = call(&closed, post("/v1/score", lead("L1").to_string())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let request = Request::post("/v1/score")
+        .header(header::AUTHORIZATION, "Bearer secret")
+        .body(Body::from(lead("L1").to_string()))
+        .expect("request");
+    assert_eq!(call(&closed, request).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_bad_model_file_is_refused_and_the_current_model_keeps_serving() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = dir.path().join("model.json");
+    std::fs::copy(repo("tests/fixtures/golden-gbdt.json"), &model).expect("copy");
+    let state = AppState::new(ServerConfig {
+        model: Some(model.clone()),
+        ..config()
+    })
+    .expect("state");
+    let router = app(state.clone());
+    let before = call(&router, post("/v1/score", lead("L1").to_string()))
+        .await
+        .1;
+
+    std::fs::write(&model, "{\"format\": \"leadscore-model\", \"format_ver").expect("truncate");
+    let request = Request::post("/v1/models/reload")
+        .header(header::AUTHORIZATION, "Bearer secret")
+        .body(Body::empty())
+        .expect("request");
+    let (status, body, _) = call(&router, request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("still serving")
+    );
+    state.reload_if_changed();
+    let after = call(&router, post("/v1/score", lead("L1").to_string()))
+        .await
+        .1;
+    assert_eq!(after["probability"], before["probability"]);
+    assert_eq!(after["model"], "golden-gbdt");
+
+    std::fs::copy(repo("tests/fixtures/golden-logistic.json"), &model).expect("new model");
+    state.reload_if_changed();
+    let swapped = call(&router, post("/v1/score", lead("L1").to_string()))
+        .await
+        .1;
+    assert_eq!(
+        swapped["model"], "golden-logistic",
+        "a changed file is picked up"
+    );
+}
+
+#[tokio::test]
+async fn every_scored_lead_is_recorded_by_shutdown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let state = AppState::new(ServerConfig {
+        db: Some(db.clone()),
+        ..config()
+    })
+    .expect("state");
+    let router = app(state.clone());
+    for i in 0..4 {
+        let (status, _, _) = call(
+            &router,
+            post("/v1/score", lead(&format!("S{i}")).to_string()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let leads: Vec<Value> = (0..5).map(|i| lead(&format!("B{i}"))).collect();
+    call(
+        &router,
+        post("/v1/score/batch", json!({ "leads": leads }).to_string()),
+    )
+    .await;
+    call(
+        &router,
+        post("/v1/score", json!({"lead_id": 1}).to_string()),
+    )
+    .await;
+    state.close();
+
+    let connection = rusqlite::Connection::open(&db).expect("db");
+    let (count, with_points, mql): (i64, i64, i64) = connection
+        .query_row(
+            "SELECT count(*), count(points), sum(mql) FROM scores WHERE probability BETWEEN 0 AND 1 AND model_version IS NOT NULL",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("query");
+    assert_eq!((count, with_points), (9, 9));
+    assert_eq!(mql, 9, "these leads are all MQLs by the starter rules");
+}
