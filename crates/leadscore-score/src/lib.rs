@@ -22,8 +22,9 @@ pub struct Prediction {
     pub percentile: f64,
     /// Tier name.
     pub tier: String,
-    /// Top positive and negative reasons.
-    pub reasons: Explanation,
+    /// Top positive and negative reasons (absent when none were asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Explanation>,
     /// Model name.
     pub model: String,
     /// Model version.
@@ -95,7 +96,7 @@ impl Scorer {
             probability: score.probability,
             percentile: score.percentile,
             tier: score.tier,
-            reasons: model.explain(row, reasons),
+            reasons: (reasons > 0).then(|| model.explain(row, reasons)),
             model: model.name.clone(),
             model_version: model.version.clone(),
         }
@@ -107,10 +108,21 @@ impl Scorer {
         lead_id: &str,
         lead: &LeadInput<'_>,
     ) -> Result<LeadScore, FeatureError> {
+        self.score_lead_with_reasons(lead_id, lead, self.reasons)
+    }
+
+    /// Scores one lead with `reasons` reasons each way instead of the scorer's default; 0 skips
+    /// the explanation (TreeSHAP is most of a boosted model's scoring time).
+    pub fn score_lead_with_reasons(
+        &self,
+        lead_id: &str,
+        lead: &LeadInput<'_>,
+        reasons: usize,
+    ) -> Result<LeadScore, FeatureError> {
         let prediction = match &self.model {
             Some(model) => {
                 let (row, _) = model.features.transform_lead(lead)?;
-                Some(Self::predict(model, &row, self.reasons))
+                Some(Self::predict(model, &row, reasons))
             }
             None => None,
         };

@@ -19,7 +19,7 @@ use std::time::Duration;
 pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
 pub use error::{ApiError, ErrorBody, ServerError};
 pub use metrics::Metrics;
-pub use routes::{ApiDoc, ModelsResponse, app};
+pub use routes::{ApiDoc, ModelsResponse, ScoreOptions, app};
 pub use state::{AppState, Engine, ServerConfig};
 pub use store::{Recorder, ScoreRecord};
 

@@ -1,20 +1,23 @@
 //! Routes, handlers and the generated OpenAPI document.
 
+// utoipa's `#[utoipa::path(params(..))]` expansion spells out paths the lint calls redundant.
+#![allow(unused_qualifications)]
+
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadscore_data::time;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tower_http::timeout::TimeoutLayer;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse, prepare};
 use crate::error::{ApiError, ErrorBody};
@@ -131,11 +134,43 @@ fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result
     })
 }
 
-fn score_one(engine: &Engine, request: &ScoreRequest, now: i64) -> Result<ScoreResponse, ApiError> {
+/// Query options of the scoring routes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ScoreOptions {
+    /// Positive and negative reasons per lead (0–20; default: the server's `--reasons`). 0 skips
+    /// the explanation, the costliest part of a boosted model's answer.
+    pub reasons: Option<usize>,
+}
+
+impl ScoreOptions {
+    fn read(
+        query: Result<Query<Self>, QueryRejection>,
+        state: &AppState,
+    ) -> Result<usize, ApiError> {
+        let Query(options) = query
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).within("reasons"))?;
+        match options.reasons {
+            Some(n) if n > 20 => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("at most 20 reasons each way, got {n}"),
+            )
+            .within("reasons")),
+            Some(n) => Ok(n),
+            None => Ok(state.config().reasons),
+        }
+    }
+}
+
+fn score_one(
+    engine: &Engine,
+    request: &ScoreRequest,
+    now: i64,
+    reasons: usize,
+) -> Result<ScoreResponse, ApiError> {
     let prepared = prepare(engine, request, now)?;
     let score = engine
         .scorer
-        .score_lead(&request.lead_id, &prepared.input)
+        .score_lead_with_reasons(&request.lead_id, &prepared.input, reasons)
         .map_err(|e| match e {
             leadscore_features::FeatureError::InvalidField { field, message } => {
                 ApiError::field(format!("attributes.{field}"), message)
@@ -175,6 +210,7 @@ fn record(state: &AppState, responses: &[ScoreResponse]) {
 #[utoipa::path(
     post,
     path = "/v1/score",
+    params(ScoreOptions),
     request_body = ScoreRequest,
     responses(
         (status = 200, description = "The lead's probability, points and reasons", body = ScoreResponse),
@@ -184,13 +220,15 @@ fn record(state: &AppState, responses: &[ScoreResponse]) {
 )]
 async fn score(
     State(state): State<AppState>,
+    query: Result<Query<ScoreOptions>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
     authorize(&state, &headers, false)?;
+    let reasons = ScoreOptions::read(query, &state)?;
     let request: ScoreRequest = json_body(body)?;
     let engine = state.engine();
-    let response = score_one(&engine, &request, time::now())?;
+    let response = score_one(&engine, &request, time::now(), reasons)?;
     record(&state, std::slice::from_ref(&response));
     Ok(Json(response))
 }
@@ -199,6 +237,7 @@ async fn score(
 #[utoipa::path(
     post,
     path = "/v1/score/batch",
+    params(ScoreOptions),
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One answer per lead, in order", body = BatchResponse),
@@ -208,10 +247,12 @@ async fn score(
 )]
 async fn score_batch(
     State(state): State<AppState>,
+    query: Result<Query<ScoreOptions>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<BatchResponse>, ApiError> {
     authorize(&state, &headers, false)?;
+    let reasons = ScoreOptions::read(query, &state)?;
     let request: BatchRequest = json_body(body)?;
     let limit = state.config().max_batch;
     if request.leads.len() > limit {
@@ -232,7 +273,8 @@ async fn score_batch(
             .iter()
             .enumerate()
             .map(|(index, lead)| {
-                score_one(&engine, lead, now).map_err(|e| e.within(&format!("leads[{index}]")))
+                score_one(&engine, lead, now, reasons)
+                    .map_err(|e| e.within(&format!("leads[{index}]")))
             })
             .collect::<Result<Vec<_>, ApiError>>()
     })

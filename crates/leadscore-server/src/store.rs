@@ -49,8 +49,11 @@ CREATE TABLE IF NOT EXISTS scores (
 CREATE INDEX IF NOT EXISTS scores_by_lead ON scores (lead_id, scored_at);
 ";
 
-/// Flush after this many records or this long, whichever comes first.
-const BATCH: usize = 512;
+/// Records written per transaction at most.
+const BATCH: usize = 4096;
+/// How long the writer waits for more records after the first of a burst.
+const COLLECT: Duration = Duration::from_millis(20);
+/// How often an idle writer checks whether the server is stopping.
 const LINGER: Duration = Duration::from_millis(200);
 
 /// Opens (creating if needed) the scores database.
@@ -86,6 +89,8 @@ impl Recorder {
                     let disconnected = match receiver.recv_timeout(LINGER) {
                         Ok(record) => {
                             batch.push(record);
+                            // Let a burst accumulate: one transaction per burst, not per score.
+                            std::thread::sleep(COLLECT);
                             batch.extend(receiver.try_iter().take(BATCH));
                             false
                         }

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use leadscore_data::{ColumnKind, LeadsOptions, MissingTokens, OutcomeValues};
 use leadscore_features::{FeatureInfo, FeatureSource, FittedFeaturePipeline};
@@ -190,6 +191,77 @@ pub struct ModelArtifact {
     pub importance: Vec<Importance>,
     /// Training report.
     pub report: TrainingReport,
+    /// Feature-to-source grouping, derived from `feature_info` on first use.
+    #[serde(skip)]
+    pub(crate) sources: Derived<SourceLayout>,
+}
+
+/// Data derived from saved fields on first use: never saved, ignored by equality.
+#[derive(Debug)]
+pub(crate) struct Derived<T>(OnceLock<T>);
+
+impl<T> Default for Derived<T> {
+    fn default() -> Self {
+        Self(OnceLock::new())
+    }
+}
+
+impl<T: Clone> Clone for Derived<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Which source each feature belongs to, and where a behaviour source's summary features are.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceLayout {
+    sources: Vec<FeatureSource>,
+    of_feature: Vec<usize>,
+    /// Per source: columns of `count`, `count_30d` and `days_since_last` (behaviour sources).
+    summary: Vec<[Option<usize>; 3]>,
+}
+
+impl SourceLayout {
+    fn of(feature_info: &[FeatureInfo]) -> Self {
+        let mut sources: Vec<FeatureSource> = Vec::new();
+        let mut of_feature = Vec::with_capacity(feature_info.len());
+        for info in feature_info {
+            let index = sources
+                .iter()
+                .position(|s| *s == info.source)
+                .unwrap_or_else(|| {
+                    sources.push(info.source.clone());
+                    sources.len() - 1
+                });
+            of_feature.push(index);
+        }
+        let summary = sources
+            .iter()
+            .map(|source| match source {
+                FeatureSource::Attribute(_) => [None; 3],
+                FeatureSource::Behaviour(event_type) => ["count", "count_30d", "days_since_last"]
+                    .map(|suffix| {
+                        feature_info.iter().position(|f| {
+                            f.name
+                                .strip_prefix(event_type.as_str())
+                                .and_then(|rest| rest.strip_prefix('.'))
+                                == Some(suffix)
+                        })
+                    }),
+            })
+            .collect();
+        Self {
+            sources,
+            of_feature,
+            summary,
+        }
+    }
 }
 
 /// One reason behind a score.
@@ -411,47 +483,63 @@ impl ModelArtifact {
     /// Contributions of each source to the calibrated log-odds: (bias, per-source values).
     /// `bias + Σ values` equals the calibrated log-odds of the row.
     pub fn source_contributions(&self, row: &[f64]) -> (f64, Vec<(FeatureSource, f64)>) {
+        let (base, totals) = self.source_totals(row);
+        let layout = self.layout();
+        (base, layout.sources.iter().cloned().zip(totals).collect())
+    }
+
+    fn layout(&self) -> &SourceLayout {
+        self.sources
+            .0
+            .get_or_init(|| SourceLayout::of(&self.feature_info))
+    }
+
+    /// Calibrated base log-odds and each source's contribution, indexed like the layout.
+    fn source_totals(&self, row: &[f64]) -> (f64, Vec<f64>) {
         let contributions = self.model.contributions(row);
         let slope = self.calibration.slope;
-        let mut by_source: Vec<(FeatureSource, f64)> = Vec::new();
-        for (info, value) in self.feature_info.iter().zip(&contributions.values) {
-            match by_source.iter_mut().find(|(s, _)| *s == info.source) {
-                Some((_, total)) => *total += slope * value,
-                None => by_source.push((info.source.clone(), slope * value)),
-            }
+        let layout = self.layout();
+        let mut totals = vec![0.0; layout.sources.len()];
+        for (&source, value) in layout.of_feature.iter().zip(&contributions.values) {
+            totals[source] += slope * value;
         }
-        (self.calibration.logit(contributions.bias), by_source)
+        (self.calibration.logit(contributions.bias), totals)
     }
 
     /// The top `top` positive and negative reasons of a feature row.
     pub fn explain(&self, row: &[f64], top: usize) -> Explanation {
-        let (base_logit, by_source) = self.source_contributions(row);
-        let mut reasons: Vec<Reason> = by_source
-            .into_iter()
-            .filter(|(_, c)| c.abs() > 1e-9)
-            .map(|(source, contribution)| Reason {
-                kind: match source {
-                    FeatureSource::Attribute(_) => "attribute".to_owned(),
-                    FeatureSource::Behaviour(_) => "behaviour".to_owned(),
-                },
-                value: self.describe_source(&source, row),
-                source: source.name().to_owned(),
-                contribution,
-            })
+        let (base_logit, totals) = self.source_totals(row);
+        let mut order: Vec<usize> = (0..totals.len())
+            .filter(|&s| totals[s].abs() > 1e-9)
             .collect();
-        reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-        let positive = reasons
+        order.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]));
+        let reason = |source: usize| {
+            let layout = self.layout();
+            let kind = match layout.sources[source] {
+                FeatureSource::Attribute(_) => "attribute",
+                FeatureSource::Behaviour(_) => "behaviour",
+            };
+            Reason {
+                source: layout.sources[source].name().to_owned(),
+                kind: kind.to_owned(),
+                value: self.describe_source(source, row),
+                contribution: totals[source],
+            }
+        };
+        let positive = order
             .iter()
-            .filter(|r| r.contribution > 0.0)
+            .copied()
+            .filter(|&s| totals[s] > 0.0)
             .take(top)
-            .cloned()
+            .map(reason)
             .collect();
-        let negative = reasons
+        let negative = order
             .iter()
             .rev()
-            .filter(|r| r.contribution < 0.0)
+            .copied()
+            .filter(|&s| totals[s] < 0.0)
             .take(top)
-            .cloned()
+            .map(reason)
             .collect();
         Explanation {
             base_logit,
@@ -461,8 +549,9 @@ impl ModelArtifact {
     }
 
     /// A lead's value of a source in words.
-    fn describe_source(&self, source: &FeatureSource, row: &[f64]) -> String {
-        match source {
+    fn describe_source(&self, source: usize, row: &[f64]) -> String {
+        let layout = self.layout();
+        match &layout.sources[source] {
             FeatureSource::Attribute(name) => self
                 .features
                 .columns
@@ -470,22 +559,17 @@ impl ModelArtifact {
                 .position(|c| &c.name == name)
                 .map(|j| self.features.columns[j].describe_value(row[j]))
                 .unwrap_or_default(),
-            FeatureSource::Behaviour(event_type) => {
-                let value = |suffix: &str| {
-                    self.feature_info
-                        .iter()
-                        .position(|f| f.name == format!("{event_type}.{suffix}"))
-                        .map(|j| row[j])
-                };
-                let count = value("count").unwrap_or(0.0);
+            FeatureSource::Behaviour(_) => {
+                let [count, recent, days] = layout.summary[source].map(|j| j.map(|j| row[j]));
+                let count = count.unwrap_or(0.0);
                 if count == 0.0 {
                     return "none".to_owned();
                 }
                 let mut text = format!("{count:.0} event{}", if count == 1.0 { "" } else { "s" });
-                if let Some(recent) = value("count_30d") {
+                if let Some(recent) = recent {
                     text.push_str(&format!(", {recent:.0} in the last 30 days"));
                 }
-                if let Some(days) = value("days_since_last").filter(|d| d.is_finite()) {
+                if let Some(days) = days.filter(|d| d.is_finite()) {
                     text.push_str(&format!(", last {days:.0} days ago"));
                 }
                 text

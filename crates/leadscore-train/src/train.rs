@@ -515,6 +515,7 @@ impl ValidTrainParams {
                 test_rows: test.len(),
                 seconds: 0.0,
             },
+            sources: Default::default(),
         };
         artifact.importance = importance(&artifact, &dev_x);
         artifact.report.seconds = started.elapsed().as_secs_f64();

@@ -145,11 +145,19 @@ fn columns(scores: &[LeadScore], scorer: &Scorer) -> Vec<(String, OutputValues)>
             ("tier".to_owned(), text(|p| p.tier.clone())),
             (
                 "top_positive".to_owned(),
-                text(|p| reasons_text(&p.reasons.positive)),
+                text(|p| {
+                    p.reasons
+                        .as_ref()
+                        .map_or_else(String::new, |r| reasons_text(&r.positive))
+                }),
             ),
             (
                 "top_negative".to_owned(),
-                text(|p| reasons_text(&p.reasons.negative)),
+                text(|p| {
+                    p.reasons
+                        .as_ref()
+                        .map_or_else(String::new, |r| reasons_text(&r.negative))
+                }),
             ),
             (
                 "model_version".to_owned(),

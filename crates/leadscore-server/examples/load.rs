@@ -1,0 +1,187 @@
+//! Load benchmark on 127.0.0.1: single-lead `POST /v1/score` against each given model, next to a
+//! bare axum route returning a constant (the stack's limit), measured in the same run.
+//!
+//! ```sh
+//! cargo run --release -p leadscore-server --example load -- \
+//!     --model tests/fixtures/golden-logistic.json --model tests/fixtures/golden-gbdt.json
+//! ```
+//! Options: `--rules FILE` (default data/starter-rules.toml), `--seconds N` per target (default
+//! 5), `--connections N` keep-alive clients (default 8).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::post;
+use leadscore_server::{AppState, ServerConfig, app};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const LEAD: &str = r#"{"lead_id":"L1","attributes":{"industry":"software","job_level":"vp","company_size":"201-1000","country":"US","email_domain":"business","annual_revenue":25000000,"lead_source":"referral"},"events":[{"type":"pricing_view","timestamp":"2025-06-28"},{"type":"email_click","timestamp":"2025-06-20"},{"type":"demo_request","timestamp":"2025-06-30T10:00:00Z"}],"as_of":"2025-07-01"}"#;
+
+struct Options {
+    models: Vec<PathBuf>,
+    rules: Option<PathBuf>,
+    seconds: u64,
+    connections: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        models: Vec::new(),
+        rules: Some(PathBuf::from("data/starter-rules.toml")),
+        seconds: 5,
+        connections: 8,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match flag.as_str() {
+            "--model" => options.models.push(value.into()),
+            "--rules" if value == "none" => options.rules = None,
+            "--rules" => options.rules = Some(value.into()),
+            "--seconds" => options.seconds = value.parse().unwrap_or(5),
+            "--connections" => options.connections = value.parse().unwrap_or(8),
+            other => eprintln!("ignoring unknown option {other}"),
+        }
+    }
+    if options.models.is_empty() {
+        options.models = vec![
+            "tests/fixtures/golden-logistic.json".into(),
+            "tests/fixtures/golden-gbdt.json".into(),
+        ];
+    }
+    options
+}
+
+async fn start(router: Router) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    address
+}
+
+/// One keep-alive client sending requests back to back until `until`; returns latencies in µs.
+async fn client(address: std::net::SocketAddr, path: &'static str, until: Instant) -> Vec<u32> {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{LEAD}",
+        LEAD.len()
+    );
+    let mut latencies = Vec::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    while Instant::now() < until {
+        let started = Instant::now();
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut filled = 0;
+        loop {
+            let read = stream.read(&mut buffer[filled..]).await.expect("read");
+            assert!(read > 0, "server closed the connection");
+            filled += read;
+            let text = &buffer[..filled];
+            if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&text[..end]).to_lowercase();
+                assert!(head.starts_with("http/1.1 200"), "{head}");
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .expect("content-length");
+                if filled >= end + 4 + length {
+                    break;
+                }
+            }
+        }
+        latencies.push(started.elapsed().as_micros() as u32);
+    }
+    latencies
+}
+
+struct Run {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Options) -> Run {
+    // Warm-up: connections, allocator, caches.
+    let warm = Instant::now() + Duration::from_millis(500);
+    client(address, path, warm).await;
+    let until = Instant::now() + Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..options.connections)
+        .map(|_| tokio::spawn(client(address, path, until)))
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("client"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |q: f64| f64::from(latencies[((latencies.len() - 1) as f64 * q) as usize]) / 1000.0;
+    Run {
+        requests_per_second: latencies.len() as f64 / elapsed,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let db = tempfile::tempdir().expect("temp dir");
+    let bare = Router::new().route(
+        "/v1/score",
+        post(|| async { axum::Json(serde_json::json!({"probability": 0.5})) }),
+    );
+    let mut rows = vec![(
+        "bare axum route (constant)".to_owned(),
+        measure(start(bare).await, "/v1/score", &options).await,
+    )];
+    for model in &options.models {
+        let state = AppState::new(ServerConfig {
+            model: Some(model.clone()),
+            rules: options.rules.clone(),
+            db: std::env::var_os("LOAD_NO_DB")
+                .is_none()
+                .then(|| db.path().join("scores.db")),
+            ..ServerConfig::default()
+        })
+        .expect("model loads");
+        let label = state.engine().scorer.model().map_or_else(String::new, |m| {
+            format!("leadscore {} ({})", m.model.kind(), m.name)
+        });
+        let address = start(app(state.clone())).await;
+        let full = measure(address, "/v1/score", &options).await;
+        let bare_answer = measure(address, "/v1/score?reasons=0", &options).await;
+        state.close();
+        rows.push((format!("{label}, full answer"), full));
+        rows.push((format!("{label}, no reasons"), bare_answer));
+    }
+    let bare_rps = rows[0].1.requests_per_second;
+    println!(
+        "{} keep-alive connections, {} s per target, single-lead POST /v1/score with {} events, rules: {}",
+        options.connections,
+        options.seconds,
+        3,
+        options
+            .rules
+            .as_ref()
+            .map_or("none".into(), |r| r.display().to_string())
+    );
+    println!(
+        "{:<56}{:>10}{:>9}{:>9}{:>9}",
+        "target", "req/s", "p50 ms", "p99 ms", "vs bare"
+    );
+    for (label, run) in &rows {
+        println!(
+            "{:<56}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%",
+            label,
+            run.requests_per_second,
+            run.p50_ms,
+            run.p99_ms,
+            100.0 * run.requests_per_second / bare_rps
+        );
+    }
+}
