@@ -1,5 +1,7 @@
 """leadscore against scikit-learn and LightGBM on identical splits and identical features.
 
+Usage: bench/run.sh [bank] [100k] [1m]; KINDS=gbdt limits leadscore to some model kinds.
+
 Each data set is split once; leadscore trains one model kind at a time on the training file
 (`leadscore train --models KIND`, which includes its own validation of three settings, the final
 refit, calibration and leak checks) and is measured with `leadscore evaluate` on the test file.
@@ -149,7 +151,7 @@ def bench(name: str, prepare) -> None:
     spec = prepare(work)
     rows = []
     models = {}
-    for kind in ["logistic", "tree", "gbdt"]:
+    for kind in os.environ.get("KINDS", "logistic,tree,gbdt").split(","):
         model = work / f"{kind}.json"
         start = time.perf_counter()
         report = leadscore("train", *files(work, "train", spec), *spec["data"], "--models", kind, "--out", str(model))
@@ -158,7 +160,7 @@ def bench(name: str, prepare) -> None:
         evaluation = leadscore("evaluate", "--model", str(model), *files(work, "test", spec), *spec["data"])
         rows.append((f"leadscore {kind}", evaluation["auc"], chosen["fit_seconds"], total))
         models[kind] = model
-    train, test, features, categorical = peer_frames(work, spec, models["gbdt"])
+    train, test, features, categorical = peer_frames(work, spec, next(iter(models.values())))
     for learner, auc, seconds in run_peers(train, test, features, categorical):
         rows.append((learner, auc, seconds, seconds))
 
