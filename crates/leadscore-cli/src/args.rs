@@ -33,6 +33,8 @@ pub enum Command {
     Score(ScoreArgs),
     /// Write the feature matrix a model sees (for notebooks and other tools).
     Features(FeaturesArgs),
+    /// Compare the model with a points rules file on a holdout: metrics, intervals, HTML report.
+    Compare(CompareArgs),
     /// Serve scores over HTTP: probability, points and reasons per lead.
     Serve(ServeArgs),
     /// Learn a points rules file from closed leads (a logistic scorecard scaled to points).
@@ -156,6 +158,43 @@ pub struct FeaturesArgs {
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
     /// Print a summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `leadscore compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Points rules file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Which data to read (closed leads form the holdout).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Share of closed leads used as the holdout: the most recently closed when dated.
+    #[arg(
+        long,
+        default_value_t = 0.2,
+        value_name = "SHARE",
+        conflicts_with = "whole_file"
+    )]
+    pub holdout_fraction: f64,
+    /// Use every closed lead of the file as the holdout (a file neither was fitted on).
+    #[arg(long)]
+    pub whole_file: bool,
+    /// Write a self-contained HTML report here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Bootstrap resamples for the intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub resamples: usize,
+    /// Seed of the holdout split and the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print the comparison as JSON.
     #[arg(long)]
     pub json: bool,
 }

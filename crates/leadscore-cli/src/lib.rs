@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => commands::evaluate::run(&args),
         Command::Score(args) => commands::score::run(&args),
         Command::Features(args) => commands::features::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Scorecard(args) => commands::points::scorecard(&args),
         Command::Points(PointsCommand::Threshold(args)) => commands::points::threshold(&args),

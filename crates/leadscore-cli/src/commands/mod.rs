@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod compare;
 pub mod describe;
 pub mod evaluate;
 pub mod features;

@@ -1,0 +1,198 @@
+//! `leadscore compare`: the predictive model against points rules on the same holdout.
+
+use anyhow::{Context, Result};
+use leadscore_compare::{CompareInput, Comparison, compare, html};
+use leadscore_data::{Outcome, time::now};
+use leadscore_score::Scorer;
+use leadscore_train::{ModelArtifact, SplitKind, file_sha256, hold_out};
+use serde::Serialize;
+
+use crate::args::CompareArgs;
+use crate::commands::score::load_rules;
+use crate::config::LoadedConfig;
+use crate::data;
+use crate::output::{print_json, spinner, table};
+
+#[derive(Serialize)]
+struct Report<'a> {
+    file: String,
+    holdout: String,
+    model: String,
+    rules: String,
+    #[serde(flatten)]
+    comparison: &'a Comparison,
+}
+
+/// Scores the holdout both ways and prints (and optionally renders) the comparison.
+pub fn run(args: &CompareArgs) -> Result<()> {
+    let artifact = ModelArtifact::load(&args.model)?;
+    let config = LoadedConfig::load(args.data.config.as_deref())?;
+    let mut selection = args.data.resolve(&config)?;
+    selection.leads_options = artifact.leads_options(&selection.leads_options);
+    let loaded = data::load(&selection)?;
+    let rules = load_rules(&args.rules, &loaded)?;
+    let leads = &loaded.leads;
+    let closed: Vec<usize> = (0..leads.len())
+        .filter(|&r| leads.outcomes[r] != Outcome::Open)
+        .collect();
+    let labels: Vec<bool> = leads.outcomes.iter().map(|&o| o == Outcome::Won).collect();
+    let (holdout, description) = if args.whole_file {
+        (
+            closed.clone(),
+            format!("all {} closed leads of the file", closed.len()),
+        )
+    } else {
+        let (_, held) = hold_out(
+            &closed,
+            &labels,
+            leads.closed_at.as_deref(),
+            SplitKind::Auto,
+            args.holdout_fraction,
+            args.seed,
+        );
+        let dated = leads.closed_at.is_some();
+        (
+            held,
+            format!(
+                "the {} {:.0}% of closed leads",
+                if dated {
+                    "most recently closed"
+                } else {
+                    "stratified random"
+                },
+                100.0 * args.holdout_fraction
+            ),
+        )
+    };
+    if file_sha256(&leads.path) == artifact.training_data.leads_sha256 && artifact.test.is_none() {
+        eprintln!(
+            "warning: the model was trained on this file without a test part, so the holdout was \
+             part of its training; train with --test-fraction {} (or compare on a file it never saw \
+             with --whole-file) for a fair comparison",
+            args.holdout_fraction
+        );
+    }
+
+    let bar = spinner(format!("scoring {} holdout leads", holdout.len()));
+    let mql_threshold = rules.mql_threshold;
+    let scorer = Scorer::new(Some(artifact), Some(rules), 0)?;
+    let scores = scorer.score_table(leads, loaded.events.as_ref(), now())?;
+    let mut input = CompareInput {
+        probabilities: Vec::new(),
+        points: Vec::new(),
+        won: Vec::new(),
+        tiers: Vec::new(),
+        grades: Vec::new(),
+        mql_threshold,
+        resamples: args.resamples,
+        seed: args.seed,
+    };
+    for &row in &holdout {
+        let score = &scores[row];
+        let (Some(prediction), Some(points)) = (&score.prediction, &score.points) else {
+            continue;
+        };
+        input.probabilities.push(prediction.probability);
+        input.tiers.push(prediction.tier.clone());
+        input.points.push(points.total);
+        input.grades.push(points.grade.clone());
+        input.won.push(labels[row]);
+    }
+    bar.set_message("bootstrapping the differences");
+    let comparison = compare(&input)?;
+    bar.finish_and_clear();
+
+    let report = Report {
+        file: leads.path.display().to_string(),
+        holdout: description,
+        model: scorer
+            .model()
+            .map(|m| format!("{} {}", m.name, m.version))
+            .unwrap_or_default(),
+        rules: args.rules.display().to_string(),
+        comparison: &comparison,
+    };
+    if let Some(path) = &args.html {
+        let title = format!(
+            "Predictive model {} vs points rules {} on {} of {}",
+            report.model, report.rules, report.holdout, report.file
+        );
+        std::fs::write(path, html::render(&comparison, &title))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "{} on {} ({} leads, {} won); model {} vs rules {}",
+        report.file, report.holdout, comparison.leads, comparison.won, report.model, report.rules
+    );
+    let mut out = table(["", "predictive model", "points rules"]);
+    let (m, p) = (&comparison.model, &comparison.points);
+    out.add_row(vec![
+        "ROC AUC".to_owned(),
+        format!("{:.4}", m.auc),
+        format!("{:.4}", p.auc),
+    ]);
+    out.add_row(vec![
+        "PR AUC".to_owned(),
+        format!("{:.4}", m.pr_auc),
+        format!("{:.4}", p.pr_auc),
+    ]);
+    for (a, b) in m.captured.iter().zip(&p.captured) {
+        out.add_row(vec![
+            format!("wins in the top {:.0}%", 100.0 * a.share),
+            format!("{:.1} ({:.1}%)", a.won, 100.0 * a.share_of_wins),
+            format!("{:.1} ({:.1}%)", b.won, 100.0 * b.share_of_wins),
+        ]);
+    }
+    let t = &comparison.threshold;
+    out.add_row(vec![
+        format!(
+            "precision / recall at {} MQLs (≥ {} points)",
+            t.mql_leads, t.mql_threshold
+        ),
+        format!(
+            "{:.1}% / {:.1}%",
+            100.0 * t.model_precision,
+            100.0 * t.model_recall
+        ),
+        format!(
+            "{:.1}% / {:.1}%",
+            100.0 * t.points_precision,
+            100.0 * t.points_recall
+        ),
+    ]);
+    out.add_row(vec![
+        "lift, top decile".to_owned(),
+        format!("{:.2}", m.lift[0]),
+        format!("{:.2}", p.lift[0]),
+    ]);
+    println!("{out}");
+    for d in &comparison.differences {
+        println!(
+            "{}: model − points {:+.4}, 95% interval [{:+.4}, {:+.4}] — {}",
+            d.what, d.estimate, d.low, d.high, d.verdict
+        );
+    }
+    let bands = |title: &str, bands: &[leadscore_compare::Band]| {
+        let mut out = table([title, "leads", "won", "conversion"]);
+        for b in bands {
+            out.add_row(vec![
+                b.label.clone(),
+                b.leads.to_string(),
+                b.won.to_string(),
+                format!("{:.1}%", 100.0 * b.conversion),
+            ]);
+        }
+        println!("{out}");
+    };
+    bands("model tier", &comparison.tiers);
+    if !comparison.grades.is_empty() {
+        bands("points grade", &comparison.grades);
+    }
+    if let Some(path) = &args.html {
+        println!("report: {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! Errors of a comparison.
+
+/// Why two scorings cannot be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// The holdout has no won or no lost leads.
+    #[error("the holdout has {won} won and {lost} lost leads; a comparison needs both")]
+    OneClass {
+        /// Won leads.
+        won: usize,
+        /// Lost leads.
+        lost: usize,
+    },
+    /// Inputs of different lengths.
+    #[error("{what}: {got} values for {expected} leads")]
+    Length {
+        /// Which input.
+        what: &'static str,
+        /// Values given.
+        got: usize,
+        /// Leads.
+        expected: usize,
+    },
+}

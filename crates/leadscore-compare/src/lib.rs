@@ -1,0 +1,442 @@
+//! Predictive against points scoring on the same holdout leads: AUC, PR AUC, cumulative gains and
+//! lift by decile, conversions captured at a sales capacity, precision and recall at the MQL
+//! threshold and at the same lead volume, conversion per tier and per grade, bootstrap intervals
+//! on the headline differences, and [`html::render`], a self-contained report with inline SVG.
+
+mod error;
+pub mod html;
+
+use leadscore_metrics::{CalibrationBin, average_precision, calibration_bins, roc_auc, roc_curve};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+pub use error::CompareError;
+
+/// Sales capacities reported: the share of leads sales can work.
+pub const CAPACITIES: [f64; 4] = [0.05, 0.1, 0.2, 0.3];
+
+/// The holdout, scored both ways.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareInput {
+    /// Calibrated probability per lead.
+    pub probabilities: Vec<f64>,
+    /// Points total per lead.
+    pub points: Vec<f64>,
+    /// `true` = won.
+    pub won: Vec<bool>,
+    /// Model tier per lead.
+    pub tiers: Vec<String>,
+    /// Points grade per lead, when the rules grade.
+    pub grades: Vec<Option<String>>,
+    /// Points from which a lead is an MQL.
+    pub mql_threshold: f64,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+    /// Bootstrap seed.
+    pub seed: u64,
+}
+
+/// Leads sales could work and the wins among them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capacity {
+    /// Share of leads worked.
+    pub share: f64,
+    /// Leads worked.
+    pub leads: usize,
+    /// Won leads among them (ties at the cut shared pro rata).
+    pub won: f64,
+    /// Share of all won leads reached.
+    pub share_of_wins: f64,
+}
+
+/// Leads and conversion of a group (a decile, a tier, a grade).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Band {
+    /// Group name.
+    pub label: String,
+    /// Leads.
+    pub leads: usize,
+    /// Won leads.
+    pub won: usize,
+    /// `won / leads`.
+    pub conversion: f64,
+}
+
+/// How one scoring ranks the holdout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankingReport {
+    /// `predictive model` or `points rules`.
+    pub name: String,
+    /// ROC AUC.
+    pub auc: f64,
+    /// Average precision.
+    pub pr_auc: f64,
+    /// Conversions captured at each of [`CAPACITIES`].
+    pub captured: Vec<Capacity>,
+    /// Cumulative share of wins after each decile of leads (best first).
+    pub gains: Vec<f64>,
+    /// Conversion of each decile over the base rate (best first).
+    pub lift: Vec<f64>,
+    /// Conversion per score decile, best first.
+    pub deciles: Vec<Band>,
+    /// ROC curve points (false positive rate, true positive rate).
+    pub roc: Vec<(f64, f64)>,
+}
+
+/// Precision and recall of the MQL threshold, and of the model at the same number of leads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AtThreshold {
+    /// The threshold.
+    pub mql_threshold: f64,
+    /// Leads at or above it.
+    pub mql_leads: usize,
+    /// Conversion of MQLs.
+    pub points_precision: f64,
+    /// Share of wins that were MQLs.
+    pub points_recall: f64,
+    /// Conversion of the model's top `mql_leads` leads.
+    pub model_precision: f64,
+    /// Share of wins among the model's top `mql_leads` leads.
+    pub model_recall: f64,
+}
+
+/// A difference with its 95% bootstrap interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Difference {
+    /// What is compared.
+    pub what: String,
+    /// Model minus points, on the holdout.
+    pub estimate: f64,
+    /// 2.5th percentile over resamples.
+    pub low: f64,
+    /// 97.5th percentile over resamples.
+    pub high: f64,
+    /// A plain reading of the interval.
+    pub verdict: String,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Holdout leads.
+    pub leads: usize,
+    /// Won leads.
+    pub won: usize,
+    /// Conversion of the holdout.
+    pub base_rate: f64,
+    /// The predictive model.
+    pub model: RankingReport,
+    /// The points rules.
+    pub points: RankingReport,
+    /// At the MQL threshold.
+    pub threshold: AtThreshold,
+    /// Conversion per model tier.
+    pub tiers: Vec<Band>,
+    /// Conversion per points grade.
+    pub grades: Vec<Band>,
+    /// Model calibration on the holdout.
+    pub calibration: Vec<CalibrationBin>,
+    /// Headline differences, model minus points.
+    pub differences: Vec<Difference>,
+    /// Up to 2,000 leads as (points, probability, won), for the scatter plot.
+    pub scatter: Vec<(f64, f64, bool)>,
+}
+
+/// Wins among the top `share` of leads by `scores`, ties at the cut shared pro rata.
+fn wins_in_top(scores: &[f64], won: &[bool], order: &[usize], share: f64) -> f64 {
+    let take = ((share * scores.len() as f64).round() as usize).min(scores.len());
+    if take == 0 {
+        return 0.0;
+    }
+    let cut = scores[order[take - 1]];
+    let above = order.iter().take_while(|&&i| scores[i] > cut).count();
+    let tied: Vec<usize> = order[above..]
+        .iter()
+        .copied()
+        .take_while(|&i| scores[i] == cut)
+        .collect();
+    let won_above = order[..above].iter().filter(|&&i| won[i]).count() as f64;
+    let won_tied = tied.iter().filter(|&&i| won[i]).count() as f64;
+    won_above + won_tied * (take - above) as f64 / tied.len() as f64
+}
+
+fn descending(scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order
+}
+
+fn ranking(name: &str, scores: &[f64], won: &[bool]) -> RankingReport {
+    let order = descending(scores);
+    let wins = won.iter().filter(|&&w| w).count() as f64;
+    let base = wins / won.len() as f64;
+    let captured = CAPACITIES
+        .iter()
+        .map(|&share| {
+            let won_in = wins_in_top(scores, won, &order, share);
+            Capacity {
+                share,
+                leads: (share * scores.len() as f64).round() as usize,
+                won: won_in,
+                share_of_wins: won_in / wins,
+            }
+        })
+        .collect();
+    let gains: Vec<f64> = (1..=10)
+        .map(|d| wins_in_top(scores, won, &order, f64::from(d) / 10.0) / wins)
+        .collect();
+    let lift = (0..10)
+        .map(|d| {
+            let previous = if d == 0 { 0.0 } else { gains[d - 1] };
+            (gains[d] - previous) * wins / (won.len() as f64 / 10.0) / base
+        })
+        .collect();
+    let deciles = (0..10)
+        .map(|d| {
+            let rows = &order[d * order.len() / 10..(d + 1) * order.len() / 10];
+            let won_in = rows.iter().filter(|&&i| won[i]).count();
+            Band {
+                label: format!("{}–{}%", d * 10, (d + 1) * 10),
+                leads: rows.len(),
+                won: won_in,
+                conversion: won_in as f64 / rows.len().max(1) as f64,
+            }
+        })
+        .collect();
+    RankingReport {
+        name: name.to_owned(),
+        auc: roc_auc(scores, won).unwrap_or(f64::NAN),
+        pr_auc: average_precision(scores, won).unwrap_or(f64::NAN),
+        captured,
+        gains,
+        lift,
+        deciles,
+        roc: roc_curve(scores, won, 200),
+    }
+}
+
+fn groups(labels: &[Option<String>], won: &[bool]) -> Vec<Band> {
+    let mut bands: Vec<Band> = Vec::new();
+    for (label, &w) in labels.iter().zip(won) {
+        let Some(label) = label else { continue };
+        match bands.iter_mut().find(|b| b.label == *label) {
+            Some(band) => {
+                band.leads += 1;
+                band.won += usize::from(w);
+            }
+            None => bands.push(Band {
+                label: label.clone(),
+                leads: 1,
+                won: usize::from(w),
+                conversion: 0.0,
+            }),
+        }
+    }
+    for band in &mut bands {
+        band.conversion = band.won as f64 / band.leads as f64;
+    }
+    bands.sort_by(|a, b| a.label.cmp(&b.label));
+    bands
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn difference(what: &str, estimate: f64, mut samples: Vec<f64>) -> Difference {
+    samples.sort_by(f64::total_cmp);
+    let (low, high) = (percentile(&samples, 0.025), percentile(&samples, 0.975));
+    let verdict = if low > 0.0 {
+        "the model is better (95% interval above 0)".to_owned()
+    } else if high < 0.0 {
+        "the points rules are better (95% interval below 0)".to_owned()
+    } else {
+        "too close to call on this holdout (95% interval includes 0)".to_owned()
+    };
+    Difference {
+        what: what.to_owned(),
+        estimate,
+        low,
+        high,
+        verdict,
+    }
+}
+
+/// Compares the two scorings of a holdout.
+pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
+    let n = input.won.len();
+    for (what, got) in [
+        ("probabilities", input.probabilities.len()),
+        ("points", input.points.len()),
+        ("tiers", input.tiers.len()),
+        ("grades", input.grades.len()),
+    ] {
+        if got != n {
+            return Err(CompareError::Length {
+                what,
+                got,
+                expected: n,
+            });
+        }
+    }
+    let won_count = input.won.iter().filter(|&&w| w).count();
+    if won_count == 0 || won_count == n {
+        return Err(CompareError::OneClass {
+            won: won_count,
+            lost: n - won_count,
+        });
+    }
+    let model = ranking("predictive model", &input.probabilities, &input.won);
+    let points = ranking("points rules", &input.points, &input.won);
+
+    let mql: Vec<usize> = (0..n)
+        .filter(|&i| input.points[i] >= input.mql_threshold)
+        .collect();
+    let mql_won = mql.iter().filter(|&&i| input.won[i]).count() as f64;
+    let model_order = descending(&input.probabilities);
+    let model_won = wins_in_top(
+        &input.probabilities,
+        &input.won,
+        &model_order,
+        mql.len() as f64 / n as f64,
+    );
+    let threshold = AtThreshold {
+        mql_threshold: input.mql_threshold,
+        mql_leads: mql.len(),
+        points_precision: mql_won / mql.len().max(1) as f64,
+        points_recall: mql_won / won_count as f64,
+        model_precision: model_won / mql.len().max(1) as f64,
+        model_recall: model_won / won_count as f64,
+    };
+
+    let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
+    let (mut auc_samples, mut capture_samples) = (Vec::new(), Vec::new());
+    let (mut p, mut s, mut w) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for _ in 0..input.resamples {
+        p.clear();
+        s.clear();
+        w.clear();
+        for _ in 0..n {
+            let i = rng.random_range(0..n);
+            p.push(input.probabilities[i]);
+            s.push(input.points[i]);
+            w.push(input.won[i]);
+        }
+        let (Some(model_auc), Some(points_auc)) = (roc_auc(&p, &w), roc_auc(&s, &w)) else {
+            continue;
+        };
+        auc_samples.push(model_auc - points_auc);
+        let wins = w.iter().filter(|&&x| x).count() as f64;
+        let captured = |scores: &[f64]| wins_in_top(scores, &w, &descending(scores), 0.2) / wins;
+        capture_samples.push(captured(&p) - captured(&s));
+    }
+    let differences = vec![
+        difference("ROC AUC", model.auc - points.auc, auc_samples),
+        difference(
+            "share of wins in the top 20%",
+            model.captured[2].share_of_wins - points.captured[2].share_of_wins,
+            capture_samples,
+        ),
+    ];
+
+    let step = n.div_ceil(2_000).max(1);
+    Ok(Comparison {
+        leads: n,
+        won: won_count,
+        base_rate: won_count as f64 / n as f64,
+        tiers: groups(
+            &input.tiers.iter().cloned().map(Some).collect::<Vec<_>>(),
+            &input.won,
+        ),
+        grades: groups(&input.grades, &input.won),
+        calibration: calibration_bins(&input.probabilities, &input.won, 10),
+        differences,
+        scatter: (0..n)
+            .step_by(step)
+            .map(|i| (input.points[i], input.probabilities[i], input.won[i]))
+            .collect(),
+        model,
+        points,
+        threshold,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(n: usize) -> CompareInput {
+        let won: Vec<bool> = (0..n).map(|i| i % 5 == 0).collect();
+        CompareInput {
+            probabilities: (0..n)
+                .map(|i| if won[i] { 0.6 } else { 0.1 } + (i % 7) as f64 / 100.0)
+                .collect(),
+            points: (0..n).map(|i| (i % 11) as f64 * 10.0).collect(),
+            tiers: (0..n)
+                .map(|i| if i % 3 == 0 { "A" } else { "B" }.to_owned())
+                .collect(),
+            grades: (0..n).map(|i| Some(format!("A{}", 1 + i % 4))).collect(),
+            won,
+            mql_threshold: 60.0,
+            resamples: 200,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn a_perfect_model_beats_random_points_with_a_clear_interval() {
+        let comparison = compare(&input(500)).expect("compares");
+        assert_eq!(comparison.model.auc, 1.0);
+        assert!((comparison.points.auc - 0.5).abs() < 0.1);
+        let auc = &comparison.differences[0];
+        assert!(
+            auc.low > 0.3 && auc.verdict.starts_with("the model is better"),
+            "{auc:?}"
+        );
+        assert!((comparison.model.gains[9] - 1.0).abs() < 1e-12);
+        assert!((comparison.model.captured[2].share_of_wins - 1.0).abs() < 1e-12);
+        assert_eq!(
+            comparison
+                .model
+                .deciles
+                .iter()
+                .map(|d| d.leads)
+                .sum::<usize>(),
+            500
+        );
+        assert_eq!(comparison.grades.len(), 4);
+        assert!(comparison.threshold.model_precision >= comparison.threshold.points_precision);
+    }
+
+    #[test]
+    fn refuses_one_class_and_mismatched_inputs() {
+        let mut one_class = input(50);
+        one_class.won = vec![false; 50];
+        assert!(matches!(
+            compare(&one_class),
+            Err(CompareError::OneClass { won: 0, lost: 50 })
+        ));
+        let mut short = input(50);
+        short.points.pop();
+        assert!(matches!(
+            compare(&short),
+            Err(CompareError::Length { what: "points", .. })
+        ));
+    }
+
+    #[test]
+    fn ties_at_the_cut_are_shared() {
+        let scores = [1.0, 1.0, 1.0, 1.0];
+        let won = [true, false, false, false];
+        let order = descending(&scores);
+        assert!((wins_in_top(&scores, &won, &order, 0.5) - 0.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,180 @@
+//! `leadscore compare`: the offline A/B report, its JSON, and its HTML drawn by headless Chromium.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{json, repo_file, success};
+
+/// Trains a model with the most recent 20% held out, then compares it with the starter rules on
+/// exactly those leads.
+fn compare(dir: &Path) -> serde_json::Value {
+    let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
+    let root = repo_file("");
+    success(
+        &root,
+        &[
+            "train",
+            "--leads",
+            "data/sample/leads.csv",
+            "--events",
+            "data/sample/events.csv",
+            "--models",
+            "logistic",
+            "--test-fraction",
+            "0.2",
+            "--out",
+            &path("model.json"),
+        ],
+    );
+    json(&success(
+        &root,
+        &[
+            "compare",
+            "--model",
+            &path("model.json"),
+            "--rules",
+            "data/starter-rules.toml",
+            "--leads",
+            "data/sample/leads.csv",
+            "--events",
+            "data/sample/events.csv",
+            "--html",
+            &path("report.html"),
+            "--resamples",
+            "300",
+            "--json",
+        ],
+    ))
+}
+
+#[test]
+fn compare_reports_both_scorings_and_the_html_matches_the_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = compare(dir.path());
+    assert_eq!(
+        report["leads"], 553,
+        "the most recent 20% of 2,767 closed leads"
+    );
+    for side in ["model", "points"] {
+        let r = &report[side];
+        assert!(r["auc"].as_f64().is_some_and(|a| a > 0.7), "{side}: {r}");
+        assert_eq!(r["captured"].as_array().map(Vec::len), Some(4));
+        assert_eq!(r["gains"].as_array().map(Vec::len), Some(10));
+        let last = r["gains"][9].as_f64().expect("gain");
+        assert!(
+            (last - 1.0).abs() < 1e-9,
+            "all wins are reached after every lead"
+        );
+    }
+    let threshold = &report["threshold"];
+    assert_eq!(threshold["mql_threshold"], 60.0);
+    assert!(threshold["mql_leads"].as_u64().is_some_and(|n| n > 0));
+    for difference in report["differences"].as_array().expect("differences") {
+        let (low, estimate, high) = (
+            difference["low"].as_f64().expect("low"),
+            difference["estimate"].as_f64().expect("estimate"),
+            difference["high"].as_f64().expect("high"),
+        );
+        assert!(low <= estimate && estimate <= high, "{difference}");
+    }
+    assert!(!report["tiers"].as_array().expect("tiers").is_empty());
+    assert!(!report["grades"].as_array().expect("grades").is_empty());
+
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report");
+    for side in ["model", "points"] {
+        let auc = format!("{:.4}", report[side]["auc"].as_f64().expect("auc"));
+        assert!(html.contains(&auc), "{side} AUC {auc} not in the report");
+    }
+    let captured = format!(
+        "{:.1}",
+        report["model"]["captured"][2]["won"].as_f64().expect("won")
+    );
+    assert!(html.contains(&captured));
+    for chart in ["roc", "gains", "calibration", "deciles", "scatter"] {
+        assert!(
+            html.contains(&format!("<svg id=\"{chart}\"")),
+            "{chart} chart missing"
+        );
+    }
+    assert!(html.matches("<polyline").count() >= 7);
+    assert_eq!(html.matches("class=\"bar\"").count(), 20);
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
+    assert!(!html.contains("<script"), "the report needs no scripts");
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let found = Command::new("which").arg(name).output().ok()?;
+            found
+                .status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8_lossy(&found.stdout).trim()))
+        })
+}
+
+/// The report renders offline in headless Chromium and its charts are drawn: the screenshot holds
+/// many pixels of the model's blue and the points' orange.
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("LEADSCORE_REQUIRE_CHROMIUM").is_none(),
+            "chromium is required here but not installed"
+        );
+        eprintln!("skipped: no chromium (CI installs it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    compare(dir.path());
+    let shot = dir.path().join("shot.png");
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1400,1400",
+            &format!("--screenshot={}", shot.display()),
+            &format!("file://{}", dir.path().join("report.html").display()),
+        ])
+        .output()
+        .expect("run chromium");
+    assert!(
+        shot.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&shot).expect("png"),
+    ));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).expect("png frame");
+    let channels = info.color_type.samples();
+    let near = |p: &[u8], (r, g, b): (i32, i32, i32)| {
+        (i32::from(p[0]) - r).abs() < 30
+            && (i32::from(p[1]) - g).abs() < 30
+            && (i32::from(p[2]) - b).abs() < 30
+    };
+    let count = |color| {
+        pixels[..info.buffer_size()]
+            .chunks(channels)
+            .filter(|p| near(p, color))
+            .count()
+    };
+    let (blue, orange) = (count((31, 119, 180)), count((255, 127, 14)));
+    assert!(
+        blue > 5_000 && orange > 5_000,
+        "charts not drawn: {blue} blue and {orange} orange pixels"
+    );
+}
