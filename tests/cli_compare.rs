@@ -69,7 +69,7 @@ fn compare_reports_both_scorings_and_the_html_matches_the_json() {
         );
     }
     let threshold = &report["threshold"];
-    assert_eq!(threshold["mql_threshold"], 60.0);
+    assert_eq!(threshold["mql_threshold"], 50.0);
     assert!(threshold["mql_leads"].as_u64().is_some_and(|n| n > 0));
     for difference in report["differences"].as_array().expect("differences") {
         let (low, estimate, high) = (

@@ -37,6 +37,12 @@ pub enum Command {
     Compare(CompareArgs),
     /// Serve scores over HTTP: probability, points and reasons per lead.
     Serve(ServeArgs),
+    /// Record won/lost outcomes for live experiments and retraining.
+    #[command(subcommand)]
+    Outcomes(OutcomesCommand),
+    /// Live A/B experiments.
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
     /// Learn a points rules file from closed leads (a logistic scorecard scaled to points).
     Scorecard(ScorecardArgs),
     /// Points rules tools: the MQL threshold from history.
@@ -243,6 +249,51 @@ pub struct ServeArgs {
     /// Log lines as JSON instead of text.
     #[arg(long)]
     pub json_logs: bool,
+    /// Live experiments to run (TOML); assignments and outcomes go to --db.
+    #[arg(long, value_name = "FILE")]
+    pub experiments: Option<PathBuf>,
+}
+
+/// `leadscore outcomes …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OutcomesCommand {
+    /// Record the won/lost outcomes of a leads file in the scores database (idempotent).
+    Import(OutcomesImportArgs),
+}
+
+/// Arguments of `leadscore outcomes import`.
+#[derive(Debug, Args)]
+pub struct OutcomesImportArgs {
+    /// Which data to read: its closed leads are recorded.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Scores database.
+    #[arg(long, value_name = "FILE", default_value = "leadscore.db")]
+    pub db: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `leadscore experiment …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// Per-arm conversion, the difference with its interval and test, and a verdict.
+    Report(ExperimentReportArgs),
+}
+
+/// Arguments of `leadscore experiment report`.
+#[derive(Debug, Args)]
+pub struct ExperimentReportArgs {
+    /// Experiment name.
+    #[arg(long)]
+    pub name: String,
+    /// Scores database.
+    #[arg(long, value_name = "FILE", default_value = "leadscore.db")]
+    pub db: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `leadscore scorecard`.

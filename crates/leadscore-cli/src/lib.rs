@@ -9,7 +9,7 @@ mod config;
 mod data;
 mod output;
 
-pub use args::{Cli, Command, DataArgs, PointsCommand};
+pub use args::{Cli, Command, DataArgs, ExperimentCommand, OutcomesCommand, PointsCommand};
 pub use config::{ConfigFile, DEFAULT_CONFIG, LoadedConfig};
 
 /// Runs a parsed command line.
@@ -23,6 +23,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Features(args) => commands::features::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Outcomes(OutcomesCommand::Import(args)) => commands::experiment::import(&args),
+        Command::Experiment(ExperimentCommand::Report(args)) => commands::experiment::report(&args),
         Command::Scorecard(args) => commands::points::scorecard(&args),
         Command::Points(PointsCommand::Threshold(args)) => commands::points::threshold(&args),
     }

@@ -1,9 +1,11 @@
 //! Predictive against points scoring on the same holdout leads: AUC, PR AUC, cumulative gains and
 //! lift by decile, conversions captured at a sales capacity, precision and recall at the MQL
 //! threshold and at the same lead volume, conversion per tier and per grade, bootstrap intervals
-//! on the headline differences, and [`html::render`], a self-contained report with inline SVG.
+//! on the headline differences, and [`html::render`], a self-contained report with inline SVG;
+//! and the statistics of live experiments ([`experiment_report`]).
 
 mod error;
+mod experiment;
 pub mod html;
 
 use leadscore_metrics::{CalibrationBin, average_precision, calibration_bins, roc_auc, roc_curve};
@@ -12,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 pub use error::CompareError;
+pub use experiment::{ArmCounts, ArmDifference, ArmReport, ExperimentReport, experiment_report};
 
 /// Sales capacities reported: the share of leads sales can work.
 pub const CAPACITIES: [f64; 4] = [0.05, 0.1, 0.2, 0.3];

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::experiments::Decision;
 use crate::state::Engine;
+use crate::store::OutcomeRecord;
 
 /// One lead to score.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -66,9 +68,20 @@ pub struct ScoreResponse {
     pub score: LeadScore,
     /// The time the lead was scored at.
     pub as_of: String,
+    /// The lead's arm and routing decision in each live experiment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<Decision>,
     /// Ignored input: unknown attributes or fields.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// Outcomes to record.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomesRequest {
+    /// Won or lost leads; recording the same outcome again changes nothing.
+    pub outcomes: Vec<OutcomeRecord>,
 }
 
 /// The answers of a batch, in request order.

@@ -30,6 +30,14 @@ pub enum ServerError {
         /// What went wrong.
         message: String,
     },
+    /// The experiments file is unusable.
+    #[error("experiments file {}: {message}", path.display())]
+    Experiments {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The server socket failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),

@@ -8,6 +8,7 @@
 
 mod api;
 mod error;
+mod experiments;
 mod metrics;
 mod routes;
 mod state;
@@ -18,10 +19,14 @@ use std::time::Duration;
 
 pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
 pub use error::{ApiError, ErrorBody, ServerError};
+pub use experiments::{Arm, Decision, Experiment, Policy};
 pub use metrics::Metrics;
 pub use routes::{ApiDoc, ModelsResponse, ScoreOptions, app};
 pub use state::{AppState, Engine, ServerConfig};
-pub use store::{Recorder, ScoreRecord};
+pub use store::{
+    OutcomeImport, OutcomeRecord, OutcomeValue, Recorder, ScoreRecord, experiment_counts,
+    record_outcomes,
+};
 
 /// How often model and rules files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);

@@ -7,22 +7,26 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use leadscore_compare::{ExperimentReport, experiment_report};
 use leadscore_data::time;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse, prepare};
+use crate::api::{
+    BatchRequest, BatchResponse, EventInput, OutcomesRequest, ScoreRequest, ScoreResponse, prepare,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::{AppState, Engine};
 use crate::store::ScoreRecord;
+use crate::store::{OutcomeImport, experiment_counts, record_outcomes};
 
 /// The HTTP API over a state: every route, the body limit, the timeout and request metrics.
 pub fn app(state: AppState) -> Router {
@@ -31,6 +35,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/score", post(score))
         .route("/v1/score/batch", post(score_batch))
         .route("/v1/models", get(models))
+        .route("/v1/outcomes", post(outcomes))
+        .route("/v1/experiments/{name}", get(experiment))
         .route("/v1/models/reload", post(reload))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -53,13 +59,25 @@ pub fn app(state: AppState) -> Router {
         title = "leadscore",
         description = "Predictive and points lead scoring."
     ),
-    paths(score, score_batch, models, reload, healthz, readyz, metrics),
+    paths(
+        score,
+        score_batch,
+        outcomes,
+        experiment,
+        models,
+        reload,
+        healthz,
+        readyz,
+        metrics
+    ),
     components(schemas(
         ScoreRequest,
         EventInput,
         BatchRequest,
         ScoreResponse,
         BatchResponse,
+        OutcomesRequest,
+        OutcomeImport,
         ErrorBody,
         ModelsResponse
     ))
@@ -180,8 +198,21 @@ fn score_one(
     Ok(ScoreResponse {
         score,
         as_of: time::format_timestamp(prepared.input.as_of),
+        experiments: Vec::new(),
         warnings: prepared.warnings,
     })
+}
+
+/// Assigns each answer to its arms in the live experiments.
+fn assign(state: &AppState, engine: &Engine, responses: &mut [ScoreResponse]) {
+    let threshold = engine.scorer.rules().map(|r| r.mql_threshold);
+    for response in responses {
+        response.experiments = state
+            .experiments()
+            .iter()
+            .map(|e| e.decide(&response.score, threshold))
+            .collect();
+    }
 }
 
 fn record(state: &AppState, responses: &[ScoreResponse]) {
@@ -202,6 +233,7 @@ fn record(state: &AppState, responses: &[ScoreResponse]) {
             points: points.map(|p| p.total),
             grade: points.and_then(|p| p.grade.clone()),
             mql: points.map(|p| p.mql),
+            decisions: response.experiments.clone(),
         });
     }
 }
@@ -228,7 +260,8 @@ async fn score(
     let reasons = ScoreOptions::read(query, &state)?;
     let request: ScoreRequest = json_body(body)?;
     let engine = state.engine();
-    let response = score_one(&engine, &request, time::now(), reasons)?;
+    let mut response = score_one(&engine, &request, time::now(), reasons)?;
+    assign(&state, &engine, std::slice::from_mut(&mut response));
     record(&state, std::slice::from_ref(&response));
     Ok(Json(response))
 }
@@ -267,21 +300,110 @@ async fn score_batch(
     }
     let engine = state.engine();
     let now = time::now();
-    let results = tokio::task::spawn_blocking(move || {
+    let scoring_engine = engine.clone();
+    let mut results = tokio::task::spawn_blocking(move || {
         request
             .leads
             .iter()
             .enumerate()
             .map(|(index, lead)| {
-                score_one(&engine, lead, now, reasons)
+                score_one(&scoring_engine, lead, now, reasons)
                     .map_err(|e| e.within(&format!("leads[{index}]")))
             })
             .collect::<Result<Vec<_>, ApiError>>()
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    assign(&state, &engine, &mut results);
     record(&state, &results);
     Ok(Json(BatchResponse { results }))
+}
+
+fn database(state: &AppState) -> Result<std::path::PathBuf, ApiError> {
+    state.config().db.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "the server records nothing: start it with --db to record outcomes and experiments",
+        )
+    })
+}
+
+/// Record won/lost outcomes (idempotent).
+#[utoipa::path(
+    post,
+    path = "/v1/outcomes",
+    request_body = OutcomesRequest,
+    responses(
+        (status = 200, description = "What changed", body = OutcomeImport),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+async fn outcomes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<OutcomeImport>, ApiError> {
+    authorize(&state, &headers, true)?;
+    let request: OutcomesRequest = json_body(body)?;
+    let db = database(&state)?;
+    for (index, outcome) in request.outcomes.iter().enumerate() {
+        if outcome.lead_id.trim().is_empty() {
+            return Err(ApiError::field(
+                format!("outcomes[{index}].lead_id"),
+                "must not be empty",
+            ));
+        }
+        if let Some(closed) = &outcome.closed_at
+            && time::parse_timestamp(closed).is_none()
+        {
+            return Err(ApiError::field(
+                format!("outcomes[{index}].closed_at"),
+                format!("cannot read `{closed}` as a date or time"),
+            ));
+        }
+    }
+    let import = tokio::task::spawn_blocking(move || record_outcomes(&db, &request.outcomes))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(import))
+}
+
+/// The A/B report of a live experiment.
+#[utoipa::path(
+    get,
+    path = "/v1/experiments/{name}",
+    params(("name" = String, Path, description = "Experiment name")),
+    responses(
+        (status = 200, description = "Per-arm conversion, the difference, its interval and test", body = Object),
+        (status = 404, description = "No such experiment", body = ErrorBody),
+    )
+)]
+async fn experiment(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ExperimentReport>, ApiError> {
+    authorize(&state, &headers, false)?;
+    let db = database(&state)?;
+    let (name, arms) = tokio::task::spawn_blocking(move || {
+        if let Some(recorder) = state.recorder() {
+            recorder.flush();
+        }
+        experiment_counts(&db, &name).map(|arms| (name, arms))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if arms.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no lead has been assigned in an experiment named `{name}`"),
+        ));
+    }
+    Ok(Json(experiment_report(&name, arms)))
 }
 
 /// The serving model and rules.

@@ -12,6 +12,7 @@ use leadscore_score::Scorer;
 use leadscore_train::ModelArtifact;
 
 use crate::error::ServerError;
+use crate::experiments::Experiment;
 use crate::metrics::Metrics;
 use crate::store::Recorder;
 
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub timeout: Duration,
     /// Positive and negative reasons per lead.
     pub reasons: usize,
+    /// Live experiments (TOML); they need `db`.
+    pub experiments: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
             max_body_bytes: 2 << 20,
             timeout: Duration::from_secs(10),
             reasons: 3,
+            experiments: None,
         }
     }
 }
@@ -164,6 +168,7 @@ struct Inner {
     config: ServerConfig,
     engine: RwLock<Arc<Engine>>,
     recorder: Option<Recorder>,
+    experiments: Vec<Experiment>,
     metrics: Metrics,
     /// File times of the last refused reload.
     refused: Mutex<Option<FileStamps>>,
@@ -174,10 +179,30 @@ impl AppState {
     pub fn new(config: ServerConfig) -> Result<Self, ServerError> {
         let engine = Engine::load(&config)?;
         let recorder = config.db.as_deref().map(Recorder::start).transpose()?;
+        let experiments = match (&config.experiments, &config.db) {
+            (Some(path), Some(db)) => {
+                let experiments = crate::experiments::load(
+                    path,
+                    engine.scorer.model().is_some(),
+                    engine.scorer.rules().is_some(),
+                )?;
+                crate::store::register_experiments(db, &experiments)?;
+                experiments
+            }
+            (Some(path), None) => {
+                return Err(ServerError::Experiments {
+                    path: path.clone(),
+                    message: "experiments record assignments and outcomes; give a database (--db)"
+                        .into(),
+                });
+            }
+            (None, _) => Vec::new(),
+        };
         Ok(Self(Arc::new(Inner {
             config,
             engine: RwLock::new(Arc::new(engine)),
             recorder,
+            experiments,
             metrics: Metrics::default(),
             refused: Mutex::new(None),
         })))
@@ -236,6 +261,11 @@ impl AppState {
     /// The scores recorder, when a database is configured.
     pub fn recorder(&self) -> Option<&Recorder> {
         self.0.recorder.as_ref()
+    }
+
+    /// The live experiments.
+    pub fn experiments(&self) -> &[Experiment] {
+        &self.0.experiments
     }
 
     /// Request metrics.

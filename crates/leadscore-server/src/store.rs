@@ -6,7 +6,10 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use leadscore_compare::ArmCounts;
 use rusqlite::{Connection, params};
+
+use crate::experiments::{Decision, Experiment};
 
 use crate::error::ServerError;
 
@@ -29,6 +32,14 @@ pub struct ScoreRecord {
     pub grade: Option<String>,
     /// Marketing-qualified by points.
     pub mql: Option<bool>,
+    /// Experiment arms and routing decisions.
+    pub decisions: Vec<Decision>,
+}
+
+enum Message {
+    Record(ScoreRecord),
+    /// Write everything queued, then answer.
+    Flush(mpsc::SyncSender<()>),
 }
 
 const SCHEMA: &str = "
@@ -47,6 +58,28 @@ CREATE TABLE IF NOT EXISTS scores (
     mql INTEGER
 );
 CREATE INDEX IF NOT EXISTS scores_by_lead ON scores (lead_id, scored_at);
+CREATE TABLE IF NOT EXISTS experiment_arms (
+    experiment TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    share REAL NOT NULL,
+    policy TEXT NOT NULL,
+    PRIMARY KEY (experiment, arm)
+);
+CREATE TABLE IF NOT EXISTS assignments (
+    experiment TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    routed INTEGER NOT NULL,
+    assigned_at TEXT NOT NULL,
+    PRIMARY KEY (experiment, lead_id)
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    lead_id TEXT PRIMARY KEY,
+    won INTEGER NOT NULL,
+    closed_at TEXT,
+    recorded_at TEXT NOT NULL
+);
 ";
 
 /// Records written per transaction at most.
@@ -71,7 +104,7 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
 #[derive(Debug)]
 pub struct Recorder {
     path: PathBuf,
-    sender: Mutex<Option<Sender<ScoreRecord>>>,
+    sender: Mutex<Option<Sender<Message>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -79,19 +112,27 @@ impl Recorder {
     /// Opens the database and starts the writer thread.
     pub fn start(path: &Path) -> Result<Self, ServerError> {
         let mut connection = open(path)?;
-        let (sender, receiver) = mpsc::channel::<ScoreRecord>();
+        let (sender, receiver) = mpsc::channel::<Message>();
         let db = path.to_owned();
         let writer = std::thread::Builder::new()
             .name("leadscore-recorder".into())
             .spawn(move || {
                 let mut batch = Vec::with_capacity(BATCH);
+                let mut waiting = Vec::new();
                 loop {
                     let disconnected = match receiver.recv_timeout(LINGER) {
-                        Ok(record) => {
-                            batch.push(record);
+                        Ok(first) => {
+                            let flush_now = matches!(first, Message::Flush(_));
                             // Let a burst accumulate: one transaction per burst, not per score.
-                            std::thread::sleep(COLLECT);
-                            batch.extend(receiver.try_iter().take(BATCH));
+                            if !flush_now {
+                                std::thread::sleep(COLLECT);
+                            }
+                            for message in std::iter::once(first).chain(receiver.try_iter().take(BATCH)) {
+                                match message {
+                                    Message::Record(record) => batch.push(record),
+                                    Message::Flush(done) => waiting.push(done),
+                                }
+                            }
                             false
                         }
                         Err(RecvTimeoutError::Timeout) => false,
@@ -102,6 +143,9 @@ impl Recorder {
                             tracing::error!(db = %db.display(), error = %e, lost = batch.len(), "could not record scores");
                         }
                         batch.clear();
+                    }
+                    for done in waiting.drain(..) {
+                        let _ = done.send(());
                     }
                     if disconnected {
                         break;
@@ -126,7 +170,21 @@ impl Recorder {
             && let Some(sender) = guard.as_ref()
         {
             // The writer only stops after `close`; a failed send means the server is stopping.
-            let _ = sender.send(record);
+            let _ = sender.send(Message::Record(record));
+        }
+    }
+
+    /// Blocks until everything recorded so far is written.
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::sync_channel(1);
+        let sent = self
+            .sender
+            .lock()
+            .ok()
+            .and_then(|guard| guard.as_ref().map(|s| s.send(Message::Flush(done)).is_ok()))
+            .unwrap_or(false);
+        if sent {
+            let _ = wait.recv();
         }
     }
 
@@ -171,5 +229,159 @@ fn write(connection: &mut Connection, batch: &[ScoreRecord]) -> rusqlite::Result
             ])?;
         }
     }
+    {
+        let mut assign = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO assignments (experiment, lead_id, arm, routed, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for r in batch {
+            for d in &r.decisions {
+                assign.execute(params![
+                    d.experiment,
+                    r.lead_id,
+                    d.arm,
+                    d.routed,
+                    r.scored_at
+                ])?;
+            }
+        }
+    }
     transaction.commit()
+}
+
+fn database_error(path: &Path) -> impl Fn(rusqlite::Error) -> ServerError + '_ {
+    move |e| ServerError::Database {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Records the arms of the served experiments, so reports know the baseline and the order.
+pub fn register_experiments(path: &Path, experiments: &[Experiment]) -> Result<(), ServerError> {
+    let error = database_error(path);
+    let mut connection = open(path)?;
+    let transaction = connection.transaction().map_err(&error)?;
+    for experiment in experiments {
+        for (position, arm) in experiment.arms.iter().enumerate() {
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO experiment_arms (experiment, arm, position, share, policy) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![experiment.name, arm.name, position as i64, arm.share, format!("{:?}", arm.policy)],
+                )
+                .map_err(&error)?;
+        }
+    }
+    transaction.commit().map_err(&error)
+}
+
+/// A won or lost outcome of a lead.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct OutcomeRecord {
+    /// Lead id.
+    pub lead_id: String,
+    /// `won` or `lost`.
+    pub outcome: OutcomeValue,
+    /// When the deal closed, if known.
+    #[serde(default)]
+    pub closed_at: Option<String>,
+}
+
+/// The two closed outcomes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeValue {
+    /// The deal was won.
+    Won,
+    /// The deal was lost.
+    Lost,
+}
+
+/// What recording outcomes changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct OutcomeImport {
+    /// Leads seen for the first time.
+    pub inserted: u64,
+    /// Leads whose outcome or close date changed.
+    pub changed: u64,
+    /// Leads already recorded exactly so.
+    pub unchanged: u64,
+}
+
+/// Records outcomes idempotently: the same outcomes twice change nothing.
+pub fn record_outcomes(
+    path: &Path,
+    outcomes: &[OutcomeRecord],
+) -> Result<OutcomeImport, ServerError> {
+    let error = database_error(path);
+    let mut connection = open(path)?;
+    let now = leadscore_data::time::format_timestamp(leadscore_data::time::now());
+    let transaction = connection.transaction().map_err(&error)?;
+    let mut import = OutcomeImport::default();
+    {
+        let mut find = transaction
+            .prepare_cached("SELECT won, closed_at FROM outcomes WHERE lead_id = ?1")
+            .map_err(&error)?;
+        let mut upsert = transaction
+            .prepare_cached(
+                "INSERT INTO outcomes (lead_id, won, closed_at, recorded_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (lead_id) DO UPDATE SET won = excluded.won, closed_at = excluded.closed_at, recorded_at = excluded.recorded_at",
+            )
+            .map_err(&error)?;
+        for outcome in outcomes {
+            let won = outcome.outcome == OutcomeValue::Won;
+            let existing: Option<(bool, Option<String>)> = find
+                .query_row(params![outcome.lead_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    other => Err(other),
+                })
+                .map_err(&error)?;
+            match existing {
+                Some((w, closed)) if w == won && closed == outcome.closed_at => {
+                    import.unchanged += 1;
+                    continue;
+                }
+                Some(_) => import.changed += 1,
+                None => import.inserted += 1,
+            }
+            upsert
+                .execute(params![outcome.lead_id, won, outcome.closed_at, now])
+                .map_err(&error)?;
+        }
+    }
+    transaction.commit().map_err(&error)?;
+    Ok(import)
+}
+
+/// Per-arm counts of an experiment, baseline arm first.
+pub fn experiment_counts(path: &Path, experiment: &str) -> Result<Vec<ArmCounts>, ServerError> {
+    let error = database_error(path);
+    let connection = open(path)?;
+    let mut query = connection
+        .prepare(
+            "SELECT a.arm, count(*), sum(a.routed), sum(a.routed AND o.lead_id IS NOT NULL),
+                    sum(a.routed AND coalesce(o.won, 0)), count(o.lead_id), sum(coalesce(o.won, 0)),
+                    coalesce((SELECT position FROM experiment_arms e WHERE e.experiment = a.experiment AND e.arm = a.arm), 1000)
+             FROM assignments a LEFT JOIN outcomes o ON o.lead_id = a.lead_id
+             WHERE a.experiment = ?1 GROUP BY a.arm ORDER BY 8, a.arm",
+        )
+        .map_err(&error)?;
+    let rows = query
+        .query_map(params![experiment], |row| {
+            Ok(ArmCounts {
+                arm: row.get(0)?,
+                leads: row.get(1)?,
+                routed: row.get(2)?,
+                routed_closed: row.get(3)?,
+                routed_won: row.get(4)?,
+                closed: row.get(5)?,
+                won: row.get(6)?,
+            })
+        })
+        .map_err(&error)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(&error)
 }

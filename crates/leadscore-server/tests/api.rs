@@ -287,7 +287,7 @@ async fn read_routes_describe_the_service() {
     let (_, body, _) = call(&router, get("/v1/models")).await;
     assert_eq!(body["model"]["name"], "golden-gbdt");
     assert_eq!(body["model"]["kind"], "gbdt");
-    assert_eq!(body["rules"]["mql_threshold"], 60.0);
+    assert_eq!(body["rules"]["mql_threshold"], 50.0);
 
     call(&router, post("/v1/score", lead("L1").to_string())).await;
     let (status, _, text) = call(&router, get("/metrics")).await;

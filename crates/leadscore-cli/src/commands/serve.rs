@@ -33,6 +33,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         timeout: Duration::try_from_secs_f64(args.timeout_secs)
             .context("--timeout-secs must be a positive number")?,
         reasons: args.reasons,
+        experiments: args.experiments.clone(),
     };
     let state = AppState::new(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

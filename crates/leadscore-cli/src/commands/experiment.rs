@@ -1,0 +1,106 @@
+//! `leadscore outcomes import` and `leadscore experiment report`: the offline side of live
+//! experiments, on the server's SQLite database.
+
+use anyhow::Result;
+use leadscore_compare::experiment_report;
+use leadscore_data::{Outcome, time};
+use leadscore_server::{OutcomeRecord, OutcomeValue, experiment_counts, record_outcomes};
+
+use crate::args::{ExperimentReportArgs, OutcomesImportArgs};
+use crate::config::LoadedConfig;
+use crate::data;
+use crate::output::{print_json, table};
+
+/// Records the closed leads of a file; importing the same file again changes nothing.
+pub fn import(args: &OutcomesImportArgs) -> Result<()> {
+    let config = LoadedConfig::load(args.data.config.as_deref())?;
+    let selection = args.data.resolve(&config)?;
+    let loaded = data::load(&selection)?;
+    let leads = &loaded.leads;
+    let outcomes: Vec<OutcomeRecord> = (0..leads.len())
+        .filter_map(|row| {
+            let outcome = match leads.outcomes[row] {
+                Outcome::Won => OutcomeValue::Won,
+                Outcome::Lost => OutcomeValue::Lost,
+                Outcome::Open => return None,
+            };
+            Some(OutcomeRecord {
+                lead_id: leads.ids[row].clone(),
+                outcome,
+                closed_at: leads
+                    .closed_at
+                    .as_ref()
+                    .and_then(|c| c[row])
+                    .map(time::format_timestamp),
+            })
+        })
+        .collect();
+    let result = record_outcomes(&args.db, &outcomes)?;
+    if args.json {
+        return print_json(&result);
+    }
+    println!(
+        "{} closed leads from {} → {}: {} new, {} changed, {} already recorded",
+        outcomes.len(),
+        leads.path.display(),
+        args.db.display(),
+        result.inserted,
+        result.changed,
+        result.unchanged
+    );
+    Ok(())
+}
+
+/// Prints an experiment's report.
+pub fn report(args: &ExperimentReportArgs) -> Result<()> {
+    let arms = experiment_counts(&args.db, &args.name)?;
+    anyhow::ensure!(
+        !arms.is_empty(),
+        "no lead has been assigned in an experiment named `{}` in {}",
+        args.name,
+        args.db.display()
+    );
+    let report = experiment_report(&args.name, arms);
+    if args.json {
+        return print_json(&report);
+    }
+    let mut out = table([
+        "arm",
+        "leads",
+        "routed",
+        "routed with outcome",
+        "routed won",
+        "routed conversion",
+        "overall conversion",
+    ]);
+    let percent =
+        |rate: Option<f64>| rate.map_or("n/a".to_owned(), |r| format!("{:.1}%", 100.0 * r));
+    for arm in &report.arms {
+        let c = &arm.counts;
+        out.add_row(vec![
+            c.arm.clone(),
+            c.leads.to_string(),
+            c.routed.to_string(),
+            c.routed_closed.to_string(),
+            c.routed_won.to_string(),
+            percent(arm.routed_conversion),
+            percent(arm.overall_conversion),
+        ]);
+    }
+    println!("experiment `{}`", report.experiment);
+    println!("{out}");
+    match &report.difference {
+        Some(d) => println!(
+            "{} − {}: {:+.1} points, 95% interval [{:+.1}, {:+.1}], p = {:.4}\n{}",
+            d.arms.0,
+            d.arms.1,
+            100.0 * d.difference,
+            100.0 * d.interval.0,
+            100.0 * d.interval.1,
+            d.p_value,
+            d.verdict
+        ),
+        None => println!("too small to decide: no routed lead of both arms has an outcome yet"),
+    }
+    Ok(())
+}
