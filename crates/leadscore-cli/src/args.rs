@@ -447,6 +447,14 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD) or RFC 3339 timestamp"))
 }
 
+/// The scoring time of open leads: `--as-of` when given, else now.
+pub fn scoring_time(as_of: Option<&str>) -> anyhow::Result<i64> {
+    Ok(match as_of {
+        Some(text) => parse_time(text).map_err(anyhow::Error::msg)?,
+        None => leadscore_data::time::now(),
+    })
+}
+
 /// Parses a separator given as a character or a name.
 pub fn parse_separator(text: &str) -> Result<u8, String> {
     match text {

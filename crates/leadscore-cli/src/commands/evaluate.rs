@@ -1,10 +1,9 @@
 //! `leadscore evaluate`: a saved model's metrics on any leads file with outcomes.
 
 use anyhow::Result;
-use leadscore_data::time::now;
 use leadscore_train::{ModelArtifact, evaluate};
 
-use crate::args::{EvaluateArgs, parse_time};
+use crate::args::{EvaluateArgs, scoring_time};
 use crate::config::LoadedConfig;
 use crate::data;
 use crate::output::{print_json, table};
@@ -16,13 +15,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     let mut selection = args.data.resolve(&config)?;
     selection.leads_options = artifact.leads_options(&selection.leads_options);
     let loaded = data::load(&selection)?;
-    let scoring_time = args
-        .as_of
-        .as_deref()
-        .map(parse_time)
-        .transpose()
-        .map_err(anyhow::Error::msg)?
-        .unwrap_or_else(now);
+    let scoring_time = scoring_time(args.as_of.as_deref())?;
     let evaluation = evaluate(
         &artifact,
         &loaded.leads,

@@ -1,11 +1,11 @@
 //! `leadscore features`: the feature matrix a model sees, for notebooks and peer benchmarks.
 
 use anyhow::Result;
-use leadscore_data::{Outcome, OutputValues, time::now, write_table};
+use leadscore_data::{Outcome, OutputValues, write_table};
 use leadscore_features::FeatureSource;
 use leadscore_train::ModelArtifact;
 
-use crate::args::{FeaturesArgs, parse_time};
+use crate::args::{FeaturesArgs, scoring_time};
 use crate::config::LoadedConfig;
 use crate::data;
 use crate::output::print_json;
@@ -19,13 +19,7 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     selection.leads_options = artifact.leads_options(&selection.leads_options);
     selection.leads_options.require_target = false;
     let loaded = data::load(&selection)?;
-    let scoring_time = args
-        .as_of
-        .as_deref()
-        .map(parse_time)
-        .transpose()
-        .map_err(anyhow::Error::msg)?
-        .unwrap_or_else(now);
+    let scoring_time = scoring_time(args.as_of.as_deref())?;
     let leads = &loaded.leads;
     let matrix = artifact
         .features

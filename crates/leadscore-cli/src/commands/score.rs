@@ -1,13 +1,13 @@
 //! `leadscore score`: a leads file in, one scored row per lead out.
 
 use anyhow::Result;
-use leadscore_data::{ColumnKind, OutputValues, time::now, write_table};
+use leadscore_data::{ColumnKind, OutputValues, write_table};
 use leadscore_points::{PointsRules, PointsScore};
 use leadscore_score::{LeadScore, Prediction, Scorer};
 use leadscore_train::{ModelArtifact, Reason};
 use serde::Serialize;
 
-use crate::args::{ScoreArgs, parse_time};
+use crate::args::{ScoreArgs, scoring_time};
 use crate::config::LoadedConfig;
 use crate::data;
 use crate::output::{print_json, spinner};
@@ -57,13 +57,7 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         .as_deref()
         .map(|path| load_rules(path, &loaded))
         .transpose()?;
-    let scoring_time = args
-        .as_of
-        .as_deref()
-        .map(parse_time)
-        .transpose()
-        .map_err(anyhow::Error::msg)?
-        .unwrap_or_else(now);
+    let scoring_time = scoring_time(args.as_of.as_deref())?;
     let bar = spinner(format!("scoring {} leads", loaded.leads.len()));
     let scorer = Scorer::new(artifact, rules, args.reasons)?;
     let scores = scorer.score_table(&loaded.leads, loaded.events.as_ref(), scoring_time)?;
