@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use leadscore_compare::ArmCounts;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::experiments::{Decision, Experiment};
 
@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS outcomes (
 const BATCH: usize = 4096;
 /// How long the writer waits for more records after the first of a burst.
 const COLLECT: Duration = Duration::from_millis(20);
+/// How long a connection waits for another one's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often an idle writer checks whether the server is stopping.
 const LINGER: Duration = Duration::from_millis(200);
 
@@ -96,6 +98,10 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
         message: e.to_string(),
     };
     let connection = Connection::open(path).map_err(error)?;
+    // The recorder thread, outcome imports and reports share the file: wait for another writer
+    // instead of failing with "database is locked". Write transactions begin IMMEDIATE, because a
+    // read transaction that later upgrades to a write cannot wait and fails at once.
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
     connection.execute_batch(SCHEMA).map_err(error)?;
     Ok(connection)
 }
@@ -209,7 +215,7 @@ impl Drop for Recorder {
 }
 
 fn write(connection: &mut Connection, batch: &[ScoreRecord]) -> rusqlite::Result<()> {
-    let transaction = connection.transaction()?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut insert = transaction.prepare_cached(
             "INSERT INTO scores (lead_id, scored_at, model, model_version, probability, tier, points, grade, mql)
@@ -259,7 +265,9 @@ fn database_error(path: &Path) -> impl Fn(rusqlite::Error) -> ServerError + '_ {
 pub fn register_experiments(path: &Path, experiments: &[Experiment]) -> Result<(), ServerError> {
     let error = database_error(path);
     let mut connection = open(path)?;
-    let transaction = connection.transaction().map_err(&error)?;
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&error)?;
     for experiment in experiments {
         for (position, arm) in experiment.arms.iter().enumerate() {
             transaction
@@ -316,7 +324,9 @@ pub fn record_outcomes(
     let error = database_error(path);
     let mut connection = open(path)?;
     let now = leadscore_data::time::format_timestamp(leadscore_data::time::now());
-    let transaction = connection.transaction().map_err(&error)?;
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&error)?;
     let mut import = OutcomeImport::default();
     {
         let mut find = transaction
