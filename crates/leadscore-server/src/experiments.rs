@@ -84,8 +84,8 @@ pub fn load(path: &Path, has_model: bool, has_rules: bool) -> Result<Vec<Experim
         }
         for arm in &experiment.arms {
             let needs = match arm.policy {
-                Policy::ModelTopShare | Policy::ModelCutoff => (!has_model).then_some("a model"),
-                Policy::PointsThreshold => (!has_rules).then_some("rules"),
+                Policy::ModelTopShare | Policy::ModelCutoff => (!has_model).then_some("model"),
+                Policy::PointsThreshold => (!has_rules).then_some("rules file"),
             };
             if let Some(missing) = needs {
                 return Err(invalid(format!(
@@ -167,6 +167,47 @@ impl Experiment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load_text(text: &str, has_model: bool) -> Result<Vec<Experiment>, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("experiments.toml");
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        load(&path, has_model, true).map_err(|e| e.to_string())
+    }
+
+    const ARMS: &str = "[[experiment]]\nname = \"e\"\n[[experiment.arm]]\nname = \"points\"\nshare = 0.5\npolicy = \"points_threshold\"\n[[experiment.arm]]\nname = \"model\"\nshare = SHARE\npolicy = \"model_top_share\"\nvalue = VALUE\n";
+
+    #[test]
+    fn bad_experiment_files_are_refused_with_the_reason() {
+        let file = |share: &str, value: &str| ARMS.replace("SHARE", share).replace("VALUE", value);
+        assert_eq!(
+            load_text(&file("0.5", "0.2"), true).expect("valid").len(),
+            1
+        );
+        let cases = [
+            (file("0.6", "0.2"), true, "add up to 1"),
+            (file("0.5", "1.5"), true, "share in (0, 1]"),
+            (file("0.5", "0.2"), false, "has no model"),
+            (
+                file("0.5", "0.2")
+                    .replace("policy = \"points_threshold\"", "policy = \"gut_feeling\""),
+                true,
+                "gut_feeling",
+            ),
+            (
+                file("0.5", "0.2").replace("share = 0.5", "share = 0.5\ncolour = 1"),
+                true,
+                "colour",
+            ),
+        ];
+        for (text, has_model, expected) in cases {
+            let message = load_text(&text, has_model).expect_err("refused");
+            assert!(
+                message.contains("experiments file") && message.contains(expected),
+                "{expected}: {message}"
+            );
+        }
+    }
 
     #[test]
     fn assignment_is_stable_and_follows_the_shares() {

@@ -457,3 +457,60 @@ async fn every_scored_lead_is_recorded_by_shutdown() {
     assert_eq!((count, with_points), (9, 9));
     assert_eq!(mql, 9, "these leads are all MQLs by the starter rules");
 }
+
+#[tokio::test]
+async fn bad_outcomes_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let router = app(AppState::new(ServerConfig {
+        db: Some(dir.path().join("scores.db")),
+        ..config()
+    })
+    .expect("state"));
+    let outcomes = |body: Value| {
+        Request::post("/v1/outcomes")
+            .header(header::AUTHORIZATION, "Bearer secret")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let cases = [
+        (
+            json!({"outcomes": [{"lead_id": "L1", "outcome": "maybe"}]}),
+            "outcomes[0].outcome",
+        ),
+        (
+            json!({"outcomes": [{"lead_id": " ", "outcome": "won"}]}),
+            "outcomes[0].lead_id",
+        ),
+        (
+            json!({"outcomes": [{"lead_id": "L1", "outcome": "won", "closed_at": "last week"}]}),
+            "outcomes[0].closed_at",
+        ),
+        (json!({"outcome": []}), "outcome"),
+    ];
+    for (body, field) in cases {
+        let (status, answer, text) = call(&router, outcomes(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {text}");
+        assert_eq!(error_field(&answer), field, "{body}: {text}");
+    }
+    let (status, answer, _) = call(
+        &router,
+        outcomes(
+            json!({"outcomes": [{"lead_id": "L1", "outcome": "won", "closed_at": "2025-07-01"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["inserted"].clone()),
+        (StatusCode::OK, json!(1))
+    );
+
+    let without_db = app(AppState::new(config()).expect("state"));
+    let (status, _, _) = call(&without_db, outcomes(json!({"outcomes": []}))).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "no database, nothing to record into"
+    );
+    let (status, _, _) = call(&without_db, get("/v1/experiments/none")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
