@@ -219,8 +219,8 @@ fn deciles_chart(c: &Comparison) -> String {
                 r#"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{width:.1}" height="{:.1}" fill="{color}"><title>{}: {} of {} won</title></rect>"#,
                 frame.py(0.0) - y,
                 escape(&band.label),
-                band.won,
-                band.leads
+                count(band.won),
+                count(band.leads)
             );
         }
     }
@@ -263,6 +263,15 @@ fn scatter_chart(c: &Comparison) -> String {
     )
 }
 
+/// A count that may be an expectation over tied scores: whole numbers without decimals.
+fn count(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
 fn percent(value: f64) -> String {
     format!("{:.1}%", 100.0 * value)
 }
@@ -277,8 +286,8 @@ fn band_table(title: &str, bands: &[Band]) -> String {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&band.label),
-            band.leads,
-            band.won,
+            count(band.leads),
+            count(band.won),
             percent(band.conversion)
         );
     }
@@ -324,7 +333,7 @@ figure{{margin:0;border:1px solid #ddd}}.verdict{{font-weight:bold}}</style></he
             &format!(
                 "wins in the top {:.0}% ({} leads)",
                 100.0 * m.share,
-                m.leads
+                count(m.leads)
             ),
             format!("{:.1} ({})", m.won, percent(m.share_of_wins)),
             format!("{:.1} ({})", p.won, percent(p.share_of_wins)),

@@ -8,7 +8,9 @@ mod error;
 mod experiment;
 pub mod html;
 
-use leadscore_metrics::{CalibrationBin, average_precision, calibration_bins, roc_auc, roc_curve};
+use leadscore_metrics::{
+    CalibrationBin, Ranking, average_precision, calibration_bins, roc_auc, roc_curve,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -45,8 +47,8 @@ pub struct CompareInput {
 pub struct Capacity {
     /// Share of leads worked.
     pub share: f64,
-    /// Leads worked.
-    pub leads: usize,
+    /// Leads worked (the share of the holdout, possibly fractional).
+    pub leads: f64,
     /// Won leads among them (ties at the cut shared pro rata).
     pub won: f64,
     /// Share of all won leads reached.
@@ -54,14 +56,17 @@ pub struct Capacity {
 }
 
 /// Leads and conversion of a group (a decile, a tier, a grade).
+///
+/// A decile's counts are expectations under random tie-breaking (see
+/// [`leadscore_metrics::Ranking`]), so they may be fractional when scores tie at its edges.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Band {
     /// Group name.
     pub label: String,
     /// Leads.
-    pub leads: usize,
+    pub leads: f64,
     /// Won leads.
-    pub won: usize,
+    pub won: f64,
     /// `won / leads`.
     pub conversion: f64,
 }
@@ -146,65 +151,31 @@ pub struct Comparison {
     pub scatter: Vec<(f64, f64, bool)>,
 }
 
-/// Wins among the top `share` of leads by `scores`, ties at the cut shared pro rata.
-fn wins_in_top(scores: &[f64], won: &[bool], order: &[usize], share: f64) -> f64 {
-    let take = ((share * scores.len() as f64).round() as usize).min(scores.len());
-    if take == 0 {
-        return 0.0;
-    }
-    let cut = scores[order[take - 1]];
-    let above = order.iter().take_while(|&&i| scores[i] > cut).count();
-    let tied: Vec<usize> = order[above..]
-        .iter()
-        .copied()
-        .take_while(|&i| scores[i] == cut)
-        .collect();
-    let won_above = order[..above].iter().filter(|&&i| won[i]).count() as f64;
-    let won_tied = tied.iter().filter(|&&i| won[i]).count() as f64;
-    won_above + won_tied * (take - above) as f64 / tied.len() as f64
-}
-
-fn descending(scores: &[f64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    order
-}
-
 fn ranking(name: &str, scores: &[f64], won: &[bool]) -> RankingReport {
-    let order = descending(scores);
-    let wins = won.iter().filter(|&&w| w).count() as f64;
-    let base = wins / won.len() as f64;
+    let ranked = Ranking::new(scores, won);
+    let wins = ranked.positives() as f64;
+    let n = scores.len() as f64;
     let captured = CAPACITIES
         .iter()
         .map(|&share| {
-            let won_in = wins_in_top(scores, won, &order, share);
+            let won_in = ranked.positives_in_top(share);
             Capacity {
                 share,
-                leads: (share * scores.len() as f64).round() as usize,
+                leads: share * n,
                 won: won_in,
                 share_of_wins: won_in / wins,
             }
         })
         .collect();
-    let gains: Vec<f64> = (1..=10)
-        .map(|d| wins_in_top(scores, won, &order, f64::from(d) / 10.0) / wins)
-        .collect();
-    let lift = (0..10)
-        .map(|d| {
-            let previous = if d == 0 { 0.0 } else { gains[d - 1] };
-            (gains[d] - previous) * wins / (won.len() as f64 / 10.0) / base
-        })
-        .collect();
-    let deciles = (0..10)
-        .map(|d| {
-            let rows = &order[d * order.len() / 10..(d + 1) * order.len() / 10];
-            let won_in = rows.iter().filter(|&&i| won[i]).count();
-            Band {
-                label: format!("{}–{}%", d * 10, (d + 1) * 10),
-                leads: rows.len(),
-                won: won_in,
-                conversion: won_in as f64 / rows.len().max(1) as f64,
-            }
+    let deciles = ranked
+        .positives_by_part(10)
+        .into_iter()
+        .enumerate()
+        .map(|(d, won_in)| Band {
+            label: format!("{}–{}%", d * 10, (d + 1) * 10),
+            leads: n / 10.0,
+            won: won_in,
+            conversion: won_in / (n / 10.0),
         })
         .collect();
     RankingReport {
@@ -212,8 +183,8 @@ fn ranking(name: &str, scores: &[f64], won: &[bool]) -> RankingReport {
         auc: roc_auc(scores, won).unwrap_or(f64::NAN),
         pr_auc: average_precision(scores, won).unwrap_or(f64::NAN),
         captured,
-        gains,
-        lift,
+        gains: ranked.gains(10),
+        lift: ranked.lift_by_part(10),
         deciles,
         roc: roc_curve(scores, won, 200),
     }
@@ -223,21 +194,22 @@ fn groups(labels: &[Option<String>], won: &[bool]) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
     for (label, &w) in labels.iter().zip(won) {
         let Some(label) = label else { continue };
+        let won = f64::from(u8::from(w));
         match bands.iter_mut().find(|b| b.label == *label) {
             Some(band) => {
-                band.leads += 1;
-                band.won += usize::from(w);
+                band.leads += 1.0;
+                band.won += won;
             }
             None => bands.push(Band {
                 label: label.clone(),
-                leads: 1,
-                won: usize::from(w),
+                leads: 1.0,
+                won,
                 conversion: 0.0,
             }),
         }
     }
     for band in &mut bands {
-        band.conversion = band.won as f64 / band.leads as f64;
+        band.conversion = band.won / band.leads;
     }
     bands.sort_by(|a, b| a.label.cmp(&b.label));
     bands
@@ -300,13 +272,8 @@ pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
         .filter(|&i| input.points[i] >= input.mql_threshold)
         .collect();
     let mql_won = mql.iter().filter(|&&i| input.won[i]).count() as f64;
-    let model_order = descending(&input.probabilities);
-    let model_won = wins_in_top(
-        &input.probabilities,
-        &input.won,
-        &model_order,
-        mql.len() as f64 / n as f64,
-    );
+    let model_won = Ranking::new(&input.probabilities, &input.won)
+        .positives_in_top(mql.len() as f64 / n as f64);
     let threshold = AtThreshold {
         mql_threshold: input.mql_threshold,
         mql_leads: mql.len(),
@@ -337,8 +304,10 @@ pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
             continue;
         };
         auc_samples.push(model_auc - points_auc);
-        let wins = w.iter().filter(|&&x| x).count() as f64;
-        let captured = |scores: &[f64]| wins_in_top(scores, &w, &descending(scores), 0.2) / wins;
+        let captured = |scores: &[f64]| {
+            let ranked = Ranking::new(scores, &w);
+            ranked.positives_in_top(0.2) / ranked.positives() as f64
+        };
         capture_samples.push(captured(&p) - captured(&s));
     }
     let differences = vec![
@@ -406,15 +375,8 @@ mod tests {
         );
         assert!((comparison.model.gains[9] - 1.0).abs() < 1e-12);
         assert!((comparison.model.captured[2].share_of_wins - 1.0).abs() < 1e-12);
-        assert_eq!(
-            comparison
-                .model
-                .deciles
-                .iter()
-                .map(|d| d.leads)
-                .sum::<usize>(),
-            500
-        );
+        let decile_leads: f64 = comparison.model.deciles.iter().map(|d| d.leads).sum();
+        assert!((decile_leads - 500.0).abs() < 1e-9);
         assert_eq!(comparison.grades.len(), 4);
         assert!(comparison.threshold.model_precision >= comparison.threshold.points_precision);
     }
@@ -436,10 +398,10 @@ mod tests {
     }
 
     #[test]
-    fn ties_at_the_cut_are_shared() {
-        let scores = [1.0, 1.0, 1.0, 1.0];
-        let won = [true, false, false, false];
-        let order = descending(&scores);
-        assert!((wins_in_top(&scores, &won, &order, 0.5) - 0.5).abs() < 1e-12);
+    fn lift_of_the_top_decile_is_the_metrics_crate_figure() {
+        let input = input(487);
+        let comparison = compare(&input).expect("compares");
+        let metrics = leadscore_metrics::BinaryMetrics::compute(&input.probabilities, &input.won);
+        assert_eq!(comparison.model.lift[0], metrics.lift_top_decile);
     }
 }

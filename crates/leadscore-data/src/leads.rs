@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DataError, Location, did_you_mean};
 use crate::table::{RawColumn, RawTable, TextColumn};
 use crate::time::parse_timestamp;
-use crate::value::{MissingTokens, NumberError, Value, parse_number};
+use crate::value::{MissingTokens, NumberError, TextRule, Value, read_cell};
 
 /// Code of a missing cell in a categorical column.
 pub const MISSING_CODE: u32 = u32::MAX;
@@ -56,6 +56,11 @@ pub struct LeadsOptions {
     pub separator: Option<u8>,
     /// Column types a model expects; applied to columns the user did not type explicitly.
     pub type_hints: Vec<(String, ColumnKind)>,
+    /// Columns read whatever their values, never dropped as empty or constant: a file being scored
+    /// keeps every column its model or rules read, even when it is "No" in every row.
+    pub keep: Vec<String>,
+    /// How category levels are normalised.
+    pub text_rule: TextRule,
     /// Whether the outcome column must exist. Scoring new leads does not need it: without it,
     /// every lead is open.
     pub require_target: bool,
@@ -77,6 +82,8 @@ impl Default for LeadsOptions {
             missing: MissingTokens::default(),
             separator: None,
             type_hints: Vec::new(),
+            keep: Vec::new(),
+            text_rule: TextRule::default(),
             require_target: true,
         }
     }
@@ -264,6 +271,8 @@ pub struct LeadsTable {
     pub excluded: Vec<ExcludedColumn>,
     /// Missing-value placeholders used to read the file.
     pub missing: MissingTokens,
+    /// How category levels were normalised.
+    pub text_rule: TextRule,
     /// What the loader noticed.
     pub notices: Vec<Notice>,
     locations: Vec<Location>,
@@ -289,6 +298,18 @@ impl LeadsTable {
     /// Number of leads with the given outcome.
     pub fn count(&self, outcome: Outcome) -> usize {
         self.outcomes.iter().filter(|&&o| o == outcome).count()
+    }
+
+    /// Rows of won and lost leads, in file order.
+    pub fn closed_rows(&self) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&row| self.outcomes[row] != Outcome::Open)
+            .collect()
+    }
+
+    /// Whether each row is won (open and lost rows are `false`).
+    pub fn won_mask(&self) -> Vec<bool> {
+        self.outcomes.iter().map(|&o| o == Outcome::Won).collect()
     }
 
     /// Share of won among closed leads (0 when there are none).
@@ -383,6 +404,7 @@ impl LeadsTable {
             columns,
             excluded: self.excluded.clone(),
             missing: self.missing.clone(),
+            text_rule: self.text_rule,
             notices: self.notices.clone(),
             locations: rows.iter().map(|&r| self.locations[r].clone()).collect(),
         }
@@ -391,6 +413,14 @@ impl LeadsTable {
     fn from_raw(raw: RawTable, options: &LeadsOptions) -> Result<Self, DataError> {
         let mut notices = Vec::new();
         check_overrides(&raw, options)?;
+        for &position in &raw.unnamed {
+            notices.push(Notice::warning(format!(
+                "column {} has an empty header; it is read as `{}` (name it in the file, or --exclude {})",
+                position + 1,
+                raw.names[position],
+                raw.names[position]
+            )));
+        }
 
         let id_index = match &options.id_column {
             Some(name) => Some(
@@ -487,6 +517,7 @@ impl LeadsTable {
             columns,
             excluded,
             missing: options.missing.clone(),
+            text_rule: options.text_rule,
             notices,
             locations,
         })
@@ -809,7 +840,7 @@ fn type_column(
                 for row in 0..raw.rows {
                     text.push(&raw.columns[index].text(row).unwrap_or_default());
                 }
-                categorical_column(name, &text, &options.missing, kind_source)
+                categorical_column(name, &text, options, kind_source)
             } else {
                 FeatureColumn {
                     name: name.clone(),
@@ -834,6 +865,9 @@ fn type_column(
             type_text_column(raw, name, text, options, forcing, kind_source, notices)?
         }
     };
+    if options.keep.contains(name) {
+        return Ok(Typed::Feature(column));
+    }
     let missing = column.missing_count();
     if missing == raw.rows {
         return Ok(Typed::Dropped("every cell is empty".to_owned()));
@@ -875,13 +909,16 @@ fn type_text_column(
     let mut placeholders: Vec<String> = Vec::new();
     let mut parsed: Vec<Option<Result<f64, NumberError>>> = Vec::with_capacity(text.values.len());
     for (code, value) in text.values.iter().enumerate() {
-        if options.missing.is_missing(value) {
-            if !value.trim().is_empty() {
-                placeholders.push(format!("{} × `{value}`", counts[code]));
+        match read_cell(value, Some(ColumnKind::Numeric), &options.missing) {
+            Ok(Value::Missing) => {
+                if !value.trim().is_empty() {
+                    placeholders.push(format!("{} × `{value}`", counts[code]));
+                }
+                parsed.push(None);
             }
-            parsed.push(None);
-        } else {
-            parsed.push(Some(parse_number(value.trim())));
+            Ok(Value::Number(number)) => parsed.push(Some(Ok(number))),
+            Ok(Value::Text(_)) => parsed.push(Some(Err(NumberError::NotANumber))),
+            Err(error) => parsed.push(Some(Err(error))),
         }
     }
     if !placeholders.is_empty() {
@@ -960,7 +997,7 @@ fn type_text_column(
                 raw.location(row)
             )));
     }
-    let column = categorical_column(name, text, &options.missing, kind_source);
+    let column = categorical_column(name, text, options, kind_source);
     if let ColumnValues::Categorical { levels, .. } = &column.values
         && levels.len() > 100
         && levels.len() * 2 > present_rows
@@ -976,24 +1013,31 @@ fn type_text_column(
 fn categorical_column(
     name: &str,
     text: &TextColumn,
-    missing: &MissingTokens,
+    options: &LeadsOptions,
     kind_source: KindSource,
 ) -> FeatureColumn {
     let mut levels: Vec<String> = Vec::new();
-    let mut level_codes: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut level_codes: FxHashMap<String, u32> = FxHashMap::default();
     let remap: Vec<u32> = text
         .values
         .iter()
-        .map(|value| {
-            if missing.is_missing(value) {
-                return MISSING_CODE;
-            }
-            let level = value.trim();
-            *level_codes.entry(level).or_insert_with(|| {
-                levels.push(level.to_owned());
-                (levels.len() - 1) as u32
-            })
-        })
+        .map(
+            |value| match read_cell(value, Some(ColumnKind::Categorical), &options.missing) {
+                Ok(Value::Text(level)) => {
+                    let level = options.text_rule.normalize(level);
+                    match level_codes.get(level.as_ref()) {
+                        Some(&code) => code,
+                        None => {
+                            levels.push(level.clone().into_owned());
+                            let code = (levels.len() - 1) as u32;
+                            level_codes.insert(level.into_owned(), code);
+                            code
+                        }
+                    }
+                }
+                _ => MISSING_CODE,
+            },
+        )
         .collect();
     FeatureColumn {
         name: name.to_owned(),

@@ -6,6 +6,7 @@
 //! are inferred or overridden; an events file becomes an [`EventLog`] grouped by lead in canonical
 //! order. Every defect in the input is a [`DataError`] naming the file, column and line.
 
+mod atomic;
 mod describe;
 mod error;
 mod events;
@@ -16,6 +17,7 @@ mod table;
 pub mod time;
 mod value;
 
+pub use atomic::{file_sha256, write_atomically, write_bytes_atomically};
 pub use describe::{ClassBalance, ColumnRole, ColumnSummary, Description, EventsSummary};
 pub use error::{DataError, Location, Position};
 pub use events::{Event, EventLog, EventStats, EventsOptions};
@@ -25,5 +27,5 @@ pub use leads::{
 };
 pub use output::{OutputValues, write_table};
 pub use sniff::sniff_separator;
-pub use table::{FileFormat, format_number};
-pub use value::{MissingTokens, NumberError, Value, parse_number};
+pub use table::{FileFormat, UNNAMED_PREFIX, format_number};
+pub use value::{MissingTokens, NumberError, TextRule, Value, parse_number, read_cell};

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use polars::prelude::{Column, DataFrame, ParquetWriter};
 
+use crate::atomic::write_atomically;
 use crate::error::DataError;
 use crate::table::FileFormat;
 
@@ -42,8 +43,7 @@ impl OutputValues {
     }
 }
 
-/// Writes named columns to `path` (CSV unless the extension says Parquet), through a temporary
-/// file renamed into place.
+/// Writes named columns to `path` (CSV unless the extension says Parquet), atomically.
 pub fn write_table(path: &Path, columns: &[(String, OutputValues)]) -> Result<(), DataError> {
     let fail = |message: String| DataError::Write {
         path: path.to_path_buf(),
@@ -53,28 +53,23 @@ pub fn write_table(path: &Path, columns: &[(String, OutputValues)]) -> Result<()
     if columns.iter().any(|(_, v)| v.len() != rows) {
         return Err(fail("columns of different lengths".to_owned()));
     }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-    }
-    let mut temporary_name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    temporary_name.push(format!(".tmp-{}", std::process::id()));
-    let temporary = path.with_file_name(temporary_name);
-    let result = match FileFormat::of(path)? {
-        FileFormat::Delimited => write_csv(&temporary, columns, rows),
-        FileFormat::Parquet => write_parquet(&temporary, columns),
-    }
-    .and_then(|()| std::fs::rename(&temporary, path).map_err(|e| e.to_string()));
-    result.map_err(|message| {
-        std::fs::remove_file(&temporary).ok();
-        fail(message)
+    let format = FileFormat::of(path)?;
+    write_atomically(path, |file| {
+        match format {
+            FileFormat::Delimited => write_csv(file, columns, rows),
+            FileFormat::Parquet => write_parquet(file, columns),
+        }
+        .map_err(std::io::Error::other)
     })
+    .map_err(|e| fail(e.to_string()))
 }
 
-fn write_csv(path: &Path, columns: &[(String, OutputValues)], rows: usize) -> Result<(), String> {
-    let mut writer = csv::Writer::from_path(path).map_err(|e| e.to_string())?;
+fn write_csv(
+    file: &mut File,
+    columns: &[(String, OutputValues)],
+    rows: usize,
+) -> Result<(), String> {
+    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
     writer
         .write_record(columns.iter().map(|(name, _)| name.as_str()))
         .map_err(|e| e.to_string())?;
@@ -86,7 +81,7 @@ fn write_csv(path: &Path, columns: &[(String, OutputValues)], rows: usize) -> Re
     writer.flush().map_err(|e| e.to_string())
 }
 
-fn write_parquet(path: &Path, columns: &[(String, OutputValues)]) -> Result<(), String> {
+fn write_parquet(file: &mut File, columns: &[(String, OutputValues)]) -> Result<(), String> {
     let series: Vec<Column> = columns
         .iter()
         .map(|(name, values)| match values {
@@ -102,7 +97,6 @@ fn write_parquet(path: &Path, columns: &[(String, OutputValues)]) -> Result<(), 
         })
         .collect();
     let mut frame = DataFrame::new_infer_height(series).map_err(|e| e.to_string())?;
-    let file = File::create(path).map_err(|e| e.to_string())?;
     ParquetWriter::new(file)
         .finish(&mut frame)
         .map(|_| ())

@@ -115,6 +115,8 @@ pub(crate) struct RawTable {
     pub names: Vec<String>,
     pub columns: Vec<RawColumn>,
     pub rows: usize,
+    /// Positions of header cells that were empty and got a `unnamed_N` name.
+    pub unnamed: Vec<usize>,
     /// Physical line of each row (delimited files only).
     lines: Option<Vec<u64>>,
 }
@@ -222,7 +224,13 @@ pub(crate) fn open_delimited(
         .headers()
         .map_err(|e| csv_error(path, e))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+        .enumerate()
+        .map(|(i, h)| match h.trim_start_matches('\u{feff}').trim() {
+            // An empty header cell keeps its column under a positional name, so no later column
+            // shifts into its place and no data is silently dropped.
+            "" => format!("{UNNAMED_PREFIX}{}", i + 1),
+            name => name.to_owned(),
+        })
         .collect::<Vec<_>>();
     for (i, name) in headers.iter().enumerate() {
         if headers[..i].contains(name) {
@@ -234,6 +242,9 @@ pub(crate) fn open_delimited(
     }
     Ok((reader, headers))
 }
+
+/// Name given to the column of an empty header cell: `unnamed_` and its 1-based position.
+pub const UNNAMED_PREFIX: &str = "unnamed_";
 
 /// Turns a CSV reader error into one that names the line.
 pub(crate) fn csv_error(path: &Path, error: csv::Error) -> DataError {
@@ -265,6 +276,15 @@ pub(crate) fn csv_error(path: &Path, error: csv::Error) -> DataError {
     }
 }
 
+fn unnamed_positions(names: &[String]) -> Vec<usize> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, name)| **name == format!("{UNNAMED_PREFIX}{}", i + 1))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataError> {
     let (mut reader, names) = open_delimited(path, separator)?;
     let mut columns: Vec<TextColumn> = names.iter().map(|_| TextColumn::default()).collect();
@@ -284,8 +304,10 @@ fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataEr
             path: path.to_path_buf(),
         });
     }
+    let unnamed = unnamed_positions(&names);
     Ok(RawTable {
         path: path.to_path_buf(),
+        unnamed,
         names,
         rows: lines.len(),
         columns: columns.into_iter().map(RawColumn::Text).collect(),
@@ -366,6 +388,7 @@ fn read_parquet(path: &Path) -> Result<RawTable, DataError> {
     }
     Ok(RawTable {
         path: path.to_path_buf(),
+        unnamed: unnamed_positions(&names),
         names,
         rows: frame.height(),
         columns,

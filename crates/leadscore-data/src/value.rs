@@ -1,9 +1,14 @@
-//! Cell values and the rules that turn text into them.
+//! Cell values and the one rule that turns text into them.
 //!
-//! The loader and the HTTP server both read cells through [`MissingTokens`] and
-//! [`parse_number`], so a value means the same thing in a training file and in a request.
+//! The file loader and the HTTP server both read a cell through [`read_cell`] (missing-value
+//! tokens, trimming, finite numbers) and compare category levels through [`TextRule`], so a value
+//! means the same thing in a training file, a scored file, a request and a rules file.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
+
+use crate::leads::ColumnKind;
 
 /// One cell of a lead, as the feature code sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,6 +80,59 @@ impl MissingTokens {
     }
 }
 
+/// Reads one cell of a column of known kind.
+///
+/// Missing-value tokens (after trimming, ignoring case) are [`Value::Missing`]; a numeric column
+/// needs a finite number; a categorical column keeps the trimmed text. A column of unknown kind
+/// (a field only a rules file reads) is a number when the text is one, text otherwise.
+pub fn read_cell<'a>(
+    text: &'a str,
+    kind: Option<ColumnKind>,
+    missing: &MissingTokens,
+) -> Result<Value<'a>, NumberError> {
+    if missing.is_missing(text) {
+        return Ok(Value::Missing);
+    }
+    let text = text.trim();
+    match kind {
+        Some(ColumnKind::Numeric) => parse_number(text).map(Value::Number),
+        Some(ColumnKind::Categorical) => Ok(Value::Text(text)),
+        None => Ok(parse_number(text).map_or(Value::Text(text), Value::Number)),
+    }
+}
+
+/// How category levels are compared: always trimmed, and case-folded unless a model predates the
+/// rule (so `"VP"`, `" vp"` and `"vp"` are one level for the model, the rules and the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextRule {
+    /// Compare levels ignoring case (Unicode lower case).
+    pub fold_case: bool,
+}
+
+impl Default for TextRule {
+    /// Trim and fold case.
+    fn default() -> Self {
+        Self { fold_case: true }
+    }
+}
+
+impl TextRule {
+    /// The rule of model files written before case folding existed: trim only.
+    pub fn legacy() -> Self {
+        Self { fold_case: false }
+    }
+
+    /// The canonical form of a level.
+    pub fn normalize<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let text = text.trim();
+        if self.fold_case && text.chars().any(char::is_uppercase) {
+            Cow::Owned(text.to_lowercase())
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +156,38 @@ mod tests {
         let custom = MissingTokens::new(["unknown"]);
         assert!(custom.is_missing("Unknown"));
         assert!(custom.is_missing(""));
+    }
+
+    #[test]
+    fn one_rule_reads_cells_of_every_kind() {
+        let tokens = MissingTokens::default();
+        assert_eq!(
+            read_cell(" 12 ", Some(ColumnKind::Numeric), &tokens),
+            Ok(Value::Number(12.0))
+        );
+        assert_eq!(
+            read_cell("N/A", Some(ColumnKind::Numeric), &tokens),
+            Ok(Value::Missing)
+        );
+        assert_eq!(
+            read_cell("many", Some(ColumnKind::Numeric), &tokens),
+            Err(NumberError::NotANumber)
+        );
+        assert_eq!(
+            read_cell(" VP ", Some(ColumnKind::Categorical), &tokens),
+            Ok(Value::Text("VP"))
+        );
+        assert_eq!(read_cell("3", None, &tokens), Ok(Value::Number(3.0)));
+        assert_eq!(read_cell("x", None, &tokens), Ok(Value::Text("x")));
+    }
+
+    #[test]
+    fn levels_are_trimmed_and_case_folded() {
+        assert_eq!(TextRule::default().normalize(" VP "), "vp");
+        assert_eq!(TextRule::legacy().normalize(" VP "), "VP");
+        assert!(matches!(
+            TextRule::default().normalize("vp"),
+            Cow::Borrowed(_)
+        ));
     }
 }

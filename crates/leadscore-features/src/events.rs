@@ -335,6 +335,78 @@ impl FittedEventFeatures {
         counts
     }
 
+    /// Where the block of `event_type` (or [`ANY_EVENT`]) starts among the behaviour features.
+    fn block_offset(&self, event_type: &str) -> Option<usize> {
+        if event_type == ANY_EVENT {
+            return Some(self.layout.any_offset);
+        }
+        self.spec
+            .event_types
+            .binary_search_by(|t| t.as_str().cmp(event_type))
+            .ok()
+            .map(|i| self.layout.offsets[i])
+    }
+
+    /// A lead's behaviour of one type in words, from its behaviour feature values (`values` holds
+    /// exactly [`Self::n_features`] numbers): `4 events, 2 in the last 30 days, last 3 days ago`.
+    /// The window shown is the middle one of the configured windows.
+    pub fn describe(&self, event_type: &str, values: &[f64]) -> String {
+        let Some(offset) = self.block_offset(event_type) else {
+            return String::new();
+        };
+        let windows = &self.spec.windows_days;
+        let block = &values[offset..offset + self.spec.block_len()];
+        let count = block[0];
+        if count == 0.0 {
+            return "none".to_owned();
+        }
+        let mut text = format!("{count:.0} event{}", if count == 1.0 { "" } else { "s" });
+        if !windows.is_empty() {
+            let w = windows.len() / 2;
+            text.push_str(&format!(
+                ", {:.0} in the last {} days",
+                block[1 + w],
+                windows[w]
+            ));
+        }
+        let days = block[1 + windows.len()];
+        if days.is_finite() {
+            text.push_str(&format!(", last {days:.0} days ago"));
+        }
+        text
+    }
+
+    /// Checks a loaded definition: event types sorted and distinct (lookups rely on it), one
+    /// value flag per type, valid windows and half-life.
+    pub fn validate(&self) -> Result<(), String> {
+        let spec = &self.spec;
+        if spec.has_value.len() != spec.event_types.len() {
+            return Err(format!(
+                "{} event types but {} value flags",
+                spec.event_types.len(),
+                spec.has_value.len()
+            ));
+        }
+        if spec.event_types.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("event types are not sorted and distinct".to_owned());
+        }
+        if spec.windows_days.iter().any(|&w| w == 0 || w > 3650)
+            || spec.windows_days.windows(2).any(|w| w[0] >= w[1])
+        {
+            return Err(format!(
+                "event windows {:?} are not increasing days between 1 and 3650",
+                spec.windows_days
+            ));
+        }
+        if !(spec.half_life_days.is_finite() && spec.half_life_days > 0.0) {
+            return Err(format!(
+                "half-life {} is not a positive number",
+                spec.half_life_days
+            ));
+        }
+        Ok(())
+    }
+
     /// Maps a log's type codes to fitted type indices.
     pub fn kind_map(&self, types: &[String]) -> Vec<Option<u32>> {
         let index: FxHashMap<&str, u32> = self
@@ -583,6 +655,34 @@ mod tests {
                 .check()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn descriptions_use_the_configured_middle_window() {
+        let f = fitted(&["demo_request"], &[false]);
+        let events = [
+            LeadEvent {
+                timestamp: 10 * DAY,
+                event_type: "demo_request",
+                value: None,
+            },
+            LeadEvent {
+                timestamp: 95 * DAY,
+                event_type: "demo_request",
+                value: None,
+            },
+        ];
+        let (values, _) = f.transform_lead(&events, 100 * DAY);
+        assert_eq!(
+            f.describe("demo_request", &values),
+            "2 events, 1 in the last 30 days, last 5 days ago"
+        );
+        assert_eq!(
+            f.describe(ANY_EVENT, &values),
+            "2 events, 1 in the last 30 days, last 5 days ago"
+        );
+        let (none, _) = f.transform_lead(&[], DAY);
+        assert_eq!(f.describe("demo_request", &none), "none");
     }
 
     #[test]

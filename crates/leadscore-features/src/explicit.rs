@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use leadscore_data::{ColumnKind, ColumnValues, LeadsTable, MISSING_CODE, Value};
+use leadscore_data::{ColumnKind, ColumnValues, LeadsTable, MISSING_CODE, TextRule, Value};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -154,11 +154,12 @@ impl ColumnEncoder {
         }
     }
 
-    /// Encodes one cell: a number, a level code, or NaN when missing.
+    /// Encodes one cell: a number, a level code, or NaN when missing. Levels are compared under
+    /// `text_rule`, the rule the levels were learned with.
     ///
     /// Text in a numeric column is an error naming the field; a number in a categorical column is
     /// read as its text (`12` → level `"12"`).
-    pub fn encode(&self, value: Value<'_>) -> Result<f64, FeatureError> {
+    pub fn encode(&self, value: Value<'_>, text_rule: TextRule) -> Result<f64, FeatureError> {
         match (self.kind, value) {
             (_, Value::Missing) => Ok(f64::NAN),
             (ColumnKind::Numeric, Value::Number(number)) => Ok(number),
@@ -166,10 +167,34 @@ impl ColumnEncoder {
                 field: self.name.clone(),
                 message: format!("expected a number, got `{text}`"),
             }),
-            (ColumnKind::Categorical, Value::Text(text)) => Ok(f64::from(self.lookup().code(text))),
+            (ColumnKind::Categorical, Value::Text(text)) => {
+                Ok(f64::from(self.lookup().code(&text_rule.normalize(text))))
+            }
             (ColumnKind::Categorical, Value::Number(number)) => Ok(f64::from(
                 self.lookup().code(&leadscore_data::format_number(number)),
             )),
+        }
+    }
+
+    /// Checks a loaded encoder: a numeric column has no levels, a categorical one distinct levels.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.kind {
+            ColumnKind::Numeric if !self.levels.is_empty() => Err(format!(
+                "numeric column `{}` lists category levels",
+                self.name
+            )),
+            ColumnKind::Categorical => {
+                let mut sorted: Vec<&String> = self.levels.iter().collect();
+                sorted.sort();
+                match sorted.windows(2).find(|w| w[0] == w[1]) {
+                    Some(pair) => Err(format!(
+                        "column `{}` lists level `{}` twice",
+                        self.name, pair[0]
+                    )),
+                    None => Ok(()),
+                }
+            }
+            ColumnKind::Numeric => Ok(()),
         }
     }
 
@@ -195,7 +220,7 @@ struct LevelLookup {
 
 impl LevelLookup {
     fn code(&self, level: &str) -> u32 {
-        self.codes.get(level.trim()).copied().unwrap_or(self.other)
+        self.codes.get(level).copied().unwrap_or(self.other)
     }
 }
 
@@ -214,18 +239,26 @@ mod tests {
     #[test]
     fn unseen_levels_share_the_other_code_and_missing_is_nan() {
         let e = encoder();
-        assert_eq!(e.encode(Value::Text("manager")).ok(), Some(1.0));
-        assert_eq!(e.encode(Value::Text(" manager ")).ok(), Some(1.0));
-        assert_eq!(e.encode(Value::Number(3.0)).ok(), Some(2.0));
-        assert_eq!(e.encode(Value::Text("astronaut")).ok(), Some(2.0));
-        assert!(e.encode(Value::Missing).is_ok_and(f64::is_nan));
+        let rule = TextRule::default();
+        assert_eq!(e.encode(Value::Text("manager"), rule).ok(), Some(1.0));
+        assert_eq!(e.encode(Value::Text(" Manager "), rule).ok(), Some(1.0));
+        assert_eq!(e.encode(Value::Number(3.0), rule).ok(), Some(2.0));
+        assert_eq!(e.encode(Value::Text("astronaut"), rule).ok(), Some(2.0));
+        assert!(e.encode(Value::Missing, rule).is_ok_and(f64::is_nan));
         assert_eq!(e.describe_value(2.0), OTHER_LEVEL);
+        // Models trained before case folding compare levels exactly, as they were trained.
+        assert_eq!(
+            e.encode(Value::Text("Manager"), TextRule::legacy()).ok(),
+            Some(2.0)
+        );
     }
 
     #[test]
     fn text_in_a_numeric_column_names_the_field() {
         let e = ColumnEncoder::new("employees", ColumnKind::Numeric, Vec::new());
-        let error = e.encode(Value::Text("many")).expect_err("text");
+        let error = e
+            .encode(Value::Text("many"), TextRule::default())
+            .expect_err("text");
         assert_eq!(
             error.to_string(),
             "field `employees`: expected a number, got `many`"

@@ -20,5 +20,5 @@ pub use events::{
 pub use explicit::{ColumnEncoder, ExplicitParams, OTHER_LEVEL, ValidExplicitParams};
 pub use pipeline::{
     FeatureInfo, FeatureKind, FeatureMatrix, FeaturePipelineParams, FeatureSource,
-    FittedFeaturePipeline, LeadInput, ValidFeaturePipelineParams,
+    FittedFeaturePipeline, LeadInput, SourceLayout, ValidFeaturePipelineParams,
 };

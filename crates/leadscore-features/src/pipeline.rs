@@ -6,7 +6,7 @@
 //! [`FittedEventFeatures::aggregate`] that [`FittedFeaturePipeline::transform_lead`] uses for a
 //! single request.
 
-use leadscore_data::{ColumnKind, EventLog, LeadsTable, Outcome, Value};
+use leadscore_data::{ColumnKind, EventLog, LeadsTable, Outcome, TextRule, Value};
 use ndarray::Array2;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,7 @@ impl ValidFeaturePipelineParams {
             columns: self.explicit.fit(leads, rows),
             events: events.map(|log| self.events.fit(log, rows)),
             as_of: self.as_of,
+            text_rule: leads.text_rule,
         }
     }
 }
@@ -158,6 +159,19 @@ pub struct FittedFeaturePipeline {
     pub events: Option<FittedEventFeatures>,
     /// When closed leads' features are taken.
     pub as_of: AsOfPolicy,
+    /// How category levels are compared (files written before the rule existed compare them
+    /// exactly, as they were trained).
+    #[serde(default = "TextRule::legacy")]
+    pub text_rule: TextRule,
+}
+
+/// The sources (columns and event types) of a pipeline's features: the unit reasons are given in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceLayout {
+    /// Every source, in the order of its first feature.
+    pub sources: Vec<FeatureSource>,
+    /// For each feature, the index of its source in `sources`.
+    pub of_feature: Vec<usize>,
 }
 
 impl FittedFeaturePipeline {
@@ -191,6 +205,61 @@ impl FittedFeaturePipeline {
             }
         }
         features
+    }
+
+    /// Which source each feature belongs to.
+    pub fn source_layout(&self) -> SourceLayout {
+        let mut sources: Vec<FeatureSource> = Vec::new();
+        let of_feature = self
+            .features()
+            .into_iter()
+            .map(|info| {
+                sources
+                    .iter()
+                    .position(|s| *s == info.source)
+                    .unwrap_or_else(|| {
+                        sources.push(info.source);
+                        sources.len() - 1
+                    })
+            })
+            .collect();
+        SourceLayout {
+            sources,
+            of_feature,
+        }
+    }
+
+    /// A lead's value of a source in words, from its feature row: the level or number of an
+    /// attribute (`vp`, `missing`), or a summary of its events of a type.
+    pub fn describe_source(&self, source: &FeatureSource, row: &[f64]) -> String {
+        match source {
+            FeatureSource::Attribute(name) => self
+                .columns
+                .iter()
+                .position(|c| &c.name == name)
+                .map(|j| self.columns[j].describe_value(row[j]))
+                .unwrap_or_default(),
+            FeatureSource::Behaviour(event_type) => self
+                .events
+                .as_ref()
+                .map(|events| events.describe(event_type, &row[self.columns.len()..]))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Checks a loaded pipeline (encoders and event definitions).
+    pub fn validate(&self) -> Result<(), String> {
+        for encoder in &self.columns {
+            encoder.validate()?;
+        }
+        let mut names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("column `{}` is encoded twice", pair[0]));
+        }
+        self.events
+            .as_ref()
+            .map_or(Ok(()), FittedEventFeatures::validate)
     }
 
     /// Number of output features.
@@ -228,7 +297,7 @@ impl FittedFeaturePipeline {
                 });
             }
             for row in 0..leads.len() {
-                values[(row, j)] = encoder.encode(column.value(row))?;
+                values[(row, j)] = encoder.encode(column.value(row), self.text_rule)?;
             }
         }
         let as_of = self.as_of.for_table(leads, scoring_time);
@@ -265,7 +334,7 @@ impl FittedFeaturePipeline {
                 .get(encoder.name.as_str())
                 .copied()
                 .unwrap_or(Value::Missing);
-            row.push(encoder.encode(value)?);
+            row.push(encoder.encode(value, self.text_rule)?);
         }
         let mut counts = EventCounts::default();
         if let Some(event_features) = &self.events {

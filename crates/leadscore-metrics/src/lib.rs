@@ -152,39 +152,159 @@ pub fn expected_calibration_error(probabilities: &[f64], labels: &[bool]) -> f64
         .sum()
 }
 
-/// Expected number of won leads among the top `fraction` of leads by score.
+/// Leads ranked by score, with tied scores grouped: the one place where "the top k% of leads"
+/// is computed, for every capture, gains and lift figure leadscore prints.
 ///
-/// When the cut falls inside a group of tied scores, the group contributes in proportion, which is
+/// When a cut falls inside a group of tied scores, the group contributes in proportion, which is
 /// the expectation under random tie-breaking: a points score with many ties is not flattered or
 /// penalised by row order.
-pub fn positives_in_top(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
-    let take = fraction.clamp(0.0, 1.0) * scores.len() as f64;
-    let order = descending_order(scores);
-    let (mut taken, mut captured) = (0.0, 0.0);
-    let mut i = 0;
-    while i < order.len() && taken < take {
-        let score = scores[order[i]];
-        let start = i;
-        while i < order.len() && scores[order[i]] == score {
-            i += 1;
-        }
-        let group = (i - start) as f64;
-        let group_positives = order[start..i].iter().filter(|&&r| labels[r]).count() as f64;
-        let share = ((take - taken) / group).min(1.0);
-        captured += group_positives * share;
-        taken += group * share;
-    }
-    captured
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// (leads, positives) of each group of tied scores, best score first.
+    groups: Vec<(usize, usize)>,
+    leads: usize,
+    positives: usize,
 }
 
-/// Won share of the top `fraction` of leads divided by the overall won share.
-pub fn lift_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
-    let positives = labels.iter().filter(|&&l| l).count() as f64;
-    let take = fraction.clamp(0.0, 1.0) * scores.len() as f64;
-    if positives == 0.0 || take == 0.0 {
-        return 0.0;
+impl Ranking {
+    /// Ranks leads by descending score.
+    pub fn new(scores: &[f64], labels: &[bool]) -> Self {
+        let order = descending_order(scores);
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut previous: Option<f64> = None;
+        for &row in &order {
+            let positive = usize::from(labels[row]);
+            match groups.last_mut() {
+                Some((count, won)) if previous == Some(scores[row]) => {
+                    *count += 1;
+                    *won += positive;
+                }
+                _ => groups.push((1, positive)),
+            }
+            previous = Some(scores[row]);
+        }
+        Self {
+            groups,
+            leads: scores.len(),
+            positives: labels.iter().filter(|&&l| l).count(),
+        }
     }
-    (positives_in_top(scores, labels, fraction) / take) / (positives / scores.len() as f64)
+
+    /// Number of leads.
+    pub fn leads(&self) -> usize {
+        self.leads
+    }
+
+    /// Number of positive leads.
+    pub fn positives(&self) -> usize {
+        self.positives
+    }
+
+    /// Expected number of positives among the top `fraction` of leads.
+    pub fn positives_in_top(&self, fraction: f64) -> f64 {
+        let take = fraction.clamp(0.0, 1.0) * self.leads as f64;
+        let (mut taken, mut captured) = (0.0, 0.0);
+        for &(count, positives) in &self.groups {
+            if taken >= take {
+                break;
+            }
+            let share = ((take - taken) / count as f64).min(1.0);
+            captured += positives as f64 * share;
+            taken += count as f64 * share;
+        }
+        captured
+    }
+
+    /// Positive share of the top `fraction` of leads over the overall positive share.
+    pub fn lift_at(&self, fraction: f64) -> f64 {
+        let take = fraction.clamp(0.0, 1.0) * self.leads as f64;
+        if self.positives == 0 || take == 0.0 {
+            return 0.0;
+        }
+        (self.positives_in_top(fraction) / take) / (self.positives as f64 / self.leads as f64)
+    }
+
+    /// Cumulative share of all positives captured after each of `parts` equal shares of leads.
+    pub fn gains(&self, parts: usize) -> Vec<f64> {
+        let positives = self.positives.max(1) as f64;
+        (1..=parts)
+            .map(|k| self.positives_in_top(k as f64 / parts as f64) / positives)
+            .collect()
+    }
+
+    /// Expected positives in each of `parts` equal shares of leads, best first.
+    pub fn positives_by_part(&self, parts: usize) -> Vec<f64> {
+        let mut previous = 0.0;
+        (1..=parts)
+            .map(|k| {
+                let cumulative = self.positives_in_top(k as f64 / parts as f64);
+                let part = cumulative - previous;
+                previous = cumulative;
+                part
+            })
+            .collect()
+    }
+
+    /// Lift of each of `parts` equal shares of leads, best first.
+    pub fn lift_by_part(&self, parts: usize) -> Vec<f64> {
+        let base = self.positives as f64 / self.leads.max(1) as f64;
+        let per_part = self.leads as f64 / parts as f64;
+        self.positives_by_part(parts)
+            .into_iter()
+            .map(|won| {
+                if base > 0.0 && per_part > 0.0 {
+                    won / per_part / base
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+}
+
+/// Expected number of won leads among the top `fraction` of leads by score ([`Ranking`]).
+pub fn positives_in_top(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+    Ranking::new(scores, labels).positives_in_top(fraction)
+}
+
+/// Won share of the top `fraction` of leads divided by the overall won share ([`Ranking`]).
+pub fn lift_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+    Ranking::new(scores, labels).lift_at(fraction)
+}
+
+/// `count` evenly spaced quantiles (0% … 100%) of the values, linearly interpolated; `[0, 1]`
+/// when there are no values.
+pub fn quantiles(values: &[f64], count: usize) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() || count < 2 {
+        return vec![0.0, 1.0];
+    }
+    let last = sorted.len() - 1;
+    (0..count)
+        .map(|k| {
+            let position = k as f64 * last as f64 / (count - 1) as f64;
+            let (low, high) = (position.floor() as usize, position.ceil() as usize);
+            sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+        })
+        .collect()
+}
+
+/// Edges that cut the non-missing values into at most `bins` groups of about equal count: the
+/// values at ranks `k·n/bins` for `k = 1 … bins − 1`, distinct and ascending. A value `v` belongs
+/// to bin `#{edges ≤ v}` (the number of edges at or below it), so each edge opens a bin.
+pub fn quantile_edges(values: impl IntoIterator<Item = f64>, bins: usize) -> Vec<f64> {
+    let mut present: Vec<f64> = values.into_iter().filter(|v| !v.is_nan()).collect();
+    present.sort_by(f64::total_cmp);
+    let mut edges: Vec<f64> = (1..bins)
+        .filter_map(|k| present.get(k * present.len() / bins).copied())
+        .collect();
+    edges.dedup();
+    if edges.first() == present.first() {
+        // An edge at the minimum would open an empty first bin.
+        edges.remove(0);
+    }
+    edges
 }
 
 /// The metrics reported for every model and data set.
@@ -223,7 +343,7 @@ impl BinaryMetrics {
             log_loss: log_loss(probabilities, labels),
             brier: brier(probabilities, labels),
             ece: expected_calibration_error(probabilities, labels),
-            lift_top_decile: lift_at(probabilities, labels, 0.1),
+            lift_top_decile: Ranking::new(probabilities, labels).lift_at(0.1),
         }
     }
 }
@@ -317,6 +437,33 @@ mod tests {
         assert!((positives_in_top(&scores, &labels, 0.4) - 1.0).abs() < 1e-12);
         assert!((positives_in_top(&scores, &labels, 1.0) - 3.0).abs() < 1e-12);
         assert!((lift_at(&scores, &labels, 0.4) - (0.5 / 0.6)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn gains_and_lift_by_part_agree_with_the_top_share() {
+        let scores: Vec<f64> = (0..97).map(|i| f64::from(i % 13)).collect();
+        let labels: Vec<bool> = (0..97).map(|i| i % 4 == 0).collect();
+        let ranking = Ranking::new(&scores, &labels);
+        let gains = ranking.gains(10);
+        assert!((gains[9] - 1.0).abs() < 1e-12);
+        let lift = ranking.lift_by_part(10);
+        assert!((lift[0] - ranking.lift_at(0.1)).abs() < 1e-12);
+        let total: f64 = ranking.positives_by_part(10).iter().sum();
+        assert!((total - ranking.positives() as f64).abs() < 1e-9);
+    }
+
+    #[test]
+    fn quantile_edges_split_values_into_equal_groups() {
+        let values: Vec<f64> = (0..100).map(f64::from).collect();
+        assert_eq!(
+            quantile_edges(values.iter().copied(), 4),
+            [25.0, 50.0, 75.0]
+        );
+        assert_eq!(
+            quantile_edges([1.0, 1.0, 1.0, f64::NAN], 4),
+            Vec::<f64>::new()
+        );
+        assert_eq!(quantiles(&[1.0, 3.0], 3), [1.0, 2.0, 3.0]);
     }
 
     #[test]

@@ -24,5 +24,5 @@ pub use error::ModelError;
 pub use gbdt::{FittedGbdt, GbdtParams, ValidGbdtParams};
 pub use linear::{EncodedFeature, LinearEncoder};
 pub use logistic::{FittedLogistic, LogisticParams, ValidLogisticParams, fit_logistic_design};
-pub use model::{Contributions, Model, ModelKind};
-pub use tree::{LEAF, Tree};
+pub use model::{Contributions, Model, ModelKind, ModelParams};
+pub use tree::{LEAF, MAX_DEPTH, Tree};

@@ -98,6 +98,33 @@ impl LinearEncoder {
         Self { features: encoded }
     }
 
+    /// Checks an encoder read from a file: one entry per input feature, finite statistics, a
+    /// positive spread and at least one code per categorical feature.
+    pub fn validate(&self, n_features: usize) -> Result<(), String> {
+        if self.features.len() != n_features {
+            return Err(format!(
+                "the linear encoder has {} features but the model has {n_features}",
+                self.features.len()
+            ));
+        }
+        for (j, feature) in self.features.iter().enumerate() {
+            match *feature {
+                EncodedFeature::Numeric {
+                    median, mean, std, ..
+                } if !(median.is_finite() && mean.is_finite() && std.is_finite() && std > 0.0) => {
+                    return Err(format!(
+                        "feature {j} has median {median}, mean {mean}, spread {std}"
+                    ));
+                }
+                EncodedFeature::Categorical { n_codes: 0, .. } => {
+                    return Err(format!("categorical feature {j} has no codes"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Number of design columns.
     pub fn width(&self) -> usize {
         self.features.iter().map(EncodedFeature::width).sum()

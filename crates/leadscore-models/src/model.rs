@@ -7,9 +7,11 @@ use ndarray::ArrayView2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::decision_tree::FittedDecisionTree;
-use crate::gbdt::FittedGbdt;
-use crate::logistic::FittedLogistic;
+use crate::data::{ClassWeight, TrainingData};
+use crate::decision_tree::{DecisionTreeParams, FittedDecisionTree};
+use crate::error::ModelError;
+use crate::gbdt::{FittedGbdt, GbdtParams};
+use crate::logistic::{FittedLogistic, LogisticParams};
 
 /// The model families leadscore trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +124,48 @@ impl Model {
         Contributions { bias, values }
     }
 
+    /// Checks a model read from a file against the number of features its pipeline produces:
+    /// array lengths, finite weights, and trees that cannot loop or overflow the stack.
+    pub fn validate(&self, n_features: usize) -> Result<(), String> {
+        let finite = |what: &str, values: &[f64]| match values.iter().find(|v| !v.is_finite()) {
+            Some(bad) => Err(format!("{what} holds {bad}")),
+            None => Ok(()),
+        };
+        match self {
+            Self::Logistic(m) => {
+                m.encoder.validate(n_features)?;
+                let width = m.encoder.width();
+                if m.coefficients.len() != width || m.design_means.len() != width {
+                    return Err(format!(
+                        "{} coefficients and {} means for {width} design columns",
+                        m.coefficients.len(),
+                        m.design_means.len()
+                    ));
+                }
+                finite("the coefficients", &m.coefficients)?;
+                finite("the design means", &m.design_means)?;
+                finite("the intercept", &[m.intercept])
+            }
+            Self::DecisionTree(m) => {
+                m.encoder.validate(n_features)?;
+                m.tree.validate(m.encoder.width())
+            }
+            Self::Gbdt(m) => {
+                if m.n_features != n_features {
+                    return Err(format!(
+                        "the boosted model has {} features but the pipeline produces {n_features}",
+                        m.n_features
+                    ));
+                }
+                finite("the base score", &[m.base_score])?;
+                m.trees.iter().enumerate().try_for_each(|(i, tree)| {
+                    tree.validate(n_features)
+                        .map_err(|e| format!("tree {i}: {e}"))
+                })
+            }
+        }
+    }
+
     /// The fitted hyper-parameters in a line (`alpha=1`, `depth=6`, `312 trees, 31 leaves`).
     pub fn summary(&self) -> String {
         match self {
@@ -134,6 +178,116 @@ impl Model {
                 m.learning_rate,
                 m.min_data_in_leaf
             ),
+        }
+    }
+}
+
+/// The settings of one model of any kind: what the model search tries. Adding a model kind means
+/// adding a variant here, its fitted form to [`Model`], and nothing outside this crate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ModelParams {
+    /// Logistic regression.
+    Logistic(LogisticParams),
+    /// Decision tree.
+    DecisionTree(DecisionTreeParams),
+    /// Gradient-boosted trees.
+    Gbdt(GbdtParams),
+}
+
+impl ModelParams {
+    /// The settings tried for a kind on a development set of `rows` closed leads: three L2
+    /// strengths, three depths (leaves of at least `rows/400` leads, balanced classes), or three
+    /// leaf/learning-rate settings of boosting.
+    pub fn candidates(kind: ModelKind, rows: usize, seed: u64) -> Vec<Self> {
+        match kind {
+            ModelKind::Logistic => [1.0, 10.0, 100.0]
+                .map(|alpha| Self::Logistic(LogisticParams::new().alpha(alpha)))
+                .to_vec(),
+            ModelKind::DecisionTree => {
+                let min_leaf = (rows / 400).clamp(20, 500);
+                [4, 6, 8]
+                    .map(|depth| {
+                        Self::DecisionTree(
+                            DecisionTreeParams::new()
+                                .max_depth(depth)
+                                .min_leaf_rows(min_leaf)
+                                .class_weight(ClassWeight::Balanced),
+                        )
+                    })
+                    .to_vec()
+            }
+            ModelKind::Gbdt => {
+                // Large sets get a faster learning rate: the trees are better fed, and fit time
+                // stays bounded.
+                let learning_rate = if rows > 300_000 { 0.1 } else { 0.05 };
+                [(15, 50), (31, 20), (63, 100)]
+                    .map(|(leaves, min_leaf)| {
+                        Self::Gbdt(
+                            GbdtParams::new()
+                                .max_leaves(leaves)
+                                .min_data_in_leaf(min_leaf)
+                                .learning_rate(learning_rate)
+                                .seed(seed),
+                        )
+                    })
+                    .to_vec()
+            }
+        }
+    }
+
+    /// The model family.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Self::Logistic(_) => ModelKind::Logistic,
+            Self::DecisionTree(_) => ModelKind::DecisionTree,
+            Self::Gbdt(_) => ModelKind::Gbdt,
+        }
+    }
+
+    /// The settings in a line (`alpha=10`, `depth≤6`, `≤31 leaves, min leaf 20, lr=0.05`).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Logistic(p) => format!("alpha={}", p.alpha_value()),
+            Self::DecisionTree(p) => format!("depth≤{}", p.max_depth_value()),
+            Self::Gbdt(p) => format!(
+                "≤{} leaves, min leaf {}, lr={}",
+                p.max_leaves_value(),
+                p.min_data_in_leaf_value(),
+                p.learning_rate_value()
+            ),
+        }
+    }
+
+    /// Fits the model; `valid` stops boosting early.
+    pub fn fit(
+        &self,
+        train: &TrainingData<'_>,
+        valid: Option<&TrainingData<'_>>,
+    ) -> Result<Model, ModelError> {
+        Ok(match self {
+            Self::Logistic(p) => Model::Logistic(p.check()?.fit(train)?),
+            Self::DecisionTree(p) => Model::DecisionTree(p.check()?.fit(train)?),
+            Self::Gbdt(p) => Model::Gbdt(p.check()?.fit(train, valid)?),
+        })
+    }
+
+    /// The settings for the final fit on all development leads, given the models validation
+    /// fitted: boosting keeps slightly more trees than early stopping chose on average (the final
+    /// fit sees more data) and no longer stops early.
+    pub fn for_final_fit(&self, validated: &[&Model]) -> Self {
+        match self {
+            Self::Gbdt(params) => {
+                let trees: Vec<usize> = validated
+                    .iter()
+                    .filter_map(|m| match m {
+                        Model::Gbdt(g) => Some(g.trees.len()),
+                        _ => None,
+                    })
+                    .collect();
+                let mean = trees.iter().sum::<usize>() as f64 / trees.len().max(1) as f64;
+                Self::Gbdt(params.max_trees(((mean * 1.1).round() as usize).max(1)))
+            }
+            other => *other,
         }
     }
 }

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// Marker of a leaf in [`Tree::feature`].
 pub const LEAF: u32 = u32::MAX;
 
+/// Deepest tree a model file may hold. Training grows far shallower trees (depth ≤ 32); the bound
+/// keeps the recursive explanation's stack small whatever file is loaded.
+pub const MAX_DEPTH: usize = 64;
+
 /// One tree in struct-of-arrays form (node 0 is the root).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
@@ -139,16 +143,110 @@ impl Tree {
         self.value[self.leaf(row)]
     }
 
-    /// Depth of the deepest leaf (a single leaf has depth 0).
+    /// Depth of the deepest leaf (a single leaf has depth 0). Iterative: children always follow
+    /// their parent in the arrays (checked by [`Tree::validate`]), so one pass suffices.
     pub fn depth(&self) -> usize {
-        fn walk(tree: &Tree, node: usize) -> usize {
-            if tree.feature[node] == LEAF {
-                0
-            } else {
-                1 + walk(tree, tree.left[node] as usize).max(walk(tree, tree.right[node] as usize))
+        let mut depth = vec![0usize; self.len()];
+        let mut deepest = 0;
+        for node in 0..self.len() {
+            let here = depth[node];
+            deepest = deepest.max(here);
+            if self.feature[node] != LEAF {
+                for child in [self.left[node], self.right[node]] {
+                    if let Some(d) = depth.get_mut(child as usize) {
+                        *d = here + 1;
+                    }
+                }
             }
         }
-        if self.is_empty() { 0 } else { walk(self, 0) }
+        deepest
+    }
+
+    /// Checks a tree read from a file, so that scoring can neither panic, loop nor overflow the
+    /// stack: equal array lengths, every split on a feature below `n_features` with two children
+    /// stored after it (hence no cycle) and each node reached once, depth ≤ [`MAX_DEPTH`], finite
+    /// thresholds, leaf values and covers, and category sets that exist and are sorted.
+    pub fn validate(&self, n_features: usize) -> Result<(), String> {
+        let n = self.feature.len();
+        if n == 0 {
+            return Err("a tree has no nodes".to_owned());
+        }
+        let lengths = [
+            self.threshold.len(),
+            self.category_set.len(),
+            self.default_left.len(),
+            self.left.len(),
+            self.right.len(),
+            self.value.len(),
+            self.cover.len(),
+        ];
+        if lengths.iter().any(|&len| len != n) {
+            return Err(format!(
+                "a tree's arrays have different lengths ({n} features, others {lengths:?})"
+            ));
+        }
+        let mut parents = vec![0u8; n];
+        for node in 0..n {
+            if !(self.cover[node].is_finite() && self.cover[node] >= 0.0) {
+                return Err(format!("node {node} has cover {}", self.cover[node]));
+            }
+            if self.feature[node] == LEAF {
+                if !self.value[node].is_finite() {
+                    return Err(format!("leaf {node} has value {}", self.value[node]));
+                }
+                continue;
+            }
+            if self.feature[node] as usize >= n_features {
+                return Err(format!(
+                    "node {node} splits on feature {} but the model has {n_features}",
+                    self.feature[node]
+                ));
+            }
+            match self.category_set[node] {
+                -1 if !self.threshold[node].is_finite() => {
+                    return Err(format!(
+                        "node {node} has threshold {}",
+                        self.threshold[node]
+                    ));
+                }
+                -1 => {}
+                set => {
+                    let Some(codes) = usize::try_from(set)
+                        .ok()
+                        .and_then(|s| self.category_sets.get(s))
+                    else {
+                        return Err(format!(
+                            "node {node} names category set {set}, which does not exist"
+                        ));
+                    };
+                    if codes.windows(2).any(|w| w[0] >= w[1]) {
+                        return Err(format!("category set {set} is not sorted"));
+                    }
+                }
+            }
+            for child in [self.left[node], self.right[node]] {
+                let child = child as usize;
+                if child <= node || child >= n {
+                    return Err(format!(
+                        "node {node} has child {child}; children must come after their parent within the {n} nodes"
+                    ));
+                }
+                parents[child] += 1;
+                if parents[child] > 1 {
+                    return Err(format!("node {child} has two parents"));
+                }
+            }
+        }
+        if let Some(orphan) = (1..n).find(|&node| parents[node] == 0) {
+            return Err(format!("node {orphan} is not reachable from the root"));
+        }
+        let depth = self.depth();
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "a tree is {depth} levels deep; at most {MAX_DEPTH} are allowed"
+            ));
+        }
+        Ok(())
     }
 
     /// Cover-weighted mean output: the tree's expected value over the training rows.
@@ -418,6 +516,40 @@ mod tests {
         for (got, want) in phi.iter().zip(expected) {
             assert!((got - want).abs() < 1e-12, "{phi:?} vs {expected:?}");
         }
+    }
+
+    #[test]
+    fn corrupt_trees_are_refused_by_name() {
+        let valid = sample_tree();
+        assert_eq!(valid.validate(2), Ok(()));
+        let check = |edit: &dyn Fn(&mut Tree), expected: &str| {
+            let mut tree = sample_tree();
+            edit(&mut tree);
+            let message = tree.validate(2).expect_err(expected);
+            assert!(message.contains(expected), "{expected}: {message}");
+        };
+        check(&|t| t.left[1] = 0, "must come after their parent");
+        check(&|t| t.right[0] = 99, "must come after their parent");
+        check(&|t| t.feature[0] = 7, "splits on feature 7");
+        check(&|t| t.value[2] = f64::NAN, "leaf 2 has value NaN");
+        check(&|t| t.threshold[0] = f64::INFINITY, "threshold inf");
+        check(&|t| t.category_set[1] = 5, "category set 5");
+        check(
+            &|t| {
+                t.value.pop();
+            },
+            "different lengths",
+        );
+        check(&|t| t.right[1] = 4, "two parents");
+        let mut deep = Tree::default();
+        for level in 0..(MAX_DEPTH as u32 + 2) {
+            let split = deep.push_numeric_split(0, 0.5, false, 1.0);
+            let leaf = deep.push_leaf(0.0, 1.0);
+            deep.set_children(split, leaf, 2 * level + 2);
+        }
+        deep.push_leaf(0.0, 1.0);
+        let message = deep.validate(1).expect_err("too deep");
+        assert!(message.contains("levels deep"), "{message}");
     }
 
     #[test]

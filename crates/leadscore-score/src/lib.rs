@@ -1,17 +1,22 @@
 //! One scoring path for every consumer.
 //!
-//! Batch files (`leadscore score`) and the HTTP server both score through [`Scorer`]: with a
-//! model, features from the model's own pipeline, the calibrated probability, its percentile
-//! among training leads, the tier and the top reasons; with a rules file, the points score and
-//! its breakdown. A table is scored row by row with the same functions a single request uses, so
-//! batch and server answers are identical.
+//! Batch files (`leadscore score`), evaluation, the offline comparison, the HTTP server and the
+//! Python package all score through [`Scorer`]: with a model, features from the model's own
+//! pipeline, the calibrated probability, its percentile among training leads, the tier and the
+//! top reasons; with a rules file, the points score and its breakdown. A table is scored row by
+//! row with the same functions a single request uses, so batch and server answers are identical.
+//! [`evaluate`] measures a model on a file with outcomes through the same scorer.
 
+mod evaluate;
+
+use leadscore_artifact::{Explanation, ModelArtifact};
 use leadscore_data::{EventLog, LeadsTable};
 use leadscore_features::{AsOfPolicy, FeatureError, LeadInput};
 use leadscore_points::{PointsRules, PointsScore};
-use leadscore_train::{Explanation, ModelArtifact};
 use rayon::prelude::*;
 use serde::Serialize;
+
+pub use evaluate::{EvaluateError, Evaluation, evaluate};
 
 /// What the predictive model says about a lead.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -87,7 +92,7 @@ impl Scorer {
     pub fn as_of_policy(&self) -> AsOfPolicy {
         self.model
             .as_ref()
-            .map_or(AsOfPolicy::CloseDate, |m| m.features.as_of)
+            .map_or(AsOfPolicy::CloseDate, |m| m.features().as_of)
     }
 
     fn predict(model: &ModelArtifact, row: &[f64], reasons: usize) -> Prediction {
@@ -97,8 +102,8 @@ impl Scorer {
             percentile: score.percentile,
             tier: score.tier,
             reasons: (reasons > 0).then(|| model.explain(row, reasons)),
-            model: model.name.clone(),
-            model_version: model.version.clone(),
+            model: model.name().to_owned(),
+            model_version: model.version().to_owned(),
         }
     }
 
@@ -121,7 +126,7 @@ impl Scorer {
     ) -> Result<LeadScore, FeatureError> {
         let prediction = match &self.model {
             Some(model) => {
-                let (row, _) = model.features.transform_lead(lead)?;
+                let (row, _) = model.features().transform_lead(lead)?;
                 Some(Self::predict(model, &row, reasons))
             }
             None => None,
@@ -143,7 +148,7 @@ impl Scorer {
         let matrix = self
             .model
             .as_ref()
-            .map(|m| m.features.transform_table(leads, events, scoring_time))
+            .map(|m| m.features().transform_table(leads, events, scoring_time))
             .transpose()?;
         let points = self.rules.as_ref().map(|rules| {
             let as_of = self.as_of_policy().for_table(leads, scoring_time);

@@ -150,7 +150,7 @@ async fn main() {
         })
         .expect("model loads");
         let label = state.engine().scorer.model().map_or_else(String::new, |m| {
-            format!("leadscore {} ({})", m.model.kind(), m.name)
+            format!("leadscore {} ({})", m.model().kind(), m.name())
         });
         let address = start(app(state.clone())).await;
         let full = measure(address, "/v1/score", &options).await;

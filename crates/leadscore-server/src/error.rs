@@ -12,7 +12,7 @@ use serde::Serialize;
 pub enum ServerError {
     /// The model file is unusable.
     #[error(transparent)]
-    Model(#[from] leadscore_train::TrainError),
+    Model(#[from] leadscore_artifact::ArtifactError),
     /// The rules file is unusable.
     #[error(transparent)]
     Rules(#[from] leadscore_points::PointsError),

@@ -420,17 +420,17 @@ pub struct ModelsResponse {
 fn describe(engine: &Engine) -> ModelsResponse {
     let model = engine.scorer.model().map(|m| {
         serde_json::json!({
-            "name": m.name,
-            "version": m.version,
+            "name": m.name(),
+            "version": m.version(),
             "file": engine.model_file.as_ref().map(|p| p.display().to_string()),
-            "created_at": m.created_at,
-            "kind": m.model.kind().to_string(),
-            "features": m.feature_info.len(),
-            "columns": m.features.columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
-            "event_types": m.features.events.as_ref().map(|e| e.event_types().to_vec()),
-            "validation": m.validation,
-            "test": m.test,
-            "tiers": m.tiers,
+            "created_at": m.created_at(),
+            "kind": m.model().kind().to_string(),
+            "features": m.feature_info().len(),
+            "columns": m.features().columns.iter().map(|c| &c.name).collect::<Vec<_>>(),
+            "event_types": m.features().events.as_ref().map(|e| e.event_types().to_vec()),
+            "validation": m.validation(),
+            "test": m.test(),
+            "tiers": m.tiers(),
         })
     });
     let rules = engine.scorer.rules().map(|r| {
@@ -494,7 +494,7 @@ async fn readyz(State(state): State<AppState>) -> Json<serde_json::Value> {
     let engine = state.engine();
     Json(serde_json::json!({
         "status": "ready",
-        "model": engine.scorer.model().map(|m| format!("{} {}", m.name, m.version)),
+        "model": engine.scorer.model().map(|m| format!("{} {}", m.name(), m.version())),
         "rules": engine.scorer.rules().map(|r| r.path.display().to_string()),
     }))
 }
@@ -503,10 +503,7 @@ async fn readyz(State(state): State<AppState>) -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let engine = state.engine();
-    let model = engine
-        .scorer
-        .model()
-        .map(|m| (m.name.as_str(), m.version.as_str()));
+    let model = engine.scorer.model().map(|m| (m.name(), m.version()));
     let rules = engine.scorer.rules().map(|r| r.path.display().to_string());
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

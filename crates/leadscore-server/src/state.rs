@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use leadscore_artifact::ModelArtifact;
 use leadscore_data::{ColumnKind, MissingTokens};
 use leadscore_points::PointsRules;
 use leadscore_score::Scorer;
-use leadscore_train::ModelArtifact;
 
 use crate::error::ServerError;
 use crate::experiments::Experiment;
@@ -106,7 +106,7 @@ impl Engine {
         let columns = model
             .as_ref()
             .map(|m| {
-                m.features
+                m.features()
                     .columns
                     .iter()
                     .map(|c| (c.name.clone(), c.kind))
@@ -115,7 +115,7 @@ impl Engine {
             .unwrap_or_default();
         let missing = model
             .as_ref()
-            .map(|m| m.schema.missing_values.clone())
+            .map(|m| m.schema().missing_values.clone())
             .unwrap_or_default();
         let rule_fields = rules
             .as_ref()
@@ -246,7 +246,7 @@ impl AppState {
         }
         match self.reload() {
             Ok(engine) => tracing::info!(
-                model = ?engine.scorer.model().map(|m| (&m.name, &m.version)),
+                model = ?engine.scorer.model().map(|m| (m.name(), m.version())),
                 "reloaded after a file change"
             ),
             Err(e) => {

@@ -1,6 +1,4 @@
-//! Errors of training, evaluation and model files.
-
-use std::path::PathBuf;
+//! Errors of training.
 
 use leadscore_data::DataError;
 use leadscore_features::FeatureError;
@@ -40,12 +38,7 @@ pub enum TrainError {
         /// Accepted range.
         reason: &'static str,
     },
-    /// A model file cannot be read or written.
-    #[error("model file {}: {message}", path.display())]
-    Artifact {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// The trained model does not form a consistent model file.
+    #[error(transparent)]
+    Artifact(#[from] leadscore_artifact::ArtifactError),
 }

@@ -17,7 +17,7 @@ use leadscore_models::{GbdtParams, TrainingData};
 use ndarray::Array2;
 use serde::Serialize;
 
-use crate::artifact::LeakWarning;
+use leadscore_artifact::LeakWarning;
 
 /// AUC at or above which a single column is a near-perfect predictor.
 const NEAR_PERFECT_AUC: f64 = 0.95;

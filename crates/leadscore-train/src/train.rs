@@ -11,21 +11,19 @@
 
 use std::time::Instant;
 
-use leadscore_data::{EventLog, LeadsTable, Outcome, time::format_date};
-use leadscore_features::{FeatureMatrix, FeaturePipelineParams, ValidFeaturePipelineParams};
-use leadscore_metrics::{BinaryMetrics, average_precision, log_loss, roc_auc};
-use leadscore_models::{
-    ClassWeight, DecisionTreeParams, GbdtParams, LogisticParams, Model, ModelKind,
-    PlattCalibration, TrainingData,
+use leadscore_artifact::{
+    ArtifactParts, CandidateResult, DataFingerprint, Importance, InputSchema, ModelArtifact, Tier,
+    TrainingReport, ValidationReport,
 };
+use leadscore_data::{EventLog, LeadsTable, Outcome, file_sha256, time::format_date};
+use leadscore_features::{
+    FeatureMatrix, FeaturePipelineParams, FittedFeaturePipeline, ValidFeaturePipelineParams,
+};
+use leadscore_metrics::{BinaryMetrics, average_precision, log_loss, quantiles, roc_auc};
+use leadscore_models::{Model, ModelKind, ModelParams, PlattCalibration, TrainingData};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::artifact::{
-    CandidateResult, DataFingerprint, FORMAT, FORMAT_VERSION, Importance, InputSchema,
-    ModelArtifact, Tier, TrainingReport, ValidationReport,
-};
 use crate::error::TrainError;
 use crate::leak::{ColumnSignal, check_leaks};
 use crate::split::{SplitKind, Validation, hold_out, validation_folds};
@@ -242,84 +240,49 @@ pub struct TrainOutcome {
     pub column_signals: Vec<ColumnSignal>,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Candidate {
-    Logistic(LogisticParams),
-    Tree(DecisionTreeParams),
-    Gbdt(GbdtParams),
+/// What the model search found: every candidate's validation figures and out-of-fold log-odds.
+struct Search {
+    candidates: Vec<ModelParams>,
+    leaderboard: Vec<CandidateResult>,
+    /// Out-of-fold log-odds of each candidate, one per validated row.
+    logits: Vec<Vec<f64>>,
+    /// Rows validated, in the order of `logits`.
+    validated: Vec<usize>,
+    /// Models fitted per fold, for each candidate.
+    fold_models: Vec<Vec<Model>>,
+    scheme: String,
 }
 
-impl Candidate {
-    fn kind(&self) -> ModelKind {
-        match self {
-            Self::Logistic(_) => ModelKind::Logistic,
-            Self::Tree(_) => ModelKind::DecisionTree,
-            Self::Gbdt(_) => ModelKind::Gbdt,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Self::Logistic(p) => format!("alpha={}", p.alpha_value()),
-            Self::Tree(p) => format!("depth≤{}", p.max_depth_value()),
-            Self::Gbdt(p) => format!(
-                "≤{} leaves, min leaf {}, lr={}",
-                p.max_leaves_value(),
-                p.min_data_in_leaf_value(),
-                p.learning_rate_value()
-            ),
-        }
-    }
-
-    fn fit(
-        &self,
-        train: &TrainingData<'_>,
-        valid: Option<&TrainingData<'_>>,
-    ) -> Result<Model, TrainError> {
-        Ok(match self {
-            Self::Logistic(p) => Model::Logistic(p.check()?.fit(train)?),
-            Self::Tree(p) => Model::DecisionTree(p.check()?.fit(train)?),
-            Self::Gbdt(p) => Model::Gbdt(p.check()?.fit(train, valid)?),
-        })
+impl Search {
+    /// The candidate with the best validation AUC (lower log loss breaks ties).
+    fn best(&self) -> usize {
+        (0..self.leaderboard.len())
+            .max_by(|&a, &b| {
+                let (a, b) = (&self.leaderboard[a], &self.leaderboard[b]);
+                a.auc
+                    .total_cmp(&b.auc)
+                    .then_with(|| b.log_loss.total_cmp(&a.log_loss))
+            })
+            .unwrap_or(0)
     }
 }
 
-fn candidates(kinds: &[ModelKind], rows: usize, seed: u64) -> Vec<Candidate> {
-    let mut list = Vec::new();
-    for kind in kinds {
-        match kind {
-            ModelKind::Logistic => {
-                for alpha in [1.0, 10.0, 100.0] {
-                    list.push(Candidate::Logistic(LogisticParams::new().alpha(alpha)));
-                }
-            }
-            ModelKind::DecisionTree => {
-                let min_leaf = (rows / 400).clamp(20, 500);
-                for depth in [4, 6, 8] {
-                    list.push(Candidate::Tree(
-                        DecisionTreeParams::new()
-                            .max_depth(depth)
-                            .min_leaf_rows(min_leaf)
-                            .class_weight(ClassWeight::Balanced),
-                    ));
-                }
-            }
-            ModelKind::Gbdt => {
-                // Large sets get a faster learning rate: the trees are better fed, and fit time stays bounded.
-                let learning_rate = if rows > 300_000 { 0.1 } else { 0.05 };
-                for (leaves, min_leaf) in [(15, 50), (31, 20), (63, 100)] {
-                    list.push(Candidate::Gbdt(
-                        GbdtParams::new()
-                            .max_leaves(leaves)
-                            .min_data_in_leaf(min_leaf)
-                            .learning_rate(learning_rate)
-                            .seed(seed),
-                    ));
-                }
-            }
-        }
-    }
-    list
+/// The chosen candidate's calibration, fitted on its out-of-fold log-odds.
+struct Calibrated {
+    calibration: PlattCalibration,
+    /// Calibrated out-of-fold probabilities of the validated rows.
+    probabilities: Vec<f64>,
+    /// Outcomes of the validated rows.
+    labels: Vec<bool>,
+}
+
+/// The chosen model refitted on every development lead, with the pipeline it reads.
+struct FinalFit {
+    pipeline: FittedFeaturePipeline,
+    model: Model,
+    matrix: FeatureMatrix,
+    development_x: Array2<f64>,
+    test: Option<BinaryMetrics>,
 }
 
 impl ValidTrainParams {
@@ -333,15 +296,11 @@ impl ValidTrainParams {
         let p = &self.params;
         let leads = input.leads;
         leads.require_both_classes()?;
-        let labels: Vec<bool> = leads.outcomes.iter().map(|&o| o == Outcome::Won).collect();
-        let closed: Vec<usize> = (0..leads.len())
-            .filter(|&r| leads.outcomes[r] != Outcome::Open)
-            .collect();
-        let close_times = leads.closed_at.as_deref();
+        let labels = leads.won_mask();
         let (development, test) = hold_out(
-            &closed,
+            &leads.closed_rows(),
             &labels,
-            close_times,
+            leads.closed_at.as_deref(),
             p.test_split,
             p.test_fraction,
             p.seed,
@@ -372,21 +331,74 @@ impl ValidTrainParams {
                 leads.without_columns(&excluded_leaks, "likely leak (excluded by --exclude-leaks)");
             &trimmed
         };
+        let input = TrainInput { leads, ..input };
 
-        let plan = validation_folds(&development, &labels, close_times, p.validation, p.seed);
-        let candidates = candidates(&p.models, development.len(), p.seed);
+        let search = self.search(input, &development, &labels, progress)?;
+        let best = search.best();
+        let calibrated = calibrate(&search, best, &labels);
+        progress(TrainProgress::Stage(
+            "fitting the chosen model on all development leads",
+        ));
+        let fitted = self.final_fit(
+            input,
+            &search,
+            best,
+            &calibrated,
+            (&development, &test),
+            &labels,
+        )?;
+
+        progress(TrainProgress::Stage("computing importance"));
+        let report = TrainingReport {
+            leak_warnings,
+            events_after_as_of: fitted.matrix.event_counts.after_as_of,
+            duplicate_events: fitted.matrix.event_counts.duplicates,
+            development_rows: development.len(),
+            test_rows: test.len(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let artifact = self.assemble(input, search, best, calibrated, fitted, report)?;
+        Ok(TrainOutcome {
+            artifact,
+            column_signals,
+        })
+    }
+
+    /// Fits every candidate on every validation fold (the feature pipeline refitted on each
+    /// fold's training rows) and ranks them by their out-of-fold predictions.
+    fn search(
+        &self,
+        input: TrainInput<'_>,
+        development: &[usize],
+        labels: &[bool],
+        progress: &mut dyn FnMut(TrainProgress),
+    ) -> Result<Search, TrainError> {
+        let p = &self.params;
+        let leads = input.leads;
+        let plan = validation_folds(
+            development,
+            labels,
+            leads.closed_at.as_deref(),
+            p.validation,
+            p.seed,
+        );
+        let candidates: Vec<ModelParams> = p
+            .models
+            .iter()
+            .flat_map(|&kind| ModelParams::candidates(kind, development.len(), p.seed))
+            .collect();
         progress(TrainProgress::SearchStarted {
             total: candidates.len() * plan.folds.len(),
         });
         let mut out_of_fold = vec![vec![f64::NAN; leads.len()]; candidates.len()];
         let mut fit_seconds = vec![0.0; candidates.len()];
-        let mut best_trees = vec![Vec::new(); candidates.len()];
+        let mut fold_models = vec![Vec::new(); candidates.len()];
         for (train_rows, valid_rows) in &plan.folds {
             let pipeline = self.features.fit(leads, input.events, train_rows);
             let matrix = pipeline.transform_table(leads, input.events, input.scoring_time)?;
             let info = pipeline.features();
-            let (train_x, train_y) = select(&matrix, &labels, train_rows);
-            let (valid_x, valid_y) = select(&matrix, &labels, valid_rows);
+            let (train_x, train_y) = select(&matrix, labels, train_rows);
+            let (valid_x, valid_y) = select(&matrix, labels, valid_rows);
             let train = TrainingData::new(train_x.view(), &train_y, &info);
             let valid = TrainingData::new(valid_x.view(), &valid_y, &info);
             // Candidates are independent: fit them side by side (linfa's solvers are single-threaded).
@@ -401,128 +413,143 @@ impl ValidTrainParams {
                 .collect::<Result<_, _>>()?;
             for (c, (model, seconds)) in fits.into_iter().enumerate() {
                 fit_seconds[c] += seconds / plan.folds.len() as f64;
-                if let Model::Gbdt(gbdt) = &model {
-                    best_trees[c].push(gbdt.trees.len());
-                }
                 for (&row, logit) in valid_rows.iter().zip(model.predict_logits(valid_x.view())) {
                     out_of_fold[c][row] = logit;
                 }
+                fold_models[c].push(model);
                 progress(TrainProgress::FitDone {
                     candidate: format!("{} {}", candidates[c].kind(), candidates[c].describe()),
                 });
             }
         }
-
         let validated: Vec<usize> = plan
             .folds
             .iter()
             .flat_map(|(_, v)| v.iter().copied())
             .collect();
         let validated_labels: Vec<bool> = validated.iter().map(|&r| labels[r]).collect();
-        let mut leaderboard: Vec<CandidateResult> = candidates
+        let logits: Vec<Vec<f64>> = out_of_fold
             .iter()
-            .enumerate()
-            .map(|(c, candidate)| {
-                let logits: Vec<f64> = validated.iter().map(|&r| out_of_fold[c][r]).collect();
-                let calibration = PlattCalibration::fit(&logits, &validated_labels);
+            .map(|all| validated.iter().map(|&r| all[r]).collect())
+            .collect();
+        let leaderboard = candidates
+            .iter()
+            .zip(&logits)
+            .zip(&fit_seconds)
+            .map(|((candidate, logits), &seconds)| {
+                let calibration = PlattCalibration::fit(logits, &validated_labels);
                 let probabilities: Vec<f64> =
                     logits.iter().map(|&l| calibration.probability(l)).collect();
                 CandidateResult {
                     kind: candidate.kind(),
                     params: candidate.describe(),
-                    auc: roc_auc(&logits, &validated_labels).unwrap_or(f64::NAN),
-                    pr_auc: average_precision(&logits, &validated_labels).unwrap_or(f64::NAN),
+                    auc: roc_auc(logits, &validated_labels).unwrap_or(f64::NAN),
+                    pr_auc: average_precision(logits, &validated_labels).unwrap_or(f64::NAN),
                     log_loss: log_loss(&probabilities, &validated_labels),
-                    fit_seconds: fit_seconds[c],
+                    fit_seconds: seconds,
                     chosen: false,
                 }
             })
             .collect();
-        let best = (0..leaderboard.len())
-            .max_by(|&a, &b| {
-                leaderboard[a]
-                    .auc
-                    .total_cmp(&leaderboard[b].auc)
-                    .then_with(|| leaderboard[b].log_loss.total_cmp(&leaderboard[a].log_loss))
-            })
-            .unwrap_or(0);
-        leaderboard[best].chosen = true;
-        let best_logits: Vec<f64> = validated.iter().map(|&r| out_of_fold[best][r]).collect();
-        let calibration = PlattCalibration::fit(&best_logits, &validated_labels);
-        let validated_probabilities: Vec<f64> = best_logits
-            .iter()
-            .map(|&l| calibration.probability(l))
-            .collect();
+        Ok(Search {
+            candidates,
+            leaderboard,
+            logits,
+            validated,
+            fold_models,
+            scheme: plan.description,
+        })
+    }
 
-        progress(TrainProgress::Stage(
-            "fitting the chosen model on all development leads",
-        ));
-        let final_candidate = match candidates[best] {
-            Candidate::Gbdt(params) => {
-                let trees = &best_trees[best];
-                let mean = trees.iter().sum::<usize>() as f64 / trees.len().max(1) as f64;
-                // Slightly more trees than validation chose: the final fit sees more data.
-                Candidate::Gbdt(params.max_trees(((mean * 1.1).round() as usize).max(1)))
-            }
-            other => other,
-        };
-        let pipeline = self.features.fit(leads, input.events, &development);
-        let matrix = pipeline.transform_table(leads, input.events, input.scoring_time)?;
+    /// Refits the chosen candidate on every development lead and measures it once on the test
+    /// part, if any.
+    fn final_fit(
+        &self,
+        input: TrainInput<'_>,
+        search: &Search,
+        best: usize,
+        calibrated: &Calibrated,
+        (development, test): (&[usize], &[usize]),
+        labels: &[bool],
+    ) -> Result<FinalFit, TrainError> {
+        let validated: Vec<&Model> = search.fold_models[best].iter().collect();
+        let params = search.candidates[best].for_final_fit(&validated);
+        let pipeline = self.features.fit(input.leads, input.events, development);
+        let matrix = pipeline.transform_table(input.leads, input.events, input.scoring_time)?;
         let info = pipeline.features();
-        let (dev_x, dev_y) = select(&matrix, &labels, &development);
-        let model = final_candidate.fit(&TrainingData::new(dev_x.view(), &dev_y, &info), None)?;
-
-        let test_metrics = (!test.is_empty()).then(|| {
-            let (test_x, test_y) = select(&matrix, &labels, &test);
+        let (development_x, development_y) = select(&matrix, labels, development);
+        let model = params.fit(
+            &TrainingData::new(development_x.view(), &development_y, &info),
+            None,
+        )?;
+        let test = (!test.is_empty()).then(|| {
+            let (test_x, test_y) = select(&matrix, labels, test);
             let probabilities: Vec<f64> = model
                 .predict_logits(test_x.view())
                 .iter()
-                .map(|&l| calibration.probability(l))
+                .map(|&l| calibrated.calibration.probability(l))
                 .collect();
             BinaryMetrics::compute(&probabilities, &test_y)
         });
-
-        progress(TrainProgress::Stage("computing importance"));
-        let percentiles = quantiles(&validated_probabilities, 1001);
-        let tiers = tier_cuts(&p.tiers, &percentiles);
-        let mut artifact = ModelArtifact {
-            format: FORMAT.to_owned(),
-            format_version: FORMAT_VERSION,
-            leadscore_version: env!("CARGO_PKG_VERSION").to_owned(),
-            name: p.name.clone(),
-            version: chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string(),
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            training_data: fingerprint(leads, input.events),
-            schema: schema(leads),
-            feature_info: info,
-            features: pipeline,
+        Ok(FinalFit {
+            pipeline,
             model,
-            calibration,
+            matrix,
+            development_x,
+            test,
+        })
+    }
+
+    /// Builds the model file: schema, fingerprint, percentiles, tiers, metrics and importance.
+    fn assemble(
+        &self,
+        input: TrainInput<'_>,
+        search: Search,
+        best: usize,
+        calibrated: Calibrated,
+        fitted: FinalFit,
+        report: TrainingReport,
+    ) -> Result<ModelArtifact, TrainError> {
+        let p = &self.params;
+        let mut leaderboard = search.leaderboard;
+        leaderboard[best].chosen = true;
+        let percentiles = quantiles(&calibrated.probabilities, 1001);
+        let tiers = tier_cuts(&p.tiers, &percentiles);
+        let now = chrono::Utc::now();
+        let artifact = ModelArtifact::new(ArtifactParts {
+            name: p.name.clone(),
+            version: now.format("%Y%m%d-%H%M%S").to_string(),
+            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            training_data: fingerprint(input.leads, input.events),
+            schema: schema(input.leads),
+            features: fitted.pipeline,
+            model: fitted.model,
+            calibration: calibrated.calibration,
             validation: ValidationReport {
-                scheme: plan.description,
-                metrics: BinaryMetrics::compute(&validated_probabilities, &validated_labels),
+                scheme: search.scheme,
+                metrics: BinaryMetrics::compute(&calibrated.probabilities, &calibrated.labels),
             },
-            test: test_metrics,
+            test: fitted.test,
             leaderboard,
             tiers,
             percentiles,
             importance: Vec::new(),
-            report: TrainingReport {
-                leak_warnings,
-                events_after_as_of: matrix.event_counts.after_as_of,
-                duplicate_events: matrix.event_counts.duplicates,
-                development_rows: development.len(),
-                test_rows: test.len(),
-                seconds: 0.0,
-            },
-            sources: Default::default(),
-        };
-        artifact.importance = importance(&artifact, &dev_x);
-        artifact.report.seconds = started.elapsed().as_secs_f64();
-        Ok(TrainOutcome {
-            artifact,
-            column_signals,
-        })
+            report,
+        })?;
+        let importance = importance(&artifact, &fitted.development_x);
+        Ok(artifact.with_importance(importance))
+    }
+}
+
+/// Platt calibration of the chosen candidate, fitted on its out-of-fold log-odds.
+fn calibrate(search: &Search, best: usize, labels: &[bool]) -> Calibrated {
+    let labels: Vec<bool> = search.validated.iter().map(|&r| labels[r]).collect();
+    let logits = &search.logits[best];
+    let calibration = PlattCalibration::fit(logits, &labels);
+    Calibrated {
+        probabilities: logits.iter().map(|&l| calibration.probability(l)).collect(),
+        calibration,
+        labels,
     }
 }
 
@@ -531,23 +558,6 @@ fn select(matrix: &FeatureMatrix, labels: &[bool], rows: &[usize]) -> (Array2<f6
         matrix.values.select(Axis(0), rows),
         rows.iter().map(|&r| labels[r]).collect(),
     )
-}
-
-/// `count` evenly spaced quantiles (0% … 100%) of the values.
-fn quantiles(values: &[f64], count: usize) -> Vec<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return vec![0.0, 1.0];
-    }
-    let last = sorted.len() - 1;
-    (0..count)
-        .map(|k| {
-            let position = k as f64 * last as f64 / (count - 1) as f64;
-            let (low, high) = (position.floor() as usize, position.ceil() as usize);
-            sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
-        })
-        .collect()
 }
 
 /// Probability cut points giving each tier its share of training leads, best tier first.
@@ -601,18 +611,6 @@ fn importance(artifact: &ModelArtifact, x: &Array2<f64>) -> Vec<Importance> {
     }
     totals.sort_by(|a, b| b.mean_abs_contribution.total_cmp(&a.mean_abs_contribution));
     totals
-}
-
-/// SHA-256 of a file's bytes, hex-encoded (empty when unreadable).
-pub fn file_sha256(path: &std::path::Path) -> String {
-    std::fs::read(path)
-        .map(|bytes| {
-            Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn fingerprint(leads: &LeadsTable, events: Option<&EventLog>) -> DataFingerprint {

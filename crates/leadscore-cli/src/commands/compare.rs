@@ -1,10 +1,11 @@
 //! `leadscore compare`: the predictive model against points rules on the same holdout.
 
 use anyhow::{Context, Result};
+use leadscore_artifact::ModelArtifact;
 use leadscore_compare::{CompareInput, Comparison, compare, html};
-use leadscore_data::{Outcome, time::now};
+use leadscore_data::{Outcome, file_sha256, time::now};
 use leadscore_score::Scorer;
-use leadscore_train::{ModelArtifact, SplitKind, file_sha256, hold_out};
+use leadscore_train::{SplitKind, hold_out};
 use serde::Serialize;
 
 use crate::args::CompareArgs;
@@ -64,7 +65,9 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             ),
         )
     };
-    if file_sha256(&leads.path) == artifact.training_data.leads_sha256 && artifact.test.is_none() {
+    if file_sha256(&leads.path) == artifact.training_data().leads_sha256
+        && artifact.test().is_none()
+    {
         eprintln!(
             "warning: the model was trained on this file without a test part, so the holdout was \
              part of its training; train with --test-fraction {} (or compare on a file it never saw \
@@ -107,7 +110,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         holdout: description,
         model: scorer
             .model()
-            .map(|m| format!("{} {}", m.name, m.version))
+            .map(|m| format!("{} {}", m.name(), m.version()))
             .unwrap_or_default(),
         rules: args.rules.display().to_string(),
         comparison: &comparison,

@@ -1,7 +1,8 @@
 //! `leadscore evaluate`: a saved model's metrics on any leads file with outcomes.
 
 use anyhow::Result;
-use leadscore_train::{ModelArtifact, evaluate};
+use leadscore_artifact::ModelArtifact;
+use leadscore_score::{Scorer, evaluate};
 
 use crate::args::{EvaluateArgs, scoring_time};
 use crate::config::LoadedConfig;
@@ -16,12 +17,8 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
     selection.leads_options = artifact.leads_options(&selection.leads_options);
     let loaded = data::load(&selection)?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
-    let evaluation = evaluate(
-        &artifact,
-        &loaded.leads,
-        loaded.events.as_ref(),
-        scoring_time,
-    )?;
+    let scorer = Scorer::new(Some(artifact), None, 0)?;
+    let evaluation = evaluate(&scorer, &loaded.leads, loaded.events.as_ref(), scoring_time)?;
     if args.json {
         return print_json(&evaluation);
     }

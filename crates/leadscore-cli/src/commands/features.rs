@@ -1,9 +1,9 @@
 //! `leadscore features`: the feature matrix a model sees, for notebooks and peer benchmarks.
 
 use anyhow::Result;
+use leadscore_artifact::ModelArtifact;
 use leadscore_data::{Outcome, OutputValues, write_table};
 use leadscore_features::FeatureSource;
-use leadscore_train::ModelArtifact;
 
 use crate::args::{FeaturesArgs, scoring_time};
 use crate::config::LoadedConfig;
@@ -21,9 +21,10 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     let loaded = data::load(&selection)?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
     let leads = &loaded.leads;
-    let matrix = artifact
-        .features
-        .transform_table(leads, loaded.events.as_ref(), scoring_time)?;
+    let matrix =
+        artifact
+            .features()
+            .transform_table(leads, loaded.events.as_ref(), scoring_time)?;
 
     let mut columns = vec![
         ("lead_id".to_owned(), OutputValues::Text(leads.ids.clone())),
@@ -42,11 +43,11 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
             ),
         ),
     ];
-    for (index, info) in artifact.feature_info.iter().enumerate() {
+    for (index, info) in artifact.feature_info().iter().enumerate() {
         let values = matrix.values.column(index);
         let encoder = match &info.source {
             FeatureSource::Attribute(name) => artifact
-                .features
+                .features()
                 .columns
                 .iter()
                 .find(|c| c.name == *name && c.kind == leadscore_data::ColumnKind::Categorical),
@@ -73,7 +74,7 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     let summary = serde_json::json!({
         "file": args.out.display().to_string(),
         "leads": leads.len(),
-        "features": artifact.feature_info.len(),
+        "features": artifact.feature_info().len(),
     });
     if args.json {
         return print_json(&summary);
@@ -81,7 +82,7 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     println!(
         "wrote {} leads × {} features → {}",
         leads.len(),
-        artifact.feature_info.len(),
+        artifact.feature_info().len(),
         args.out.display()
     );
     Ok(())

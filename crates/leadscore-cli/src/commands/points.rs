@@ -10,7 +10,8 @@ use leadscore_points::{
     PointsRules, ScoreBand, ScorecardParams, ThresholdAdvice, ThresholdGoal, recommend_threshold,
     score_bands,
 };
-use leadscore_train::{TrainInput, TrainParams, Validation, evaluate, validation_folds};
+use leadscore_score::{Scorer, evaluate};
+use leadscore_train::{TrainInput, TrainParams, Validation, validation_folds};
 use serde::Serialize;
 
 use crate::args::{ScorecardArgs, ThresholdArgs};
@@ -107,9 +108,14 @@ pub fn scorecard(args: &ScorecardArgs) -> Result<()> {
         let valid_leads = leads.select_rows(valid_rows);
         let valid_events = events.map(|e| e.select_leads(valid_rows));
         logistic_aucs.push(
-            evaluate(&artifact, &valid_leads, valid_events.as_ref(), scoring_time)?
-                .metrics
-                .auc,
+            evaluate(
+                &Scorer::new(Some(artifact), None, 0)?,
+                &valid_leads,
+                valid_events.as_ref(),
+                scoring_time,
+            )?
+            .metrics
+            .auc,
         );
         bar.inc(1);
     }

@@ -1,10 +1,10 @@
 //! `leadscore score`: a leads file in, one scored row per lead out.
 
 use anyhow::Result;
+use leadscore_artifact::{ModelArtifact, Reason};
 use leadscore_data::{ColumnKind, OutputValues, write_table};
 use leadscore_points::{PointsRules, PointsScore};
 use leadscore_score::{LeadScore, Prediction, Scorer};
-use leadscore_train::{ModelArtifact, Reason};
 use serde::Serialize;
 
 use crate::args::{ScoreArgs, scoring_time};

@@ -3,13 +3,15 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use leadscore_artifact::{
+    CandidateResult, Importance, ModelArtifact, TrainingReport, ValidationReport,
+};
 use leadscore_data::time::now;
 use leadscore_features::{AsOfPolicy, EventFeatureParams, FeaturePipelineParams};
 use leadscore_metrics::BinaryMetrics;
 use leadscore_models::ModelKind;
 use leadscore_train::{
-    CandidateResult, ColumnSignal, Importance, ModelArtifact, SplitKind, TrainInput, TrainParams,
-    TrainProgress, TrainingReport, Validation, ValidationReport,
+    ColumnSignal, SplitKind, TrainInput, TrainParams, TrainProgress, Validation,
 };
 use serde::Serialize;
 
@@ -164,14 +166,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if args.json {
         return print_json(&TrainReport {
             model_file: out.display().to_string(),
-            name: &artifact.name,
-            version: &artifact.version,
-            chosen: artifact.model.kind().to_string(),
-            leaderboard: &artifact.leaderboard,
-            validation: &artifact.validation,
-            test: artifact.test.as_ref(),
-            importance: &artifact.importance,
-            report: &artifact.report,
+            name: artifact.name(),
+            version: artifact.version(),
+            chosen: artifact.model().kind().to_string(),
+            leaderboard: artifact.leaderboard(),
+            validation: artifact.validation(),
+            test: artifact.test(),
+            importance: artifact.importance(),
+            report: artifact.report(),
             columns: &outcome.column_signals,
         });
     }
@@ -193,8 +195,8 @@ fn metrics_row(label: &str, m: &BinaryMetrics) -> Vec<String> {
 }
 
 fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
-    let d = &artifact.training_data;
-    let r = &artifact.report;
+    let d = artifact.training_data();
+    let r = artifact.report();
     println!(
         "trained on {}: {} closed leads ({} won, {} lost; {} open not used){}",
         d.leads_file,
@@ -232,7 +234,7 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
         "val log loss",
         "fit s",
     ]);
-    for c in &artifact.leaderboard {
+    for c in artifact.leaderboard() {
         board.add_row(vec![
             if c.chosen {
                 "→".to_owned()
@@ -250,20 +252,20 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
     println!("{board}");
     println!(
         "chosen: {} ({}), validated by {}",
-        artifact.model.kind(),
-        artifact.model.summary(),
-        artifact.validation.scheme
+        artifact.model().kind(),
+        artifact.model().summary(),
+        artifact.validation().scheme
     );
     let mut metrics = table([
         "", "leads", "AUC", "PR AUC", "log loss", "Brier", "ECE", "lift@10%",
     ]);
-    metrics.add_row(metrics_row("validation", &artifact.validation.metrics));
-    if let Some(test) = &artifact.test {
+    metrics.add_row(metrics_row("validation", &artifact.validation().metrics));
+    if let Some(test) = artifact.test() {
         metrics.add_row(metrics_row("test", test));
     }
     println!("{metrics}");
     let mut importance = table(["source", "kind", "mean |contribution| (log-odds)"]);
-    for item in artifact.importance.iter().take(12) {
+    for item in artifact.importance().iter().take(12) {
         let kind = match item.source {
             leadscore_features::FeatureSource::Attribute(_) => "attribute",
             leadscore_features::FeatureSource::Behaviour(_) => "behaviour",
@@ -276,7 +278,7 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
     }
     println!("{importance}");
     let tiers: Vec<String> = artifact
-        .tiers
+        .tiers()
         .iter()
         .map(|t| {
             format!(
@@ -291,8 +293,8 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
     println!(
         "wrote {} (model `{}` version {}) in {:.1} s",
         out.display(),
-        artifact.name,
-        artifact.version,
+        artifact.name(),
+        artifact.version(),
         r.seconds
     );
 }

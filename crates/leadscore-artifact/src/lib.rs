@@ -1,0 +1,23 @@
+//! The leadscore model file and the maths of scoring with it.
+//!
+//! Training writes a [`ModelArtifact`]; everything else (batch scoring, the HTTP server, the
+//! Python package, the SQL export, evaluation and comparison) reads one, and nothing here depends
+//! on training. The file is one self-describing JSON document, versioned ([`FORMAT_VERSION`]),
+//! written atomically, and checked whole whenever it is loaded or built: array lengths, finite
+//! weights, trees that cannot loop or overflow the stack, sorted percentiles and tiers. A bad file
+//! is a typed [`ArtifactError`] naming the file and, where there is one, the line. Beside it lives
+//! the scoring maths every consumer shares: the calibrated probability, its percentile among
+//! training leads, the tier, and exact reasons grouped by column or event type.
+
+mod error;
+mod file;
+mod meta;
+mod scoring;
+
+pub use error::ArtifactError;
+pub use file::{ArtifactParts, FORMAT, FORMAT_VERSION, ModelArtifact};
+pub use meta::{
+    CandidateResult, DataFingerprint, Importance, InputSchema, LeakWarning, Tier, TrainingReport,
+    ValidationReport,
+};
+pub use scoring::{Explanation, ModelScore, Reason};

@@ -1,0 +1,154 @@
+//! The scoring maths of a model file: calibrated probability, percentile among training leads,
+//! tier, and exact reasons grouped by source. Every consumer (batch files, the HTTP API, the
+//! Python package, evaluation, comparison) scores through these functions.
+
+use leadscore_features::FeatureSource;
+use serde::{Deserialize, Serialize};
+
+use crate::file::ModelArtifact;
+
+/// One reason behind a score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reason {
+    /// Column or event type.
+    pub source: String,
+    /// `attribute` or `behaviour`.
+    pub kind: String,
+    /// The lead's value, in words (`vp`, `missing`, `4 events, 2 in the last 30 days, last 3 days ago`).
+    pub value: String,
+    /// Contribution to calibrated log-odds (positive raises the probability).
+    pub contribution: f64,
+}
+
+/// The model's view of one lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelScore {
+    /// Calibrated probability of winning.
+    pub probability: f64,
+    /// Share of training leads scoring at or below it, 0–100.
+    pub percentile: f64,
+    /// Tier name.
+    pub tier: String,
+}
+
+/// Reasons of one score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Explanation {
+    /// Calibrated log-odds of the average training lead.
+    pub base_logit: f64,
+    /// Largest positive contributions, largest first.
+    pub positive: Vec<Reason>,
+    /// Largest negative contributions, most negative first.
+    pub negative: Vec<Reason>,
+}
+
+impl ModelArtifact {
+    /// Calibrated probability of a feature row.
+    pub fn probability(&self, row: &[f64]) -> f64 {
+        self.calibration()
+            .probability(self.model().predict_logit(row))
+    }
+
+    /// Share of training leads (0–100) scoring at or below `probability`.
+    pub fn percentile(&self, probability: f64) -> f64 {
+        let table = self.percentiles();
+        let last = table.len() - 1;
+        let above = table.partition_point(|&p| p <= probability);
+        if above == 0 {
+            return 0.0;
+        }
+        if above > last {
+            return 100.0;
+        }
+        let (low, high) = (table[above - 1], table[above]);
+        let within = if high > low {
+            (probability - low) / (high - low)
+        } else {
+            0.0
+        };
+        100.0 * ((above - 1) as f64 + within) / last as f64
+    }
+
+    /// Tier of a probability.
+    pub fn tier(&self, probability: f64) -> &str {
+        let tiers = self.tiers();
+        tiers
+            .iter()
+            .find(|t| probability >= t.min_probability)
+            .or(tiers.last())
+            .map_or("", |t| t.name.as_str())
+    }
+
+    /// Probability, percentile and tier of a feature row.
+    pub fn score(&self, row: &[f64]) -> ModelScore {
+        let probability = self.probability(row);
+        ModelScore {
+            probability,
+            percentile: self.percentile(probability),
+            tier: self.tier(probability).to_owned(),
+        }
+    }
+
+    /// Contributions of each source to the calibrated log-odds: (base, per-source values).
+    /// `base + Σ values` equals the calibrated log-odds of the row.
+    pub fn source_contributions(&self, row: &[f64]) -> (f64, Vec<(FeatureSource, f64)>) {
+        let (base, totals) = self.source_totals(row);
+        (
+            base,
+            self.layout.sources.iter().cloned().zip(totals).collect(),
+        )
+    }
+
+    /// Calibrated base log-odds and each source's contribution, indexed like the layout.
+    fn source_totals(&self, row: &[f64]) -> (f64, Vec<f64>) {
+        let contributions = self.model().contributions(row);
+        let slope = self.calibration().slope;
+        let mut totals = vec![0.0; self.layout.sources.len()];
+        for (&source, value) in self.layout.of_feature.iter().zip(&contributions.values) {
+            totals[source] += slope * value;
+        }
+        (self.calibration().logit(contributions.bias), totals)
+    }
+
+    /// The top `top` positive and negative reasons of a feature row.
+    pub fn explain(&self, row: &[f64], top: usize) -> Explanation {
+        let (base_logit, totals) = self.source_totals(row);
+        let mut order: Vec<usize> = (0..totals.len())
+            .filter(|&s| totals[s].abs() > 1e-9)
+            .collect();
+        order.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]));
+        let reason = |source: usize| {
+            let source_id = &self.layout.sources[source];
+            let kind = match source_id {
+                FeatureSource::Attribute(_) => "attribute",
+                FeatureSource::Behaviour(_) => "behaviour",
+            };
+            Reason {
+                source: source_id.name().to_owned(),
+                kind: kind.to_owned(),
+                value: self.features().describe_source(source_id, row),
+                contribution: totals[source],
+            }
+        };
+        let positive = order
+            .iter()
+            .copied()
+            .filter(|&s| totals[s] > 0.0)
+            .take(top)
+            .map(reason)
+            .collect();
+        let negative = order
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&s| totals[s] < 0.0)
+            .take(top)
+            .map(reason)
+            .collect();
+        Explanation {
+            base_logit,
+            positive,
+            negative,
+        }
+    }
+}
