@@ -1,4 +1,6 @@
-//! Errors of a comparison.
+//! Errors of a comparison and of experiments files.
+
+use std::path::PathBuf;
 
 /// Why two scorings cannot be compared.
 #[derive(Debug, thiserror::Error)]
@@ -21,4 +23,14 @@ pub enum CompareError {
         /// Leads.
         expected: usize,
     },
+}
+
+/// An experiments file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("experiments file {}: {message}", path.display())]
+pub struct ExperimentsError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
 }

@@ -2,11 +2,11 @@
 //! lift by decile, conversions captured at a sales capacity, precision and recall at the MQL
 //! threshold and at the same lead volume, conversion per tier and per grade, bootstrap intervals
 //! on the headline differences, and [`html::render`], a self-contained report with inline SVG;
-//! and the statistics of live experiments ([`experiment_report`]).
+//! and live A/B experiments ([`live`]): arms, stable assignment, routing and their statistics.
 
 mod error;
-mod experiment;
 pub mod html;
+pub mod live;
 
 use leadscore_metrics::{
     CalibrationBin, Ranking, average_precision, calibration_bins, roc_auc, roc_curve,
@@ -15,8 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-pub use error::CompareError;
-pub use experiment::{ArmCounts, ArmDifference, ArmReport, ExperimentReport, experiment_report};
+pub use error::{CompareError, ExperimentsError};
 
 /// Sales capacities reported: the share of leads sales can work.
 pub const CAPACITIES: [f64; 4] = [0.05, 0.1, 0.2, 0.3];

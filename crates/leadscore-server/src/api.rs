@@ -2,16 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use leadscore_data::{ColumnKind, NumberError, Value, parse_number, time};
+use leadscore_compare::live::Decision;
+use leadscore_data::{NumberError, Value, read_cell, time};
 use leadscore_features::{LeadEvent, LeadInput};
 use leadscore_score::LeadScore;
+use leadscore_store::OutcomeRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::experiments::Decision;
 use crate::state::Engine;
-use crate::store::OutcomeRecord;
 
 /// One lead to score.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -84,6 +84,29 @@ pub struct OutcomesRequest {
     pub outcomes: Vec<OutcomeRecord>,
 }
 
+impl OutcomesRequest {
+    /// Checks every outcome: a lead id, and a close date that reads as a date.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        for (index, outcome) in self.outcomes.iter().enumerate() {
+            if outcome.lead_id.trim().is_empty() {
+                return Err(ApiError::field(
+                    format!("outcomes[{index}].lead_id"),
+                    "must not be empty",
+                ));
+            }
+            if let Some(closed) = &outcome.closed_at
+                && time::parse_timestamp(closed).is_none()
+            {
+                return Err(ApiError::field(
+                    format!("outcomes[{index}].closed_at"),
+                    format!("cannot read `{closed}` as a date or time"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The answers of a batch, in request order.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct BatchResponse {
@@ -131,22 +154,20 @@ fn attribute<'r>(
                 ));
             }
         },
-        serde_json::Value::String(text) if engine.missing.is_missing(text) => Value::Missing,
-        serde_json::Value::String(text) => match (kind, parse_number(text.trim())) {
-            (Some(ColumnKind::Numeric), Ok(n)) => Value::Number(n),
-            (Some(ColumnKind::Numeric), Err(NumberError::NotFinite)) => {
+        serde_json::Value::String(text) => match read_cell(text, kind, &engine.missing) {
+            Ok(value) => value,
+            Err(NumberError::NotFinite) => {
                 return Err(ApiError::field(
                     field(),
                     format!("`{text}` is not a finite number"),
                 ));
             }
-            (Some(ColumnKind::Numeric), Err(NumberError::NotANumber)) => {
+            Err(NumberError::NotANumber) => {
                 return Err(ApiError::field(
                     field(),
                     format!("the model reads `{name}` as a number, got `{text}`"),
                 ));
             }
-            _ => Value::Text(text.as_str()),
         },
         serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
             return Err(ApiError::field(

@@ -1,32 +1,33 @@
-//! `leadscore serve`: the HTTP API sales apps call. One answer per lead — calibrated probability,
-//! percentile, tier, points with their breakdown, and the top reasons — computed by the same
-//! scorer as batch files, recorded in SQLite off the request path, with hot reload, API keys,
-//! Prometheus metrics and a generated OpenAPI document.
+//! `leadscore serve`: the HTTP edge of leadscore. One answer per lead — calibrated probability,
+//! percentile, tier, points with their breakdown, and the top reasons — from the one scorer
+//! (`leadscore-score`), journaled in the score database (`leadscore-store`) before it is sent,
+//! with live experiments (`leadscore-compare::live`), hot reload, API keys, Prometheus metrics
+//! and a generated OpenAPI document. Handlers only parse, call and answer: API keys are a layer,
+//! bodies a validated-JSON extractor, and every error an RFC 9457 problem that never shows
+//! internals.
 //!
 //! [`app`] builds the router over an [`AppState`] (tested with `tower::ServiceExt::oneshot`);
 //! [`serve`] binds it to a socket with file watching and graceful shutdown.
 
 mod api;
+mod auth;
+mod docs;
 mod error;
-mod experiments;
+mod extract;
 mod metrics;
 mod routes;
 mod state;
-mod store;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
-pub use error::{ApiError, ErrorBody, ServerError};
-pub use experiments::{Arm, Decision, Experiment, Policy};
+pub use docs::ApiDoc;
+pub use error::{ApiError, PROBLEM_JSON, Problem, ServerError};
+pub use extract::{ScoreOptions, ValidJson};
 pub use metrics::Metrics;
-pub use routes::{ApiDoc, ModelsResponse, ScoreOptions, app};
+pub use routes::{ModelsResponse, app};
 pub use state::{AppState, Engine, ServerConfig};
-pub use store::{
-    OutcomeImport, OutcomeRecord, OutcomeValue, Recorder, ScoreRecord, experiment_counts,
-    record_outcomes,
-};
 
 /// How often model and rules files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);

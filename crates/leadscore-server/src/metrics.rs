@@ -1,5 +1,5 @@
-//! Prometheus text metrics: requests by route and status, a latency histogram, recorded scores
-//! and the serving model.
+//! Prometheus text metrics: requests by route and status (timeouts and panics included), a
+//! latency histogram, scored and unrecorded leads, the recorder's backlog, and the serving model.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +20,7 @@ pub struct Metrics {
     count: AtomicU64,
     sum_nanos: AtomicU64,
     scored: AtomicU64,
+    unrecorded: AtomicU64,
 }
 
 impl Metrics {
@@ -42,8 +43,18 @@ impl Metrics {
         self.scored.fetch_add(leads as u64, Ordering::Relaxed);
     }
 
+    /// Counts scores refused because they could not be recorded.
+    pub fn unrecorded(&self, leads: usize) {
+        self.unrecorded.fetch_add(leads as u64, Ordering::Relaxed);
+    }
+
     /// The exposition text; `model` is the serving model's (name, version).
-    pub fn render(&self, model: Option<(&str, &str)>, rules: Option<&str>) -> String {
+    pub fn render(
+        &self,
+        model: Option<(&str, &str)>,
+        rules: Option<&str>,
+        recorder: Option<&leadscore_store::RecorderStatus>,
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -99,6 +110,46 @@ impl Metrics {
             "leadscore_scored_leads_total {}",
             self.scored.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP leadscore_unrecorded_leads_total Scores refused (503) because they could not be recorded."
+        );
+        let _ = writeln!(out, "# TYPE leadscore_unrecorded_leads_total counter");
+        let _ = writeln!(
+            out,
+            "leadscore_unrecorded_leads_total {}",
+            self.unrecorded.load(Ordering::Relaxed)
+        );
+        if let Some(status) = recorder {
+            let _ = writeln!(
+                out,
+                "# HELP leadscore_recorder_pending Scores acknowledged and journaled, not yet in the database."
+            );
+            let _ = writeln!(out, "# TYPE leadscore_recorder_pending gauge");
+            let _ = writeln!(out, "leadscore_recorder_pending {}", status.pending);
+            let _ = writeln!(
+                out,
+                "# HELP leadscore_recorder_written_total Scores written to the database."
+            );
+            let _ = writeln!(out, "# TYPE leadscore_recorder_written_total counter");
+            let _ = writeln!(out, "leadscore_recorder_written_total {}", status.written);
+            let _ = writeln!(
+                out,
+                "# HELP leadscore_recorder_failures_total Failed database writes (retried)."
+            );
+            let _ = writeln!(out, "# TYPE leadscore_recorder_failures_total counter");
+            let _ = writeln!(out, "leadscore_recorder_failures_total {}", status.failures);
+            let _ = writeln!(
+                out,
+                "# HELP leadscore_recorder_failing 1 while database writes keep failing."
+            );
+            let _ = writeln!(out, "# TYPE leadscore_recorder_failing gauge");
+            let _ = writeln!(
+                out,
+                "leadscore_recorder_failing {}",
+                u8::from(status.failing.is_some())
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP leadscore_model_info The serving model and rules."

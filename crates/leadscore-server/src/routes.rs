@@ -1,88 +1,75 @@
-//! Routes, handlers and the generated OpenAPI document.
+//! Routes and handlers: each parses its input through an extractor, calls a library, and answers.
 
 // utoipa's `#[utoipa::path(params(..))]` expansion spells out paths the lint calls redundant.
 #![allow(unused_qualifications)]
 
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use leadscore_compare::{ExperimentReport, experiment_report};
+use leadscore_compare::live::{ExperimentReport, experiment_report};
 use leadscore_data::time;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use leadscore_store::{OutcomeImport, ScoreRecord, experiment_counts, record_outcomes};
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::api::{
-    BatchRequest, BatchResponse, EventInput, OutcomesRequest, ScoreRequest, ScoreResponse, prepare,
+    BatchRequest, BatchResponse, OutcomesRequest, ScoreRequest, ScoreResponse, prepare,
 };
-use crate::error::{ApiError, ErrorBody};
+use crate::auth::{require_read_key, require_write_key};
+use crate::error::{ApiError, Problem};
+use crate::extract::{Reasons, ValidJson};
 use crate::state::{AppState, Engine};
-use crate::store::ScoreRecord;
-use crate::store::{OutcomeImport, experiment_counts, record_outcomes};
 
-/// The HTTP API over a state: every route, the body limit, the timeout and request metrics.
+/// The HTTP API over a state: every route, the key layers, the body limit, the timeout, panics
+/// answered as 500 problems, and request metrics.
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
-    Router::new()
+    let reads = Router::new()
         .route("/v1/score", post(score))
         .route("/v1/score/batch", post(score_batch))
         .route("/v1/models", get(models))
-        .route("/v1/outcomes", post(outcomes))
         .route("/v1/experiments/{name}", get(experiment))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_read_key,
+        ));
+    let writes = Router::new()
+        .route("/v1/outcomes", post(outcomes))
         .route("/v1/models/reload", post(reload))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_write_key,
+        ));
+    Router::new()
+        .merge(reads)
+        .merge(writes)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+        .merge(crate::docs::routes())
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("a request handler panicked").into_response()
+            },
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.timeout,
         ))
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        // Outermost, so that timeouts and panics are counted too.
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
-
-/// The OpenAPI document, generated from the handler and body types.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "leadscore",
-        description = "Predictive and points lead scoring."
-    ),
-    paths(
-        score,
-        score_batch,
-        outcomes,
-        experiment,
-        models,
-        reload,
-        healthz,
-        readyz,
-        metrics
-    ),
-    components(schemas(
-        ScoreRequest,
-        EventInput,
-        BatchRequest,
-        ScoreResponse,
-        BatchResponse,
-        OutcomesRequest,
-        OutcomeImport,
-        ErrorBody,
-        ModelsResponse
-    ))
-)]
-pub struct ApiDoc;
 
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
@@ -97,86 +84,6 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     state.metrics().observe(&route, status, elapsed);
     tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
-}
-
-fn authorize(state: &AppState, headers: &HeaderMap, write: bool) -> Result<(), ApiError> {
-    let keys = &state.config().api_keys;
-    if !write && !state.config().keys_for_reads {
-        return Ok(());
-    }
-    if keys.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "this route needs an API key and the server has none; start it with --api-key",
-        ));
-    }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(key) if keys.iter().any(|k| k == key.trim()) => Ok(()),
-        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown API key")),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing `Authorization: Bearer <api key>` header",
-        )),
-    }
-}
-
-/// Reads a JSON body, naming the field at fault when it does not fit the type.
-fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let bytes = body.map_err(|rejection| {
-        let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "request body too large; split the batch".to_owned()
-        } else {
-            rejection.body_text()
-        };
-        ApiError::new(status, message)
-    })?;
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        let status = if inner.is_syntax() || inner.is_eof() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        let mut error = ApiError::new(status, format!("invalid JSON body: {inner}"));
-        if path != "." && path != "?" {
-            error = error.within(&path);
-        }
-        error
-    })
-}
-
-/// Query options of the scoring routes.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-pub struct ScoreOptions {
-    /// Positive and negative reasons per lead (0–20; default: the server's `--reasons`). 0 skips
-    /// the explanation, the costliest part of a boosted model's answer.
-    pub reasons: Option<usize>,
-}
-
-impl ScoreOptions {
-    fn read(
-        query: Result<Query<Self>, QueryRejection>,
-        state: &AppState,
-    ) -> Result<usize, ApiError> {
-        let Query(options) = query
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).within("reasons"))?;
-        match options.reasons {
-            Some(n) if n > 20 => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("at most 20 reasons each way, got {n}"),
-            )
-            .within("reasons")),
-            Some(n) => Ok(n),
-            None => Ok(state.config().reasons),
-        }
-    }
 }
 
 fn score_one(
@@ -215,54 +122,62 @@ fn assign(state: &AppState, engine: &Engine, responses: &mut [ScoreResponse]) {
     }
 }
 
-fn record(state: &AppState, responses: &[ScoreResponse]) {
+/// Journals the answers before they are sent: an answer is only given for a score that is kept.
+fn record(state: &AppState, responses: &[ScoreResponse]) -> Result<(), ApiError> {
     state.metrics().scored(responses.len());
     let Some(recorder) = state.recorder() else {
-        return;
+        return Ok(());
     };
     let scored_at = time::format_timestamp(time::now());
-    for response in responses {
-        let prediction = response.score.prediction.as_ref();
-        let points = response.score.points.as_ref();
-        recorder.record(ScoreRecord {
-            lead_id: response.score.lead_id.clone(),
-            scored_at: scored_at.clone(),
-            model: prediction.map(|p| (p.model.clone(), p.model_version.clone())),
-            probability: prediction.map(|p| p.probability),
-            tier: prediction.map(|p| p.tier.clone()),
-            points: points.map(|p| p.total),
-            grade: points.and_then(|p| p.grade.clone()),
-            mql: points.map(|p| p.mql),
-            decisions: response.experiments.clone(),
-        });
-    }
+    let records = responses
+        .iter()
+        .map(|response| {
+            let prediction = response.score.prediction.as_ref();
+            let points = response.score.points.as_ref();
+            ScoreRecord {
+                lead_id: response.score.lead_id.clone(),
+                scored_at: scored_at.clone(),
+                model: prediction.map(|p| (p.model.clone(), p.model_version.clone())),
+                probability: prediction.map(|p| p.probability),
+                tier: prediction.map(|p| p.tier.clone()),
+                points: points.map(|p| p.total),
+                grade: points.and_then(|p| p.grade.clone()),
+                mql: points.map(|p| p.mql),
+                decisions: response.experiments.clone(),
+            }
+        })
+        .collect();
+    recorder.record(records).map_err(|e| {
+        state.metrics().unrecorded(responses.len());
+        tracing::error!(error = %e, "refusing to answer scores that cannot be recorded");
+        ApiError::unavailable(format!("{e}; the score was not given, retry later"))
+    })
 }
 
 /// Score one lead.
 #[utoipa::path(
     post,
     path = "/v1/score",
-    params(ScoreOptions),
+    params(crate::extract::ScoreOptions),
     request_body = ScoreRequest,
     responses(
         (status = 200, description = "The lead's probability, points and reasons", body = ScoreResponse),
-        (status = 400, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
-    )
+        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key (with --keys-for-reads)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The score cannot be recorded now; retry later", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
 )]
 async fn score(
     State(state): State<AppState>,
-    query: Result<Query<ScoreOptions>, QueryRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Reasons(reasons): Reasons,
+    ValidJson(request): ValidJson<ScoreRequest>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
-    authorize(&state, &headers, false)?;
-    let reasons = ScoreOptions::read(query, &state)?;
-    let request: ScoreRequest = json_body(body)?;
     let engine = state.engine();
     let mut response = score_one(&engine, &request, time::now(), reasons)?;
     assign(&state, &engine, std::slice::from_mut(&mut response));
-    record(&state, std::slice::from_ref(&response));
+    record(&state, std::slice::from_ref(&response))?;
     Ok(Json(response))
 }
 
@@ -270,23 +185,23 @@ async fn score(
 #[utoipa::path(
     post,
     path = "/v1/score/batch",
-    params(ScoreOptions),
+    params(crate::extract::ScoreOptions),
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One answer per lead, in order", body = BatchResponse),
-        (status = 413, description = "Too many leads or too large a body", body = ErrorBody),
-        (status = 422, description = "A lead is invalid; `field` names it", body = ErrorBody),
-    )
+        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown API key (with --keys-for-reads)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Too many leads or too large a body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A lead is invalid; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The scores cannot be recorded now; retry later", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
 )]
 async fn score_batch(
     State(state): State<AppState>,
-    query: Result<Query<ScoreOptions>, QueryRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Reasons(reasons): Reasons,
+    ValidJson(request): ValidJson<BatchRequest>,
 ) -> Result<Json<BatchResponse>, ApiError> {
-    authorize(&state, &headers, false)?;
-    let reasons = ScoreOptions::read(query, &state)?;
-    let request: BatchRequest = json_body(body)?;
     let limit = state.config().max_batch;
     if request.leads.len() > limit {
         return Err(ApiError::new(
@@ -313,9 +228,9 @@ async fn score_batch(
             .collect::<Result<Vec<_>, ApiError>>()
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .map_err(ApiError::internal)??;
     assign(&state, &engine, &mut results);
-    record(&state, &results);
+    record(&state, &results)?;
     Ok(Json(BatchResponse { results }))
 }
 
@@ -335,39 +250,22 @@ fn database(state: &AppState) -> Result<std::path::PathBuf, ApiError> {
     request_body = OutcomesRequest,
     responses(
         (status = 200, description = "What changed", body = OutcomeImport),
-        (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 422, description = "A field is invalid", body = ErrorBody),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The server has no database", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 async fn outcomes(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    ValidJson(request): ValidJson<OutcomesRequest>,
 ) -> Result<Json<OutcomeImport>, ApiError> {
-    authorize(&state, &headers, true)?;
-    let request: OutcomesRequest = json_body(body)?;
     let db = database(&state)?;
-    for (index, outcome) in request.outcomes.iter().enumerate() {
-        if outcome.lead_id.trim().is_empty() {
-            return Err(ApiError::field(
-                format!("outcomes[{index}].lead_id"),
-                "must not be empty",
-            ));
-        }
-        if let Some(closed) = &outcome.closed_at
-            && time::parse_timestamp(closed).is_none()
-        {
-            return Err(ApiError::field(
-                format!("outcomes[{index}].closed_at"),
-                format!("cannot read `{closed}` as a date or time"),
-            ));
-        }
-    }
+    request.validate()?;
     let import = tokio::task::spawn_blocking(move || record_outcomes(&db, &request.outcomes))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     Ok(Json(import))
 }
 
@@ -378,15 +276,14 @@ async fn outcomes(
     params(("name" = String, Path, description = "Experiment name")),
     responses(
         (status = 200, description = "Per-arm conversion, the difference, its interval and test", body = Object),
-        (status = 404, description = "No such experiment", body = ErrorBody),
-    )
+        (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
 )]
 async fn experiment(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<ExperimentReport>, ApiError> {
-    authorize(&state, &headers, false)?;
     let db = database(&state)?;
     let (name, arms) = tokio::task::spawn_blocking(move || {
         if let Some(recorder) = state.recorder() {
@@ -395,8 +292,8 @@ async fn experiment(
         experiment_counts(&db, &name).map(|arms| (name, arms))
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
     if arms.is_empty() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -422,7 +319,7 @@ fn describe(engine: &Engine) -> ModelsResponse {
         serde_json::json!({
             "name": m.name(),
             "version": m.version(),
-            "file": engine.model_file.as_ref().map(|p| p.display().to_string()),
+            "file": engine.model_file.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy()),
             "created_at": m.created_at(),
             "kind": m.model().kind().to_string(),
             "features": m.feature_info().len(),
@@ -435,7 +332,7 @@ fn describe(engine: &Engine) -> ModelsResponse {
     });
     let rules = engine.scorer.rules().map(|r| {
         serde_json::json!({
-            "file": r.path.display().to_string(),
+            "file": r.path.file_name().map(|n| n.to_string_lossy()),
             "rules": r.rules.len(),
             "mql_threshold": r.mql_threshold,
             "grades": r.grades,
@@ -445,13 +342,14 @@ fn describe(engine: &Engine) -> ModelsResponse {
 }
 
 /// The serving model and rules.
-#[utoipa::path(get, path = "/v1/models", responses((status = 200, body = ModelsResponse)))]
-async fn models(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<ModelsResponse>, ApiError> {
-    authorize(&state, &headers, false)?;
-    Ok(Json(describe(&state.engine())))
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    responses((status = 200, body = ModelsResponse)),
+    security((), ("api_key" = []))
+)]
+async fn models(State(state): State<AppState>) -> Json<ModelsResponse> {
+    Json(describe(&state.engine()))
 }
 
 /// Load the model and rules files again; a bad file is refused and the current one keeps serving.
@@ -460,17 +358,17 @@ async fn models(
     path = "/v1/models/reload",
     responses(
         (status = 200, description = "Now serving", body = ModelsResponse),
-        (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 422, description = "Refused; the previous model keeps serving", body = ErrorBody),
+        (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused; the previous model keeps serving", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
-async fn reload(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<ModelsResponse>, ApiError> {
-    authorize(&state, &headers, true)?;
-    match state.reload() {
+async fn reload(State(state): State<AppState>) -> Result<Json<ModelsResponse>, ApiError> {
+    let reloading = state.clone();
+    match tokio::task::spawn_blocking(move || reloading.reload())
+        .await
+        .map_err(ApiError::internal)?
+    {
         Ok(engine) => Ok(Json(describe(&engine))),
         Err(e) => {
             tracing::warn!(error = %e, "refused a reload; still serving the previous model");
@@ -488,15 +386,35 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Readiness: a model or rules are loaded.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready to score")))]
-async fn readyz(State(state): State<AppState>) -> Json<serde_json::Value> {
+/// Readiness: a model or rules are loaded and scores can be recorded.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "Ready to score"),
+        (status = 503, description = "Scores cannot be recorded; the body says why"),
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> Response {
     let engine = state.engine();
-    Json(serde_json::json!({
-        "status": "ready",
+    let recorder = state.recorder().map(leadscore_store::Recorder::status);
+    let failing = recorder.as_ref().and_then(|r| r.failing.clone());
+    let body = serde_json::json!({
+        "status": if failing.is_some() { "degraded" } else { "ready" },
         "model": engine.scorer.model().map(|m| format!("{} {}", m.name(), m.version())),
-        "rules": engine.scorer.rules().map(|r| r.path.display().to_string()),
-    }))
+        "rules": engine.scorer.rules().and_then(|r| r.path.file_name()).map(|n| n.to_string_lossy()),
+        "recorder": recorder.map(|r| serde_json::json!({
+            "pending": r.pending,
+            "written": r.written,
+            "failing": r.failing.is_some(),
+        })),
+    });
+    let status = if failing.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(body)).into_response()
 }
 
 /// Prometheus metrics.
@@ -504,17 +422,30 @@ async fn readyz(State(state): State<AppState>) -> Json<serde_json::Value> {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let engine = state.engine();
     let model = engine.scorer.model().map(|m| (m.name(), m.version()));
-    let rules = engine.scorer.rules().map(|r| r.path.display().to_string());
+    let rules = engine
+        .scorer
+        .rules()
+        .and_then(|r| r.path.file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    let recorder = state.recorder().map(leadscore_store::Recorder::status);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics().render(model, rules.as_deref()),
+        state
+            .metrics()
+            .render(model, rules.as_deref(), recorder.as_ref()),
     )
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such route; see /openapi.json or /docs",
+    )
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such route; see /openapi.json")
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method; see /openapi.json or /docs",
+    )
 }

@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use leadscore_artifact::ModelArtifact;
+use leadscore_compare::live::Experiment;
 use leadscore_data::{ColumnKind, MissingTokens};
 use leadscore_points::PointsRules;
 use leadscore_score::Scorer;
+use leadscore_store::Recorder;
 
 use crate::error::ServerError;
-use crate::experiments::Experiment;
 use crate::metrics::Metrics;
-use crate::store::Recorder;
 
 /// Server settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +166,8 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     config: ServerConfig,
+    /// SHA-256 digests of the API keys.
+    key_digests: Vec<[u8; 32]>,
     engine: RwLock<Arc<Engine>>,
     recorder: Option<Recorder>,
     experiments: Vec<Experiment>,
@@ -181,24 +183,23 @@ impl AppState {
         let recorder = config.db.as_deref().map(Recorder::start).transpose()?;
         let experiments = match (&config.experiments, &config.db) {
             (Some(path), Some(db)) => {
-                let experiments = crate::experiments::load(
+                let experiments = leadscore_compare::live::load(
                     path,
                     engine.scorer.model().is_some(),
                     engine.scorer.rules().is_some(),
                 )?;
-                crate::store::register_experiments(db, &experiments)?;
+                leadscore_store::register_experiments(db, &experiments)?;
                 experiments
             }
-            (Some(path), None) => {
-                return Err(ServerError::Experiments {
-                    path: path.clone(),
-                    message: "experiments record assignments and outcomes; give a database (--db)"
-                        .into(),
-                });
-            }
+            (Some(path), None) => return Err(ServerError::ExperimentsNeedDatabase(path.clone())),
             (None, _) => Vec::new(),
         };
         Ok(Self(Arc::new(Inner {
+            key_digests: config
+                .api_keys
+                .iter()
+                .map(|k| crate::auth::digest(k))
+                .collect(),
             config,
             engine: RwLock::new(Arc::new(engine)),
             recorder,
@@ -211,6 +212,11 @@ impl AppState {
     /// Settings.
     pub fn config(&self) -> &ServerConfig {
         &self.0.config
+    }
+
+    /// SHA-256 digests of the accepted API keys.
+    pub(crate) fn key_digests(&self) -> &[[u8; 32]] {
+        &self.0.key_digests
     }
 
     /// The engine serving now.

@@ -70,7 +70,7 @@ fn lead(id: &str) -> Value {
 }
 
 fn error_field(body: &Value) -> &str {
-    body["error"]["field"].as_str().unwrap_or("")
+    body["field"].as_str().unwrap_or("")
 }
 
 #[tokio::test]
@@ -179,7 +179,7 @@ async fn batch_scores_in_order_and_names_the_bad_lead() {
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
-        body["error"]["message"]
+        body["detail"]
             .as_str()
             .expect("message")
             .contains("limit is 5")
@@ -240,32 +240,23 @@ async fn client_errors_are_json_4xx_naming_the_field() {
         let (status, body, text) = call(&router, post("/v1/score", request.to_string())).await;
         assert_eq!(status, expected, "{request}: {text}");
         assert_eq!(error_field(&body), field, "{request}: {text}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
+        assert!(body["detail"].as_str().is_some_and(|m| !m.is_empty()));
     }
     let (status, body, _) = call(&router, post("/v1/score", "{\"lead_id\": \"a\",")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .expect("message")
-            .contains("EOF")
-    );
+    assert!(body["detail"].as_str().expect("message").contains("EOF"));
     let huge = format!("{{\"lead_id\": \"{}\"}}", "x".repeat(100_000));
     let (status, body, _) = call(&router, post("/v1/score", huge)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
-        body["error"]["message"]
+        body["detail"]
             .as_str()
             .expect("message")
             .contains("too large")
     );
     let (status, body, _) = call(&router, get("/v1/nothing")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["error"]["status"], 404);
+    assert_eq!(body["status"], 404);
 }
 
 #[tokio::test]
@@ -349,7 +340,7 @@ async fn api_keys_guard_writes_and_optionally_reads() {
     let (status, body, _) = call(&open, reload(Some("secret"))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(
-        body["error"]["message"]
+        body["detail"]
             .as_str()
             .expect("message")
             .contains("--api-key")
@@ -392,7 +383,7 @@ async fn a_bad_model_file_is_refused_and_the_current_model_keeps_serving() {
     let (status, body, _) = call(&router, request).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        body["error"]["message"]
+        body["detail"]
             .as_str()
             .expect("message")
             .contains("still serving")
@@ -446,7 +437,7 @@ async fn every_scored_lead_is_recorded_by_shutdown() {
     .await;
     state.close();
 
-    let connection = rusqlite::Connection::open(&db).expect("db");
+    let connection = leadscore_store::open(&db).expect("db");
     let (count, with_points, mql): (i64, i64, i64) = connection
         .query_row(
             "SELECT count(*), count(points), sum(mql) FROM scores WHERE probability BETWEEN 0 AND 1 AND model_version IS NOT NULL",

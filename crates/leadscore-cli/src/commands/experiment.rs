@@ -2,9 +2,9 @@
 //! experiments, on the server's SQLite database.
 
 use anyhow::Result;
-use leadscore_compare::experiment_report;
+use leadscore_compare::live::experiment_report;
 use leadscore_data::{Outcome, time};
-use leadscore_server::{OutcomeRecord, OutcomeValue, experiment_counts, record_outcomes};
+use leadscore_store::{OutcomeRecord, OutcomeValue, experiment_counts, record_outcomes};
 
 use crate::args::{ExperimentReportArgs, OutcomesImportArgs};
 use crate::config::LoadedConfig;
@@ -90,17 +90,33 @@ pub fn report(args: &ExperimentReportArgs) -> Result<()> {
     println!("experiment `{}`", report.experiment);
     println!("{out}");
     match &report.difference {
-        Some(d) => println!(
-            "{} − {}: {:+.1} points, 95% interval [{:+.1}, {:+.1}], p = {:.4}\n{}",
-            d.arms.0,
-            d.arms.1,
-            100.0 * d.difference,
-            100.0 * d.interval.0,
-            100.0 * d.interval.1,
-            d.p_value,
-            d.verdict
-        ),
+        Some(d) => {
+            println!(
+                "{} − {}: {:+.1} points, 95% interval [{:+.1}, {:+.1}] (Newcombe), p = {:.4}",
+                d.arms.0,
+                d.arms.1,
+                100.0 * d.difference,
+                100.0 * d.interval.0,
+                100.0 * d.interval.1,
+                d.p_value,
+            );
+            let s = &d.sequential;
+            println!(
+                "looking every day? always-valid 95% interval [{:+.1}, {:+.1}]: {}",
+                100.0 * s.interval.0,
+                100.0 * s.interval.1,
+                if s.decided {
+                    "decided"
+                } else {
+                    "keep collecting outcomes"
+                }
+            );
+            println!("{}", d.verdict);
+        }
         None => println!("too small to decide: no routed lead of both arms has an outcome yet"),
+    }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
     }
     Ok(())
 }

@@ -1,0 +1,104 @@
+//! API keys, checked by a layer in front of the routes that need them.
+//!
+//! `Authorization: Bearer <key>` with the scheme in any case (RFC 7235); keys are compared in
+//! constant time (as SHA-256 digests, so neither content nor length leaks through timing) and
+//! never logged.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Layer of the write routes: a key is always required.
+pub async fn require_write_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    check(&state, request.headers())?;
+    Ok(next.run(request).await)
+}
+
+/// Layer of the read routes: a key is required with `--keys-for-reads`.
+pub async fn require_read_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if state.config().keys_for_reads {
+        check(&state, request.headers())?;
+    }
+    Ok(next.run(request).await)
+}
+
+fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let keys = state.key_digests();
+    if keys.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this route needs an API key and the server has none; start it with --api-key",
+        ));
+    }
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    match given {
+        Some(key)
+            if keys
+                .iter()
+                .fold(false, |found, k| found | digest_eq(k, &digest(key))) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown API key")),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing `Authorization: Bearer <api key>` header",
+        )),
+    }
+}
+
+/// The token of a `Bearer` credential; the scheme is case-insensitive.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(char::is_whitespace)?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The digest a key is stored and compared as.
+pub fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// Compares two digests without an early exit.
+fn digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_token_trimmed() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("BEARER\tabc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
+
+    #[test]
+    fn digests_compare_equal_only_for_the_same_key() {
+        assert!(digest_eq(&digest("k1"), &digest("k1")));
+        assert!(!digest_eq(&digest("k1"), &digest("k2")));
+    }
+}

@@ -1,0 +1,108 @@
+//! Request extractors: a JSON body validated against its type with the failing field named, and
+//! the scoring routes' query options.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body of type `T`. A body that is not JSON is a 400; one that does not fit `T` is a 422
+/// naming the field (`leads[2].attributes.age`); an oversized body a 413.
+#[derive(Debug, Clone)]
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        if let Some(media) = declared
+            && media != "application/json"
+            && !media.ends_with("+json")
+        {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("the body must be JSON (content-type: application/json), not {media}"),
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let detail = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "request body too large; split the batch or raise --max-body-bytes".to_owned()
+                } else {
+                    rejection.body_text()
+                };
+                ApiError::new(status, detail)
+            })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let status = if inner.is_syntax() || inner.is_eof() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let mut error = ApiError::new(status, format!("invalid JSON body: {inner}"));
+            if path != "." && path != "?" {
+                error = error.within(&path);
+            }
+            error
+        })?;
+        deserializer.end().map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
+        })?;
+        Ok(Self(value))
+    }
+}
+
+/// Query options of the scoring routes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScoreOptions {
+    /// Positive and negative reasons per lead (0–20; default: the server's `--reasons`). 0 skips
+    /// the explanation, the costliest part of a boosted model's answer.
+    #[param(minimum = 0, maximum = 20)]
+    pub reasons: Option<usize>,
+}
+
+/// The number of reasons a scoring request asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Reasons(pub usize);
+
+impl FromRequestParts<AppState> for Reasons {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Query(options) = Query::<ScoreOptions>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).within("reasons"))?;
+        match options.reasons {
+            Some(n) if n > 20 => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("at most 20 reasons each way, got {n}"),
+            )
+            .within("reasons")),
+            Some(n) => Ok(Self(n)),
+            None => Ok(Self(state.config().reasons)),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The score database: one SQLite file per server holding every score, the experiment
+//! assignments, recorded outcomes and the experiments' arms.
+//!
+//! Scores reach it through the [`Recorder`]: acknowledged only once journaled, written in batches
+//! off the request path, replayed after a crash, and refused (rather than silently lost) when
+//! they cannot be kept. Outcomes are recorded idempotently ([`record_outcomes`]); experiment
+//! reports read their per-arm counts here ([`experiment_counts`]). Read-only commands open the
+//! database with [`open_existing`] and never create an empty one.
+
+mod error;
+mod experiments;
+mod outcomes;
+mod recorder;
+mod schema;
+
+pub use error::{RecordError, StoreError};
+pub use experiments::{experiment_counts, register_experiments};
+pub use outcomes::{OutcomeImport, OutcomeRecord, OutcomeValue, record_outcomes};
+pub use recorder::{MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path};
+pub use schema::{open, open_existing};

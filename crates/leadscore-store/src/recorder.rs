@@ -1,0 +1,487 @@
+//! Every scored lead recorded: appended to a journal before its answer is sent, then written to
+//! SQLite in batches by a background thread.
+//!
+//! The guarantee: a score (with its experiment assignments) is acknowledged only once its record
+//! is in the journal, a plain file written with one `write` per request. The operating system
+//! keeps what a process wrote even when the process is killed (`kill -9`), and the next start
+//! replays the journal into the database, skipping records already committed. What is not
+//! covered: a power cut or kernel crash in the second before the operating system flushes its
+//! cache. When the journal cannot be written (a full disk) or the database has refused writes for
+//! so long that [`MAX_BACKLOG`] records wait, [`Recorder::record`] fails and the server answers
+//! 503 instead of acknowledging a score it cannot keep.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use leadscore_compare::live::Decision;
+use rusqlite::{Connection, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{RecordError, StoreError};
+use crate::schema::open;
+
+/// One row of the `scores` table, with the lead's experiment assignments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRecord {
+    /// Lead id.
+    pub lead_id: String,
+    /// When it was scored (RFC 3339).
+    pub scored_at: String,
+    /// Model name and version, when a model scored it.
+    pub model: Option<(String, String)>,
+    /// Calibrated probability.
+    pub probability: Option<f64>,
+    /// Model tier.
+    pub tier: Option<String>,
+    /// Points total.
+    pub points: Option<f64>,
+    /// Points grade.
+    pub grade: Option<String>,
+    /// Marketing-qualified by points.
+    pub mql: Option<bool>,
+    /// Experiment arms and routing decisions.
+    pub decisions: Vec<Decision>,
+}
+
+/// A record with the id that makes replaying the journal idempotent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    id: String,
+    record: ScoreRecord,
+}
+
+/// How the recorder is doing, for `/readyz` and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecorderStatus {
+    /// Records committed to the database since start (journal replay included).
+    pub written: u64,
+    /// Records acknowledged but not yet committed.
+    pub pending: u64,
+    /// Failed write attempts since start.
+    pub failures: u64,
+    /// The last write error, while writes keep failing.
+    pub failing: Option<String>,
+}
+
+/// Records that may wait for the database before new scores are refused.
+pub const MAX_BACKLOG: u64 = 200_000;
+/// Records written per transaction at most.
+const BATCH: usize = 4096;
+/// How long the writer waits for more records after the first of a burst.
+const COLLECT: Duration = Duration::from_millis(20);
+/// How often an idle writer checks whether the server is stopping.
+const LINGER: Duration = Duration::from_millis(200);
+/// Longest pause between two attempts at a failing database.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Attempts at a failing database while stopping before leaving the rest to the journal.
+const ATTEMPTS_WHEN_STOPPING: u32 = 3;
+/// Longest [`Recorder::flush`] waits.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+enum Message {
+    Records(Vec<Pending>),
+    /// Answer once everything queued before is written.
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// The append-only journal and its bookkeeping.
+#[derive(Debug)]
+struct Journal {
+    path: PathBuf,
+    file: File,
+    /// Bytes in the file.
+    length: u64,
+    /// Records appended since the file was last emptied.
+    appended: u64,
+    /// Of those, records committed to the database.
+    committed: u64,
+}
+
+impl Journal {
+    fn append(&mut self, bytes: &[u8], records: u64) -> Result<(), RecordError> {
+        if self.appended - self.committed >= MAX_BACKLOG {
+            return Err(RecordError::Backlog(self.appended - self.committed));
+        }
+        if let Err(error) = self.file.write_all(bytes) {
+            // Cut a torn line off, so the next record does not start in the middle of it.
+            self.file.set_len(self.length).ok();
+            return Err(RecordError::Journal(error.to_string()));
+        }
+        self.length += bytes.len() as u64;
+        self.appended += records;
+        Ok(())
+    }
+
+    /// Counts committed records; empties the file once everything in it is committed.
+    fn committed(&mut self, records: u64) {
+        self.committed += records;
+        if self.committed == self.appended && self.file.set_len(0).is_ok() {
+            self.length = 0;
+            self.appended = 0;
+            self.committed = 0;
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Status {
+    written: AtomicU64,
+    failures: AtomicU64,
+    failing: Mutex<Option<String>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The journal beside a database: `leadscore.db` → `leadscore.db.pending-scores`.
+pub fn journal_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".pending-scores");
+    db.with_file_name(name)
+}
+
+/// A background writer with a crash-safe journal (see the module documentation).
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    journal: Arc<Mutex<Journal>>,
+    status: Arc<Status>,
+    sender: Mutex<Option<Sender<Message>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    id_prefix: String,
+    next_id: AtomicU64,
+}
+
+impl Recorder {
+    /// Opens the database, replays what a previous process left in the journal, and starts the
+    /// writer thread.
+    pub fn start(path: &Path) -> Result<Self, StoreError> {
+        let mut connection = open(path)?;
+        let journal_file = journal_path(path);
+        let status = Arc::new(Status::default());
+        let replayed = replay(&mut connection, path, &journal_file)?;
+        status.written.store(replayed, Ordering::Relaxed);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&journal_file)
+            .map_err(|source| StoreError::Journal {
+                path: journal_file.clone(),
+                source,
+            })?;
+        let journal = Arc::new(Mutex::new(Journal {
+            path: journal_file,
+            file,
+            length: 0,
+            appended: 0,
+            committed: 0,
+        }));
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let writer = {
+            let journal = journal.clone();
+            let status = status.clone();
+            let db = path.to_owned();
+            std::thread::Builder::new()
+                .name("leadscore-recorder".into())
+                .spawn(move || write_loop(&mut connection, &db, &receiver, &journal, &status))
+                .map_err(|source| StoreError::Journal {
+                    path: path.to_owned(),
+                    source,
+                })?
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Ok(Self {
+            path: path.to_owned(),
+            journal,
+            status,
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+            id_prefix: format!("{nanos:x}-{:x}", std::process::id()),
+            next_id: AtomicU64::new(0),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Journals records (one write for all of them) and queues them for the database. Once this
+    /// returns `Ok`, the records survive the process being killed.
+    pub fn record(&self, records: Vec<ScoreRecord>) -> Result<(), RecordError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let pending: Vec<Pending> = records
+            .into_iter()
+            .map(|record| Pending {
+                id: format!(
+                    "{}-{:x}",
+                    self.id_prefix,
+                    self.next_id.fetch_add(1, Ordering::Relaxed)
+                ),
+                record,
+            })
+            .collect();
+        let mut bytes = Vec::with_capacity(256 * pending.len());
+        for p in &pending {
+            serde_json::to_writer(&mut bytes, p)
+                .map_err(|e| RecordError::Journal(e.to_string()))?;
+            bytes.push(b'\n');
+        }
+        let sender = lock(&self.sender);
+        let Some(sender) = sender.as_ref() else {
+            return Err(RecordError::Stopped);
+        };
+        lock(&self.journal).append(&bytes, pending.len() as u64)?;
+        // A failed send means the writer stopped; the records are in the journal and will be
+        // replayed at the next start.
+        sender.send(Message::Records(pending)).ok();
+        Ok(())
+    }
+
+    /// Blocks until everything recorded so far is written (at most a few seconds when the
+    /// database is failing).
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::sync_channel(1);
+        let sent = lock(&self.sender)
+            .as_ref()
+            .is_some_and(|s| s.send(Message::Flush(done)).is_ok());
+        if sent {
+            wait.recv_timeout(FLUSH_TIMEOUT).ok();
+        }
+    }
+
+    /// How the recorder is doing.
+    pub fn status(&self) -> RecorderStatus {
+        let journal = lock(&self.journal);
+        RecorderStatus {
+            written: self.status.written.load(Ordering::Relaxed),
+            pending: journal.appended - journal.committed,
+            failures: self.status.failures.load(Ordering::Relaxed),
+            failing: lock(&self.status.failing).clone(),
+        }
+    }
+
+    /// Writes everything queued and stops the writer; records that could not be written stay in
+    /// the journal for the next start. Later records are refused.
+    pub fn close(&self) {
+        lock(&self.sender).take();
+        if let Some(handle) = lock(&self.writer).take()
+            && handle.join().is_err()
+        {
+            tracing::error!("the score recorder thread panicked");
+        }
+        let journal = lock(&self.journal);
+        if journal.appended == journal.committed {
+            std::fs::remove_file(&journal.path).ok();
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn write_loop(
+    connection: &mut Connection,
+    db: &Path,
+    receiver: &mpsc::Receiver<Message>,
+    journal: &Mutex<Journal>,
+    status: &Status,
+) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+    let mut waiting = Vec::new();
+    loop {
+        let stopping = match receiver.recv_timeout(LINGER) {
+            Ok(first) => {
+                // Let a burst accumulate: one transaction per burst, not per score.
+                if !matches!(first, Message::Flush(_)) {
+                    std::thread::sleep(COLLECT);
+                }
+                for message in std::iter::once(first).chain(receiver.try_iter()) {
+                    match message {
+                        Message::Records(records) => batch.extend(records),
+                        Message::Flush(done) => waiting.push(done),
+                    }
+                    if batch.len() >= BATCH {
+                        break;
+                    }
+                }
+                false
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => true,
+        };
+        let mut backoff = Duration::from_millis(50);
+        let mut attempts = 0;
+        while !batch.is_empty() {
+            match write(connection, &batch) {
+                Ok(()) => {
+                    status
+                        .written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    lock(journal).committed(batch.len() as u64);
+                    lock(&status.failing).take();
+                    batch.clear();
+                }
+                Err(error) => {
+                    attempts += 1;
+                    status.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(db = %db.display(), %error, pending = batch.len(), "could not record scores; retrying (they are safe in the journal)");
+                    *lock(&status.failing) = Some(error.to_string());
+                    if stopping && attempts >= ATTEMPTS_WHEN_STOPPING {
+                        tracing::error!(db = %db.display(), pending = batch.len(), "stopping with scores still in the journal; the next start records them");
+                        batch.clear();
+                        break;
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        for done in waiting.drain(..) {
+            done.send(()).ok();
+        }
+        if stopping {
+            break;
+        }
+    }
+}
+
+fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut insert = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO scores (record_id, lead_id, scored_at, model, model_version, probability, tier, points, grade, mql)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        let mut assign = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO assignments (experiment, lead_id, arm, routed, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for Pending { id, record: r } in batch {
+            insert.execute(params![
+                id,
+                r.lead_id,
+                r.scored_at,
+                r.model.as_ref().map(|m| &m.0),
+                r.model.as_ref().map(|m| &m.1),
+                r.probability,
+                r.tier,
+                r.points,
+                r.grade,
+                r.mql,
+            ])?;
+            for d in &r.decisions {
+                assign.execute(params![
+                    d.experiment,
+                    r.lead_id,
+                    d.arm,
+                    d.routed,
+                    r.scored_at
+                ])?;
+            }
+        }
+    }
+    transaction.commit()
+}
+
+/// Writes what a previous process left in the journal, then empties it. A torn last line (the
+/// process killed in the middle of a write) was never acknowledged and is skipped.
+fn replay(connection: &mut Connection, db: &Path, journal: &Path) -> Result<u64, StoreError> {
+    let journal_error = |source| StoreError::Journal {
+        path: journal.to_owned(),
+        source,
+    };
+    let file = match File::open(journal) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(journal_error(e)),
+    };
+    if !file.metadata().map_err(journal_error)?.is_file() {
+        return Err(journal_error(std::io::Error::other(
+            "not a regular file; move it away",
+        )));
+    }
+    let mut batch = Vec::new();
+    let mut replayed = 0;
+    let mut torn = 0;
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(journal_error)?;
+        match serde_json::from_str::<Pending>(&line) {
+            Ok(pending) => batch.push(pending),
+            Err(_) => torn += 1,
+        }
+        if batch.len() == BATCH {
+            write(connection, &batch).map_err(crate::schema::database_error(db))?;
+            replayed += batch.len() as u64;
+            batch.clear();
+        }
+    }
+    write(connection, &batch).map_err(crate::schema::database_error(db))?;
+    replayed += batch.len() as u64;
+    if torn > 0 {
+        tracing::warn!(journal = %journal.display(), torn, "skipped unreadable journal lines (a write cut short by a crash; never acknowledged)");
+    }
+    if replayed > 0 {
+        tracing::info!(journal = %journal.display(), replayed, "recorded scores a previous process left in the journal");
+    }
+    File::create(journal).map_err(journal_error)?;
+    Ok(replayed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_journal_that_cannot_be_written_refuses_the_score() {
+        let file = OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let mut journal = Journal {
+            path: PathBuf::from("/dev/full"),
+            file,
+            length: 0,
+            appended: 0,
+            committed: 0,
+        };
+        let error = journal.append(b"{}\n", 1).expect_err("disk full");
+        assert!(matches!(error, RecordError::Journal(_)), "{error}");
+        assert_eq!(journal.appended, 0, "a refused record is not counted");
+    }
+
+    #[test]
+    fn the_backlog_is_bounded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("journal");
+        let mut journal = Journal {
+            file: File::create(&path).expect("file"),
+            path,
+            length: 0,
+            appended: MAX_BACKLOG,
+            committed: 0,
+        };
+        assert_eq!(
+            journal.append(b"{}\n", 1),
+            Err(RecordError::Backlog(MAX_BACKLOG))
+        );
+        journal.committed(MAX_BACKLOG);
+        assert_eq!(journal.append(b"{}\n", 1), Ok(()));
+    }
+}

@@ -1,0 +1,102 @@
+//! Opening the database: its tables, indexes and the upgrades of older files.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS scores (
+    id INTEGER PRIMARY KEY,
+    lead_id TEXT NOT NULL,
+    scored_at TEXT NOT NULL,
+    model TEXT,
+    model_version TEXT,
+    probability REAL,
+    tier TEXT,
+    points REAL,
+    grade TEXT,
+    mql INTEGER
+);
+CREATE INDEX IF NOT EXISTS scores_by_lead ON scores (lead_id, scored_at);
+CREATE TABLE IF NOT EXISTS experiment_arms (
+    experiment TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    share REAL NOT NULL,
+    policy TEXT NOT NULL,
+    PRIMARY KEY (experiment, arm)
+);
+CREATE TABLE IF NOT EXISTS assignments (
+    experiment TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    routed INTEGER NOT NULL,
+    assigned_at TEXT NOT NULL,
+    PRIMARY KEY (experiment, lead_id)
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    lead_id TEXT PRIMARY KEY,
+    won INTEGER NOT NULL,
+    closed_at TEXT,
+    recorded_at TEXT NOT NULL
+);
+";
+
+/// How long a connection waits for another one's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) fn database_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError::Database {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Opens the database, creating it and its tables if needed and upgrading an older file.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let error = database_error(path);
+    let connection = Connection::open(path).map_err(&error)?;
+    // The recorder thread, outcome imports and reports share the file: wait for another writer
+    // instead of failing with "database is locked". Write transactions begin IMMEDIATE, because a
+    // read transaction that later upgrades to a write cannot wait and fails at once.
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(&error)?;
+    connection.execute_batch(SCHEMA).map_err(&error)?;
+    let has_record_id: bool = connection
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('scores') WHERE name = 'record_id'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map_err(&error)?
+        > 0;
+    if !has_record_id {
+        // Files written before the journal existed: ids let a replayed journal skip rows that
+        // were already committed.
+        connection
+            .execute_batch("ALTER TABLE scores ADD COLUMN record_id TEXT")
+            .map_err(&error)?;
+    }
+    connection
+        .execute_batch(
+            "CREATE UNIQUE INDEX IF NOT EXISTS scores_by_record ON scores (record_id);
+             CREATE INDEX IF NOT EXISTS scores_by_time ON scores (scored_at);",
+        )
+        .map_err(&error)?;
+    Ok(connection)
+}
+
+/// Opens a database that must already exist (reports and other read-mostly commands never create
+/// an empty one by mistake).
+pub fn open_existing(path: &Path) -> Result<Connection, StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::Missing {
+            path: path.to_owned(),
+        });
+    }
+    open(path)
+}

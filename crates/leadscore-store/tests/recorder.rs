@@ -1,0 +1,115 @@
+//! The recorder's guarantee: an acknowledged score survives the process dying, exactly once.
+
+use std::path::Path;
+
+use leadscore_compare::live::{Decision, Policy};
+use leadscore_store::{Recorder, ScoreRecord, journal_path, open};
+
+fn record(lead: &str) -> ScoreRecord {
+    ScoreRecord {
+        lead_id: lead.to_owned(),
+        scored_at: "2026-11-30T00:00:00Z".to_owned(),
+        model: Some(("m".to_owned(), "v1".to_owned())),
+        probability: Some(0.25),
+        tier: Some("B".to_owned()),
+        points: None,
+        grade: None,
+        mql: None,
+        decisions: vec![Decision {
+            experiment: "e".to_owned(),
+            arm: "model".to_owned(),
+            routed: true,
+            policy: Policy::ModelTopShare,
+        }],
+    }
+}
+
+fn count(db: &Path, table: &str) -> i64 {
+    open(db)
+        .expect("open")
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .expect("count")
+}
+
+#[test]
+fn scores_are_written_and_the_journal_emptied() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let recorder = Recorder::start(&db).expect("start");
+    for i in 0..250 {
+        recorder
+            .record(vec![record(&format!("L{i}"))])
+            .expect("recorded");
+    }
+    recorder.flush();
+    assert_eq!(count(&db, "scores"), 250);
+    assert_eq!(count(&db, "assignments"), 250);
+    let status = recorder.status();
+    assert_eq!(
+        (status.written, status.pending, status.failing),
+        (250, 0, None)
+    );
+    assert_eq!(
+        std::fs::metadata(journal_path(&db)).expect("journal").len(),
+        0
+    );
+    recorder.close();
+    assert!(
+        !journal_path(&db).exists(),
+        "an empty journal is removed on close"
+    );
+}
+
+/// What `kill -9` leaves: journaled records the writer never committed, and a torn last line
+/// that was never acknowledged.
+#[test]
+fn a_journal_left_by_a_killed_process_is_replayed_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    {
+        let recorder = Recorder::start(&db).expect("start");
+        recorder
+            .record(vec![record("committed")])
+            .expect("recorded");
+        recorder.close();
+    }
+    let journal = journal_path(&db);
+    let lines: Vec<String> = (0..3)
+        .map(|i| {
+            serde_json::json!({"id": format!("crashed-{i}"), "record": record(&format!("K{i}"))})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(
+        &journal,
+        format!("{}\n{}\n{}\n{{\"id\": \"torn", lines[0], lines[1], lines[2]),
+    )
+    .expect("journal");
+    {
+        let recorder = Recorder::start(&db).expect("restart");
+        assert_eq!(recorder.status().written, 3);
+        recorder.close();
+    }
+    assert_eq!(count(&db, "scores"), 4);
+    {
+        let recorder = Recorder::start(&db).expect("restart");
+        assert_eq!(recorder.status().written, 0, "nothing left to replay");
+        recorder.close();
+    }
+    // A crash between a commit and the journal being emptied: the id makes the replay skip it.
+    std::fs::write(&journal, format!("{}\n", lines[0])).expect("journal");
+    Recorder::start(&db).expect("restart").close();
+    assert_eq!(
+        count(&db, "scores"),
+        4,
+        "a record already committed is not written twice"
+    );
+}
+
+#[test]
+fn a_closed_recorder_refuses_scores() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recorder = Recorder::start(&dir.path().join("scores.db")).expect("start");
+    recorder.close();
+    assert!(recorder.record(vec![record("late")]).is_err());
+}
