@@ -13,6 +13,12 @@ pub enum CompareError {
         /// Lost leads.
         lost: usize,
     },
+    /// The scorer lacks a model or rules.
+    #[error("a comparison needs both a model file and a rules file")]
+    NeedsModelAndRules,
+    /// The holdout's features cannot be built.
+    #[error(transparent)]
+    Features(#[from] leadscore_features::FeatureError),
     /// Inputs of different lengths.
     #[error("{what}: {got} values for {expected} leads")]
     Length {

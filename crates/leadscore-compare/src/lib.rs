@@ -8,9 +8,11 @@ mod error;
 pub mod html;
 pub mod live;
 
+use leadscore_data::{EventLog, LeadsTable};
 use leadscore_metrics::{
     CalibrationBin, Ranking, average_precision, calibration_bins, roc_auc, roc_curve,
 };
+use leadscore_score::Scorer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -238,6 +240,56 @@ fn difference(what: &str, estimate: f64, mut samples: Vec<f64>) -> Difference {
         high,
         verdict,
     }
+}
+
+/// The comparison settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompareSettings {
+    /// Time at which open leads are scored.
+    pub scoring_time: i64,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+    /// Bootstrap seed.
+    pub seed: u64,
+}
+
+/// Scores `holdout` rows of a table with the scorer's model and rules and compares them.
+pub fn compare_holdout(
+    scorer: &Scorer,
+    leads: &LeadsTable,
+    events: Option<&EventLog>,
+    holdout: &[usize],
+    settings: CompareSettings,
+) -> Result<Comparison, CompareError> {
+    let mql_threshold = scorer
+        .rules()
+        .filter(|_| scorer.model().is_some())
+        .ok_or(CompareError::NeedsModelAndRules)?
+        .mql_threshold;
+    let scores = scorer.score_table(leads, events, settings.scoring_time)?;
+    let won = leads.won_mask();
+    let mut input = CompareInput {
+        probabilities: Vec::with_capacity(holdout.len()),
+        points: Vec::with_capacity(holdout.len()),
+        won: Vec::with_capacity(holdout.len()),
+        tiers: Vec::with_capacity(holdout.len()),
+        grades: Vec::with_capacity(holdout.len()),
+        mql_threshold,
+        resamples: settings.resamples,
+        seed: settings.seed,
+    };
+    for &row in holdout {
+        let score = &scores[row];
+        let (Some(prediction), Some(points)) = (&score.prediction, &score.points) else {
+            continue;
+        };
+        input.probabilities.push(prediction.probability);
+        input.tiers.push(prediction.tier.clone());
+        input.points.push(points.total);
+        input.grades.push(points.grade.clone());
+        input.won.push(won[row]);
+    }
+    compare(&input)
 }
 
 /// Compares the two scorings of a holdout.

@@ -13,6 +13,7 @@ mod events;
 mod leads;
 mod output;
 mod sniff;
+mod split;
 mod table;
 pub mod time;
 mod value;
@@ -27,5 +28,6 @@ pub use leads::{
 };
 pub use output::{OutputValues, write_table};
 pub use sniff::sniff_separator;
+pub use split::{Folds, SplitKind, Validation, hold_out, validation_folds};
 pub use table::{FileFormat, UNNAMED_PREFIX, format_number};
 pub use value::{MissingTokens, NumberError, TextRule, Value, parse_number, read_cell};

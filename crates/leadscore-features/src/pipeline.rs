@@ -6,7 +6,7 @@
 //! [`FittedEventFeatures::aggregate`] that [`FittedFeaturePipeline::transform_lead`] uses for a
 //! single request.
 
-use leadscore_data::{ColumnKind, EventLog, LeadsTable, Outcome, TextRule, Value};
+use leadscore_data::{ColumnKind, EventLog, LeadsTable, TextRule, Value};
 use ndarray::Array2;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -343,17 +343,5 @@ impl FittedFeaturePipeline {
             counts = event_counts;
         }
         Ok((row, counts))
-    }
-
-    /// The as-of time of a lead under this pipeline's policy.
-    pub fn as_of_time(
-        &self,
-        outcome: Outcome,
-        created_at: Option<i64>,
-        closed_at: Option<i64>,
-        scoring_time: i64,
-    ) -> i64 {
-        self.as_of
-            .as_of(outcome, created_at, closed_at, scoring_time)
     }
 }

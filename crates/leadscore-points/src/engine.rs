@@ -1,10 +1,11 @@
-//! Scoring leads with rules: one function for a table and for a single lead.
+//! Scoring leads with rules: one evaluation of a rule for a lead ([`LeadView`]), used to score a
+//! table, a single request, and the candidate rules of a learned scorecard.
 
-use leadscore_data::{EventLog, LeadsTable, Outcome, Value, time::SECONDS_PER_DAY};
+use leadscore_data::{EventLog, LeadsTable, Value, time::SECONDS_PER_DAY};
 use leadscore_features::LeadInput;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{Condition, EventRule, FieldCondition, GradeCuts, Group, PointsRules};
+use crate::rules::{Condition, EventRule, FieldCondition, GradeCuts, Group, PointsRules, Rule};
 
 /// Points of one rule for one lead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -38,8 +39,10 @@ pub struct PointsScore {
     pub breakdown: Vec<RuleHit>,
 }
 
-fn round_tenth(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
+/// Rounds to 0.1 point; never `-0`.
+pub(crate) fn round_tenth(value: f64) -> f64 {
+    let rounded = (value * 10.0).round() / 10.0;
+    if rounded == 0.0 { 0.0 } else { rounded }
 }
 
 fn text_of(value: Value<'_>) -> Option<String> {
@@ -109,6 +112,59 @@ fn event_points(rule: &EventRule, points: f64, ages: &[f64]) -> Option<(f64, Str
     Some((capped, detail))
 }
 
+/// One lead as the rules see it: its attributes, and its distinct events strictly before the
+/// as-of time (exact duplicates count once, as for the model's behaviour features).
+pub struct LeadView<'a, 'v> {
+    attribute: &'a dyn Fn(&str) -> Value<'v>,
+    events: Vec<(&'v str, i64)>,
+    as_of: i64,
+}
+
+impl<'a, 'v> LeadView<'a, 'v> {
+    /// A lead: `attribute` gives a field's value, `events` its (type, time) events in any order.
+    pub fn new(
+        attribute: &'a dyn Fn(&str) -> Value<'v>,
+        events: impl IntoIterator<Item = (&'v str, i64)>,
+        as_of: i64,
+    ) -> Self {
+        let mut events: Vec<(&str, i64)> = events.into_iter().filter(|&(_, t)| t < as_of).collect();
+        events.sort_unstable();
+        events.dedup();
+        Self {
+            attribute,
+            events,
+            as_of,
+        }
+    }
+
+    /// The points one rule gives this lead, unrounded, with what matched; `None` when the rule
+    /// does not apply.
+    pub fn evaluate(&self, rule: &Rule) -> Option<(f64, String)> {
+        match &rule.condition {
+            Condition::Field { field, condition } => {
+                let value = (self.attribute)(field);
+                field_matches(condition, value).then(|| {
+                    let shown = match value {
+                        Value::Missing => "missing".to_owned(),
+                        Value::Number(n) => leadscore_data::format_number(n),
+                        Value::Text(t) => t.trim().to_owned(),
+                    };
+                    (rule.points, format!("{field} = {shown}"))
+                })
+            }
+            Condition::Event(event) => {
+                let ages: Vec<f64> = self
+                    .events
+                    .iter()
+                    .filter(|(kind, _)| *kind == event.event)
+                    .map(|&(_, t)| (self.as_of - t) as f64 / SECONDS_PER_DAY as f64)
+                    .collect();
+                event_points(event, rule.points, &ages)
+            }
+        }
+    }
+}
+
 impl PointsRules {
     /// Scores one lead: `attribute` gives a field's value, `events` its (type, time) events in any
     /// order (exact duplicates count once), `as_of` the moment of scoring. Only events strictly
@@ -119,38 +175,13 @@ impl PointsRules {
         events: impl IntoIterator<Item = (&'v str, i64)>,
         as_of: i64,
     ) -> PointsScore {
-        let mut distinct: Vec<(&str, i64)> =
-            events.into_iter().filter(|&(_, t)| t < as_of).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
+        self.score_view(&LeadView::new(&attribute, events, as_of))
+    }
 
+    fn score_view(&self, lead: &LeadView<'_, '_>) -> PointsScore {
         let mut breakdown = Vec::new();
-        let mut ages = Vec::new();
         for rule in &self.rules {
-            let hit = match &rule.condition {
-                Condition::Field { field, condition } => {
-                    let value = attribute(field);
-                    field_matches(condition, value).then(|| {
-                        let shown = match value {
-                            Value::Missing => "missing".to_owned(),
-                            Value::Number(n) => leadscore_data::format_number(n),
-                            Value::Text(t) => t.trim().to_owned(),
-                        };
-                        (rule.points, format!("{field} = {shown}"))
-                    })
-                }
-                Condition::Event(event) => {
-                    ages.clear();
-                    ages.extend(
-                        distinct
-                            .iter()
-                            .filter(|(kind, _)| *kind == event.event)
-                            .map(|&(_, t)| (as_of - t) as f64 / SECONDS_PER_DAY as f64),
-                    );
-                    event_points(event, rule.points, &ages)
-                }
-            };
-            if let Some((points, detail)) = hit {
+            if let Some((points, detail)) = lead.evaluate(rule) {
                 let points = round_tenth(points);
                 if points != 0.0 {
                     breakdown.push(RuleHit {
@@ -213,45 +244,97 @@ impl PointsRules {
         events: Option<&EventLog>,
         as_of: &[i64],
     ) -> Vec<PointsScore> {
-        let types: &[String] = events.map_or(&[], |log| &log.types);
-        (0..leads.len())
-            .map(|row| {
-                let lead_events = events.map_or(&[][..], |log| log.for_lead(row));
-                self.score(
-                    |name| leads.column(name).map_or(Value::Missing, |c| c.value(row)),
-                    lead_events
-                        .iter()
-                        .map(|e| (types[e.kind as usize].as_str(), e.timestamp)),
-                    as_of[row],
-                )
-            })
-            .collect()
+        let rows: Vec<usize> = (0..leads.len()).collect();
+        with_table_views(leads, events, as_of, &rows, |view| self.score_view(view))
     }
 }
 
-/// Fit grade A–D and engagement 1–4 from subtotals.
+/// The unrounded points each rule gives each lead of `rows`: one column per rule, through the
+/// same evaluation as scoring (the learned scorecard's design matrix).
+pub fn rule_columns(
+    rules: &[Rule],
+    leads: &LeadsTable,
+    events: Option<&EventLog>,
+    as_of: &[i64],
+    rows: &[usize],
+) -> Vec<Vec<f64>> {
+    let per_lead = with_table_views(leads, events, as_of, rows, |view| {
+        rules
+            .iter()
+            .map(|rule| view.evaluate(rule).map_or(0.0, |(points, _)| points))
+            .collect::<Vec<f64>>()
+    });
+    (0..rules.len())
+        .map(|j| per_lead.iter().map(|row| row[j]).collect())
+        .collect()
+}
+
+/// Calls `f` with the view of each lead of `rows` of a table.
+fn with_table_views<'t, T>(
+    leads: &'t LeadsTable,
+    events: Option<&'t EventLog>,
+    as_of: &[i64],
+    rows: &[usize],
+    f: impl Fn(&LeadView<'_, 't>) -> T,
+) -> Vec<T> {
+    let types: &[String] = events.map_or(&[], |log| &log.types);
+    rows.iter()
+        .map(|&row| {
+            let lead_events = events.map_or(&[][..], |log| log.for_lead(row));
+            let attribute =
+                move |name: &str| leads.column(name).map_or(Value::Missing, |c| c.value(row));
+            let view = LeadView::new(
+                &attribute,
+                lead_events
+                    .iter()
+                    .map(|e| (types[e.kind as usize].as_str(), e.timestamp)),
+                as_of[row],
+            );
+            f(&view)
+        })
+        .collect()
+}
+
+/// Fit grade A–D and, when graded, engagement 1–4 from subtotals.
 fn grade(cuts: &GradeCuts, fit: f64, engagement: f64) -> String {
     let step = |cuts: &[f64; 3], value: f64| cuts.iter().take_while(|&&c| value < c).count();
     let letter = (b'A' + step(&cuts.fit, fit) as u8) as char;
-    let digit = (b'1' + step(&cuts.engagement, engagement) as u8) as char;
-    format!("{letter}{digit}")
+    match &cuts.engagement {
+        Some(engagement_cuts) => {
+            let digit = (b'1' + step(engagement_cuts, engagement) as u8) as char;
+            format!("{letter}{digit}")
+        }
+        None => letter.to_string(),
+    }
 }
 
-/// Grade cut points learned as the 75th, 50th and 25th percentiles of the closed leads' subtotals,
-/// so grades A/1 hold roughly the top quarter of historical leads.
-pub fn learn_grade_cuts(scores: &[PointsScore], outcomes: &[Outcome]) -> GradeCuts {
-    let quartiles = |values: Vec<f64>| -> [f64; 3] {
-        let mut values = values;
-        values.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            if values.is_empty() {
-                0.0
-            } else {
-                values[((values.len() - 1) as f64 * q).round() as usize]
+/// Grade cut points learned from closed leads' subtotals: A (and 1) holds at most the top
+/// quarter, A–B (1–2) at most half, A–C (1–3) at most three quarters — leads tied at a cut are
+/// never split, so a grade never covers more than its share. `engagement` says whether the rules
+/// have engagement rules to grade.
+pub fn learn_grade_cuts(closed: &[PointsScore], engagement: bool) -> GradeCuts {
+    let cuts = |values: Vec<f64>| -> [f64; 3] {
+        let mut sorted = values;
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let n = sorted.len() as f64;
+        let at_most = |share: f64| {
+            // The lowest total such that the leads at or above it are at most `share` of all.
+            let allowed = (share * n).floor() as usize;
+            let mut cut = sorted.first().map_or(0.0, |top| top + 0.1);
+            let mut index = 0;
+            while index < sorted.len() {
+                let value = sorted[index];
+                let end = index + sorted[index..].iter().take_while(|&&v| v == value).count();
+                if end > allowed {
+                    break;
+                }
+                cut = value;
+                index = end;
             }
+            cut
         };
-        let mut cuts = [at(0.75), at(0.5), at(0.25)];
-        // Equal quantiles (many leads with 0 points) still need strictly decreasing cut points.
+        let mut cuts = [at_most(0.25), at_most(0.5), at_most(0.75)];
+        // Equal cuts (many leads tied) still need strictly decreasing minimums.
         for i in 1..3 {
             if cuts[i] >= cuts[i - 1] {
                 cuts[i] = cuts[i - 1] - 0.1;
@@ -259,15 +342,8 @@ pub fn learn_grade_cuts(scores: &[PointsScore], outcomes: &[Outcome]) -> GradeCu
         }
         cuts.map(round_tenth)
     };
-    let closed = || {
-        scores
-            .iter()
-            .zip(outcomes)
-            .filter(|(_, o)| **o != Outcome::Open)
-            .map(|(s, _)| s)
-    };
     GradeCuts {
-        fit: quartiles(closed().map(|s| s.fit).collect()),
-        engagement: quartiles(closed().map(|s| s.engagement).collect()),
+        fit: cuts(closed.iter().map(|s| s.fit).collect()),
+        engagement: engagement.then(|| cuts(closed.iter().map(|s| s.engagement).collect())),
     }
 }

@@ -12,11 +12,11 @@ mod rules;
 mod scorecard;
 mod threshold;
 
-pub use engine::{PointsScore, RuleHit, learn_grade_cuts};
+pub use engine::{LeadView, PointsScore, RuleHit, learn_grade_cuts, rule_columns};
 pub use error::PointsError;
 pub use rules::{
     Condition, EventRule, FieldCondition, GradeCuts, Group, PointsRules, Rule, TierGrades,
-    default_tiers,
+    default_tiers, tiers_for,
 };
 pub use scorecard::{ScorecardParams, ValidScorecardParams};
 pub use threshold::{ScoreBand, ThresholdAdvice, ThresholdGoal, recommend_threshold, score_bands};

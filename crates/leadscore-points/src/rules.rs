@@ -78,14 +78,17 @@ struct FileSpec {
     rules: Vec<Spanned<RuleSpec>>,
 }
 
-/// Minimum fit points for grades A, B, C and minimum engagement points for 1, 2, 3.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Minimum fit points for grades A, B, C and, when the rules grade engagement, minimum
+/// engagement points for 1, 2, 3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GradeCuts {
     /// Fit points needed for A, B and C (descending); below the last is D.
     pub fit: [f64; 3],
-    /// Engagement points needed for 1, 2 and 3 (descending); below the last is 4.
-    pub engagement: [f64; 3],
+    /// Engagement points needed for 1, 2 and 3 (descending); below the last is 4. Without it
+    /// grades are a letter only (rules without engagement rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engagement: Option<[f64; 3]>,
 }
 
 /// A condition on one explicit field. Missing values match only `missing = true` rules.
@@ -182,6 +185,23 @@ pub struct PointsRules {
     pub rules: Vec<Rule>,
 }
 
+/// The default tiers of grade cut points: [`default_tiers`] for letter-and-digit grades, and for
+/// letter-only grades hot: A; warm: B; cold: C D.
+pub fn tiers_for(cuts: &GradeCuts) -> Vec<TierGrades> {
+    if cuts.engagement.is_some() {
+        return default_tiers();
+    }
+    let tier = |name: &str, grades: &[&str]| TierGrades {
+        name: name.to_owned(),
+        grades: grades.iter().map(|g| (*g).to_owned()).collect(),
+    };
+    vec![
+        tier("hot", &["A"]),
+        tier("warm", &["B"]),
+        tier("cold", &["C", "D"]),
+    ]
+}
+
 /// hot: A1 A2 B1; warm: A3 B2 C1 A4 B3 C2; cold: everything else.
 pub fn default_tiers() -> Vec<TierGrades> {
     let tier = |name: &str, grades: &[&str]| TierGrades {
@@ -224,7 +244,9 @@ impl PointsRules {
             return Err(setting("`mql_threshold` must be a finite number".into()));
         }
         if let Some(cuts) = &spec.grades {
-            for (name, values) in [("fit", cuts.fit), ("engagement", cuts.engagement)] {
+            let dimensions = std::iter::once(("fit", cuts.fit))
+                .chain(cuts.engagement.map(|e| ("engagement", e)));
+            for (name, values) in dimensions {
                 if values.iter().any(|v| !v.is_finite())
                     || !(values[0] > values[1] && values[1] > values[2])
                 {
@@ -265,19 +287,25 @@ impl PointsRules {
         if rules.is_empty() {
             return Err(setting("it has no `[[rule]]`".into()));
         }
+        let two_dimensional = spec.grades.as_ref().is_none_or(|g| g.engagement.is_some());
         let tiers = if spec.tiers.is_empty() {
-            default_tiers()
+            spec.grades.as_ref().map_or_else(default_tiers, tiers_for)
         } else {
             let mut tiers = Vec::new();
             for spanned in spec.tiers {
                 let line = line_of(text, spanned.span().start);
                 let tier = spanned.into_inner();
-                if let Some(bad) = tier.grades.iter().find(|g| !is_grade(g)) {
+                if let Some(bad) = tier.grades.iter().find(|g| !is_grade(g, two_dimensional)) {
+                    let expected = if two_dimensional {
+                        "A–D then 1–4, e.g. A1 or C3"
+                    } else {
+                        "A–D: these grades have no engagement part"
+                    };
                     return Err(PointsError::Syntax {
                         path: path.to_owned(),
                         line,
                         message: format!(
-                            "tier `{}`: `{bad}` is not a grade (A–D then 1–4, e.g. A1 or C3)",
+                            "tier `{}`: `{bad}` is not a grade ({expected})",
                             tier.name
                         ),
                     });
@@ -356,7 +384,9 @@ impl PointsRules {
             let list = |v: &[f64; 3]| v.map(number).join(", ");
             let _ = writeln!(out, "\n[grades]");
             let _ = writeln!(out, "fit = [{}]", list(&cuts.fit));
-            let _ = writeln!(out, "engagement = [{}]", list(&cuts.engagement));
+            if let Some(engagement) = &cuts.engagement {
+                let _ = writeln!(out, "engagement = [{}]", list(engagement));
+            }
         }
         for tier in &self.tiers {
             let grades: Vec<String> = tier.grades.iter().map(|g| format!("\"{g}\"")).collect();
@@ -436,9 +466,15 @@ fn quote(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
 
-fn is_grade(grade: &str) -> bool {
+fn is_grade(grade: &str, two_dimensional: bool) -> bool {
     let bytes = grade.to_uppercase().into_bytes();
-    bytes.len() == 2 && (b'A'..=b'D').contains(&bytes[0]) && (b'1'..=b'4').contains(&bytes[1])
+    match bytes.as_slice() {
+        [letter, digit] if two_dimensional => {
+            (b'A'..=b'D').contains(letter) && (b'1'..=b'4').contains(digit)
+        }
+        [letter] if !two_dimensional => (b'A'..=b'D').contains(letter),
+        _ => false,
+    }
 }
 
 fn check_rule(rule: &RuleSpec) -> Result<Condition, String> {

@@ -416,3 +416,81 @@ fn a_learned_scorecard_ranks_unseen_leads_and_reloads() {
     let again = reloaded.score_table(&leads, Some(&events), &as_of);
     assert_eq!(again, scores);
 }
+
+/// An export without events whose levels differ in case and whose numeric edges are decimals —
+/// the shape on which learned scorecards used to print an MQL threshold of −24, engagement cut
+/// points `[-0, -0.1, -0.2]`, a rule named `rate 1.1 to 1.4000000000000001`, two rules with one
+/// condition that failed to reload, and a "hot" tier covering half of the leads.
+#[test]
+fn a_scorecard_without_events_reads_as_a_marketer_expects() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("export.csv");
+    let mut text = String::from("lead_id,job,rate,outcome\n");
+    for i in 0..3_000u64 {
+        let job = ["VP", "vp", "analyst", "student", "intern"][(i % 5) as usize];
+        let rate = [-3.4, -1.8, 1.1, 1.4, 1.4000000000000001][((i / 5) % 5) as usize];
+        let hash = i.wrapping_mul(2_654_435_761) % 1000;
+        let chance = match job {
+            "VP" | "vp" => 300,
+            "analyst" => 120,
+            _ => 40,
+        } + if rate < 0.0 { 150 } else { 0 };
+        let outcome = if hash < chance { "won" } else { "lost" };
+        text.push_str(&format!("L{i},{job},{rate},{outcome}\n"));
+    }
+    std::fs::write(&path, text).expect("write");
+    let options = LeadsOptions {
+        text_rule: leadscore_data::TextRule::legacy(),
+        ..LeadsOptions::default()
+    };
+    let leads = LeadsTable::load(&path, &options).expect("leads");
+    let as_of = vec![NOW; leads.len()];
+    let rows: Vec<usize> = (0..leads.len()).collect();
+    let learned = ScorecardParams::new()
+        .check()
+        .expect("valid")
+        .fit(&leads, None, &as_of, &rows)
+        .expect("learns");
+
+    let grades = learned.grades.as_ref().expect("grades");
+    assert_eq!(
+        grades.engagement, None,
+        "no engagement rules, no engagement grade"
+    );
+    assert!(
+        learned.mql_threshold >= 0.0,
+        "threshold {}",
+        learned.mql_threshold
+    );
+    assert!(
+        learned.rules.iter().all(|r| r.points > 0.0),
+        "fit points start at 0"
+    );
+    let vp_rules = learned
+        .rules
+        .iter()
+        .filter(|r| r.name.to_lowercase() == "job is vp")
+        .count();
+    assert_eq!(vp_rules, 1, "one rule per condition: {:?}", learned.rules);
+    for rule in &learned.rules {
+        assert!(!rule.name.contains("0000"), "round edges: {}", rule.name);
+    }
+    let file = learned.to_toml("test");
+    assert!(!file.contains("-0\n") && !file.contains("= -0,"), "{file}");
+    let reloaded = PointsRules::parse(Path::new("learned.toml"), &file).expect("reloads");
+    let scores = learned.score_table(&leads, None, &as_of);
+    assert_eq!(reloaded.score_table(&leads, None, &as_of), scores);
+    let hot = scores
+        .iter()
+        .filter(|s| s.tier.as_deref() == Some("hot"))
+        .count();
+    assert!(
+        hot * 4 <= scores.len(),
+        "hot covers {hot} of {}",
+        scores.len()
+    );
+    for score in &scores {
+        assert!(score.breakdown.iter().all(|h| h.points != 0.0));
+        assert!(score.total.to_string() != "-0");
+    }
+}

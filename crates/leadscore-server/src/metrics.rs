@@ -56,114 +56,124 @@ impl Metrics {
         recorder: Option<&leadscore_store::RecorderStatus>,
     ) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP leadscore_requests_total HTTP requests by route and status."
-        );
-        let _ = writeln!(out, "# TYPE leadscore_requests_total counter");
         let mut errors = 0;
-        if let Ok(requests) = self.requests.lock() {
-            for ((route, status), count) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "leadscore_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}"
-                );
+        let mut requests = Vec::new();
+        if let Ok(counts) = self.requests.lock() {
+            for ((route, status), count) in counts.iter() {
+                requests.push((
+                    format!("{{route=\"{route}\",status=\"{status}\"}}"),
+                    *count as f64,
+                ));
                 if *status >= 400 {
                     errors += count;
                 }
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP leadscore_errors_total Requests answered with a 4xx or 5xx status."
+        family(
+            &mut out,
+            "leadscore_requests_total",
+            "counter",
+            "HTTP requests by route and status (timeouts and panics included).",
+            &requests,
         );
-        let _ = writeln!(out, "# TYPE leadscore_errors_total counter");
-        let _ = writeln!(out, "leadscore_errors_total {errors}");
-        let _ = writeln!(
-            out,
-            "# HELP leadscore_request_duration_seconds Request latency."
+        family(
+            &mut out,
+            "leadscore_errors_total",
+            "counter",
+            "Requests answered with a 4xx or 5xx status.",
+            &[(String::new(), errors as f64)],
         );
-        let _ = writeln!(out, "# TYPE leadscore_request_duration_seconds histogram");
+        let mut histogram = Vec::new();
         let mut cumulative = 0;
         for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
             cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "leadscore_request_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-            );
+            histogram.push((format!("_bucket{{le=\"{bound}\"}}"), cumulative as f64));
         }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "leadscore_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        let count = self.count.load(Ordering::Relaxed) as f64;
+        histogram.extend([
+            ("_bucket{le=\"+Inf\"}".to_owned(), count),
+            (
+                "_sum".to_owned(),
+                self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            ),
+            ("_count".to_owned(), count),
+        ]);
+        family(
+            &mut out,
+            "leadscore_request_duration_seconds",
+            "histogram",
+            "Request latency.",
+            &histogram,
         );
-        let _ = writeln!(
-            out,
-            "leadscore_request_duration_seconds_sum {}",
-            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+        let counter = |value: &AtomicU64| [(String::new(), value.load(Ordering::Relaxed) as f64)];
+        family(
+            &mut out,
+            "leadscore_scored_leads_total",
+            "counter",
+            "Leads scored.",
+            &counter(&self.scored),
         );
-        let _ = writeln!(out, "leadscore_request_duration_seconds_count {count}");
-        let _ = writeln!(out, "# HELP leadscore_scored_leads_total Leads scored.");
-        let _ = writeln!(out, "# TYPE leadscore_scored_leads_total counter");
-        let _ = writeln!(
-            out,
-            "leadscore_scored_leads_total {}",
-            self.scored.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP leadscore_unrecorded_leads_total Scores refused (503) because they could not be recorded."
-        );
-        let _ = writeln!(out, "# TYPE leadscore_unrecorded_leads_total counter");
-        let _ = writeln!(
-            out,
-            "leadscore_unrecorded_leads_total {}",
-            self.unrecorded.load(Ordering::Relaxed)
+        family(
+            &mut out,
+            "leadscore_unrecorded_leads_total",
+            "counter",
+            "Scores refused (503) because they could not be recorded.",
+            &counter(&self.unrecorded),
         );
         if let Some(status) = recorder {
-            let _ = writeln!(
-                out,
-                "# HELP leadscore_recorder_pending Scores acknowledged and journaled, not yet in the database."
-            );
-            let _ = writeln!(out, "# TYPE leadscore_recorder_pending gauge");
-            let _ = writeln!(out, "leadscore_recorder_pending {}", status.pending);
-            let _ = writeln!(
-                out,
-                "# HELP leadscore_recorder_written_total Scores written to the database."
-            );
-            let _ = writeln!(out, "# TYPE leadscore_recorder_written_total counter");
-            let _ = writeln!(out, "leadscore_recorder_written_total {}", status.written);
-            let _ = writeln!(
-                out,
-                "# HELP leadscore_recorder_failures_total Failed database writes (retried)."
-            );
-            let _ = writeln!(out, "# TYPE leadscore_recorder_failures_total counter");
-            let _ = writeln!(out, "leadscore_recorder_failures_total {}", status.failures);
-            let _ = writeln!(
-                out,
-                "# HELP leadscore_recorder_failing 1 while database writes keep failing."
-            );
-            let _ = writeln!(out, "# TYPE leadscore_recorder_failing gauge");
-            let _ = writeln!(
-                out,
-                "leadscore_recorder_failing {}",
-                u8::from(status.failing.is_some())
-            );
+            for (name, kind, help, value) in [
+                (
+                    "leadscore_recorder_pending",
+                    "gauge",
+                    "Scores acknowledged and journaled, not yet in the database.",
+                    status.pending as f64,
+                ),
+                (
+                    "leadscore_recorder_written_total",
+                    "counter",
+                    "Scores written to the database.",
+                    status.written as f64,
+                ),
+                (
+                    "leadscore_recorder_failures_total",
+                    "counter",
+                    "Failed database writes (retried).",
+                    status.failures as f64,
+                ),
+                (
+                    "leadscore_recorder_failing",
+                    "gauge",
+                    "1 while database writes keep failing.",
+                    f64::from(u8::from(status.failing.is_some())),
+                ),
+            ] {
+                family(&mut out, name, kind, help, &[(String::new(), value)]);
+            }
         }
-        let _ = writeln!(
-            out,
-            "# HELP leadscore_model_info The serving model and rules."
-        );
-        let _ = writeln!(out, "# TYPE leadscore_model_info gauge");
         let (name, version) = model.unwrap_or(("", ""));
-        let _ = writeln!(
-            out,
-            "leadscore_model_info{{model=\"{}\",version=\"{}\",rules=\"{}\"}} 1",
+        let labels = format!(
+            "{{model=\"{}\",version=\"{}\",rules=\"{}\"}}",
             escape(name),
             escape(version),
             escape(rules.unwrap_or(""))
         );
+        family(
+            &mut out,
+            "leadscore_model_info",
+            "gauge",
+            "The serving model and rules.",
+            &[(labels, 1.0)],
+        );
         out
+    }
+}
+
+/// Writes one metric family: its help and type lines, then each (suffix and labels, value).
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (suffix, value) in samples {
+        let _ = writeln!(out, "{name}{suffix} {value}");
     }
 }
 

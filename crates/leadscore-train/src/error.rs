@@ -38,6 +38,15 @@ pub enum TrainError {
         /// Accepted range.
         reason: &'static str,
     },
+    /// A scorecard could not be learned.
+    #[error(transparent)]
+    Points(#[from] leadscore_points::PointsError),
+    /// A model could not be evaluated.
+    #[error(transparent)]
+    Evaluate(#[from] leadscore_score::EvaluateError),
+    /// A scorer could not be built.
+    #[error(transparent)]
+    Scorer(#[from] leadscore_score::NothingToScoreWith),
     /// The trained model does not form a consistent model file.
     #[error(transparent)]
     Artifact(#[from] leadscore_artifact::ArtifactError),

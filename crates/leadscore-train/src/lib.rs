@@ -8,10 +8,10 @@
 
 mod error;
 mod leak;
-mod split;
+mod scorecard;
 mod train;
 
 pub use error::TrainError;
 pub use leak::{ColumnSignal, check_leaks};
-pub use split::{Folds, SplitKind, Validation, hold_out, validation_folds};
+pub use scorecard::{Contender, ScorecardContest, scorecard_contest};
 pub use train::{TrainInput, TrainOutcome, TrainParams, TrainProgress, ValidTrainParams};

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::error::TrainError;
 use crate::leak::{ColumnSignal, check_leaks};
-use crate::split::{SplitKind, Validation, hold_out, validation_folds};
+use leadscore_data::{SplitKind, Validation, hold_out, validation_folds};
 
 /// Settings of a training run.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,12 @@
 //! Training end to end on generated leads: checks, model file round trip, exact reasons.
 
 use leadscore_artifact::ModelArtifact;
+use leadscore_data::Validation;
 use leadscore_data::{EventLog, EventsOptions, LeadsOptions, LeadsTable};
 use leadscore_models::ModelKind;
 use leadscore_score::{Scorer, evaluate};
 use leadscore_synth::GeneratorParams;
-use leadscore_train::{TrainError, TrainInput, TrainParams, Validation};
+use leadscore_train::{TrainError, TrainInput, TrainParams};
 
 struct Sample {
     _dir: tempfile::TempDir,

@@ -2,10 +2,9 @@
 
 use anyhow::{Context, Result};
 use leadscore_artifact::ModelArtifact;
-use leadscore_compare::{CompareInput, Comparison, compare, html};
-use leadscore_data::{Outcome, file_sha256, time::now};
+use leadscore_compare::{CompareSettings, Comparison, compare_holdout, html};
+use leadscore_data::{SplitKind, file_sha256, hold_out, time::now};
 use leadscore_score::Scorer;
-use leadscore_train::{SplitKind, hold_out};
 use serde::Serialize;
 
 use crate::args::CompareArgs;
@@ -33,10 +32,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let loaded = data::load(&selection)?;
     let rules = load_rules(&args.rules, &loaded)?;
     let leads = &loaded.leads;
-    let closed: Vec<usize> = (0..leads.len())
-        .filter(|&r| leads.outcomes[r] != Outcome::Open)
-        .collect();
-    let labels: Vec<bool> = leads.outcomes.iter().map(|&o| o == Outcome::Won).collect();
+    let closed = leads.closed_rows();
     let (holdout, description) = if args.whole_file {
         (
             closed.clone(),
@@ -45,7 +41,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     } else {
         let (_, held) = hold_out(
             &closed,
-            &labels,
+            &leads.won_mask(),
             leads.closed_at.as_deref(),
             SplitKind::Auto,
             args.holdout_fraction,
@@ -76,33 +72,22 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         );
     }
 
-    let bar = spinner(format!("scoring {} holdout leads", holdout.len()));
-    let mql_threshold = rules.mql_threshold;
+    let bar = spinner(format!(
+        "scoring and comparing {} holdout leads",
+        holdout.len()
+    ));
     let scorer = Scorer::new(Some(artifact), Some(rules), 0)?;
-    let scores = scorer.score_table(leads, loaded.events.as_ref(), now())?;
-    let mut input = CompareInput {
-        probabilities: Vec::new(),
-        points: Vec::new(),
-        won: Vec::new(),
-        tiers: Vec::new(),
-        grades: Vec::new(),
-        mql_threshold,
-        resamples: args.resamples,
-        seed: args.seed,
-    };
-    for &row in &holdout {
-        let score = &scores[row];
-        let (Some(prediction), Some(points)) = (&score.prediction, &score.points) else {
-            continue;
-        };
-        input.probabilities.push(prediction.probability);
-        input.tiers.push(prediction.tier.clone());
-        input.points.push(points.total);
-        input.grades.push(points.grade.clone());
-        input.won.push(labels[row]);
-    }
-    bar.set_message("bootstrapping the differences");
-    let comparison = compare(&input)?;
+    let comparison = compare_holdout(
+        &scorer,
+        leads,
+        loaded.events.as_ref(),
+        &holdout,
+        CompareSettings {
+            scoring_time: now(),
+            resamples: args.resamples,
+            seed: args.seed,
+        },
+    )?;
     bar.finish_and_clear();
 
     let report = Report {
@@ -183,8 +168,8 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         for b in bands {
             out.add_row(vec![
                 b.label.clone(),
-                b.leads.to_string(),
-                b.won.to_string(),
+                format!("{:.0}", b.leads),
+                format!("{:.0}", b.won),
                 format!("{:.1}%", 100.0 * b.conversion),
             ]);
         }

@@ -1,17 +1,14 @@
 //! `leadscore scorecard` and `leadscore points threshold`: points rules learned and tuned from
 //! closed leads.
 
-use anyhow::{Result, bail};
-use leadscore_data::{Outcome, time::now};
+use anyhow::{Context, Result, bail};
+use leadscore_data::{Outcome, time::now, write_bytes_atomically};
 use leadscore_features::AsOfPolicy;
-use leadscore_metrics::roc_auc;
-use leadscore_models::ModelKind;
 use leadscore_points::{
     PointsRules, ScoreBand, ScorecardParams, ThresholdAdvice, ThresholdGoal, recommend_threshold,
     score_bands,
 };
-use leadscore_score::{Scorer, evaluate};
-use leadscore_train::{TrainInput, TrainParams, Validation, validation_folds};
+use leadscore_train::{Contender, TrainInput, scorecard_contest};
 use serde::Serialize;
 
 use crate::args::{ScorecardArgs, ThresholdArgs};
@@ -21,23 +18,13 @@ use crate::data;
 use crate::output::{print_json, progress, table};
 
 #[derive(Serialize)]
-struct Contender {
-    name: String,
-    /// Mean AUC over the validation folds.
-    auc: f64,
-    /// AUC of each fold.
-    fold_aucs: Vec<f64>,
-    detail: String,
-}
-
-#[derive(Serialize)]
-struct ScorecardReport {
+struct ScorecardReport<'a> {
     rules_file: String,
     rules: usize,
     mql_threshold: f64,
     closed_leads: usize,
-    validation: String,
-    contenders: Vec<Contender>,
+    validation: &'a str,
+    contenders: &'a [Contender],
 }
 
 /// Learns a scorecard from every closed lead, and compares how such a scorecard, the given
@@ -47,9 +34,6 @@ pub fn scorecard(args: &ScorecardArgs) -> Result<()> {
     let config = LoadedConfig::load(args.data.config.as_deref())?;
     let selection = args.data.resolve(&config)?;
     let loaded = data::load(&selection)?;
-    let leads = &loaded.leads;
-    let events = loaded.events.as_ref();
-    leads.require_both_classes()?;
     let params = ScorecardParams::new()
         .points_to_double_odds(args.points_to_double_odds)
         .mql_capacity(args.mql_capacity)
@@ -59,119 +43,52 @@ pub fn scorecard(args: &ScorecardArgs) -> Result<()> {
         .as_deref()
         .map(|path| load_rules(path, &loaded))
         .transpose()?;
-    let scoring_time = now();
-    let as_of = AsOfPolicy::CloseDate.for_table(leads, scoring_time);
-    let closed: Vec<usize> = (0..leads.len())
-        .filter(|&r| leads.outcomes[r] != Outcome::Open)
-        .collect();
-    let labels: Vec<bool> = leads.outcomes.iter().map(|&o| o == Outcome::Won).collect();
-    let folds = validation_folds(
-        &closed,
-        &labels,
-        None,
-        Validation::KFold { folds: args.folds },
-        args.seed,
-    );
-    let compared_totals = compared
+    let compared_name = args
+        .compare
         .as_ref()
-        .map(|rules| rules.score_table(leads, events, &as_of));
-    let mut scorecard_aucs = Vec::new();
-    let mut compared_aucs = Vec::new();
-    let mut logistic_aucs = Vec::new();
-    let bar = progress(folds.folds.len() as u64, "cross-validating");
-    for (train_rows, valid_rows) in &folds.folds {
-        let valid_won: Vec<bool> = valid_rows.iter().map(|&r| labels[r]).collect();
-        let auc_of = |scores: &[leadscore_points::PointsScore]| {
-            let totals: Vec<f64> = valid_rows.iter().map(|&r| scores[r].total).collect();
-            roc_auc(&totals, &valid_won).unwrap_or(f64::NAN)
-        };
-        let learned = params.fit(leads, events, &as_of, train_rows)?;
-        scorecard_aucs.push(auc_of(&learned.score_table(leads, events, &as_of)));
-        if let Some(totals) = &compared_totals {
-            compared_aucs.push(auc_of(totals));
-        }
-        let train_leads = leads.select_rows(train_rows);
-        let train_events = events.map(|e| e.select_leads(train_rows));
-        let artifact = TrainParams::new()
-            .models(vec![ModelKind::Logistic])
-            .seed(args.seed)
-            .check()?
-            .train(
-                TrainInput {
-                    leads: &train_leads,
-                    events: train_events.as_ref(),
-                    scoring_time,
-                },
-                &mut |_| {},
-            )?
-            .artifact;
-        let valid_leads = leads.select_rows(valid_rows);
-        let valid_events = events.map(|e| e.select_leads(valid_rows));
-        logistic_aucs.push(
-            evaluate(
-                &Scorer::new(Some(artifact), None, 0)?,
-                &valid_leads,
-                valid_events.as_ref(),
-                scoring_time,
-            )?
-            .metrics
-            .auc,
-        );
-        bar.inc(1);
-    }
-    bar.set_message("learning the scorecard from every closed lead");
-    let learned = params.fit(leads, events, &as_of, &closed)?;
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let bar = progress(args.folds as u64, "cross-validating");
+    let contest = scorecard_contest(
+        &params,
+        compared
+            .as_ref()
+            .map(|rules| (compared_name.as_str(), rules)),
+        TrainInput {
+            leads: &loaded.leads,
+            events: loaded.events.as_ref(),
+            scoring_time: now(),
+        },
+        args.folds,
+        args.seed,
+        &mut |done| bar.set_position(done as u64),
+    )?;
     bar.finish_and_clear();
-
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let mut contenders = vec![Contender {
-        name: "learned scorecard".to_owned(),
-        auc: mean(&scorecard_aucs),
-        fold_aucs: scorecard_aucs,
-        detail: format!(
-            "{} rules, {} points double the odds",
-            learned.rules.len(),
-            args.points_to_double_odds
-        ),
-    }];
-    if let (Some(rules), Some(path)) = (&compared, &args.compare) {
-        contenders.push(Contender {
-            name: format!("rules {}", path.display()),
-            auc: mean(&compared_aucs),
-            fold_aucs: compared_aucs,
-            detail: format!("{} hand-written rules, not fitted", rules.rules.len()),
-        });
-    }
-    contenders.push(Contender {
-        name: "logistic model".to_owned(),
-        auc: mean(&logistic_aucs),
-        fold_aucs: logistic_aucs,
-        detail: "leadscore train --models logistic on the same folds".to_owned(),
-    });
-
+    let learned = &contest.learned;
     let header = format!(
         "Learned by `leadscore scorecard` from {} ({} closed leads).\n\
          {} points double the odds of converting; edit freely.",
-        leads.path.display(),
-        closed.len(),
+        loaded.leads.path.display(),
+        contest.closed_leads,
         args.points_to_double_odds
     );
-    write_atomically(&args.out, &learned.to_toml(&header))?;
+    write_bytes_atomically(&args.out, learned.to_toml(&header).as_bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
     PointsRules::load(&args.out)?;
 
     let report = ScorecardReport {
         rules_file: args.out.display().to_string(),
         rules: learned.rules.len(),
         mql_threshold: learned.mql_threshold,
-        closed_leads: closed.len(),
-        validation: folds.description,
-        contenders,
+        closed_leads: contest.closed_leads,
+        validation: &contest.validation,
+        contenders: &contest.contenders,
     };
     if args.json {
         return print_json(&report);
     }
     let mut out = table(["scoring", "AUC", "per fold", ""]);
-    for c in &report.contenders {
+    for c in report.contenders {
         let per_fold: Vec<String> = c.fold_aucs.iter().map(|a| format!("{a:.3}")).collect();
         out.add_row(vec![
             c.name.clone(),
@@ -191,16 +108,6 @@ pub fn scorecard(args: &ScorecardArgs) -> Result<()> {
         report.mql_threshold,
         100.0 * args.mql_capacity
     );
-    Ok(())
-}
-
-fn write_atomically(path: &std::path::Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let temporary = path.with_extension("toml.tmp");
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)?;
     Ok(())
 }
 

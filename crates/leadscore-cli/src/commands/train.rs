@@ -7,12 +7,11 @@ use leadscore_artifact::{
     CandidateResult, Importance, ModelArtifact, TrainingReport, ValidationReport,
 };
 use leadscore_data::time::now;
+use leadscore_data::{SplitKind, Validation};
 use leadscore_features::{AsOfPolicy, EventFeatureParams, FeaturePipelineParams};
 use leadscore_metrics::BinaryMetrics;
 use leadscore_models::ModelKind;
-use leadscore_train::{
-    ColumnSignal, SplitKind, TrainInput, TrainParams, TrainProgress, Validation,
-};
+use leadscore_train::{ColumnSignal, TrainInput, TrainParams, TrainProgress};
 use serde::Serialize;
 
 use crate::args::{FeatureArgs, TrainArgs};

@@ -1,13 +1,11 @@
 //! Training/serving parity: every lead of a generated file scored through the HTTP API and
 //! through `leadscore score` gets the same probability, bit for bit, and the same points.
 
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::success;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
-use common::success;
 use leadscore_server::{AppState, ServerConfig, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -18,7 +16,7 @@ const AS_OF: &str = "2025-07-15";
 async fn http_and_batch_scores_are_identical() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
-    let rules = common::repo_file("data/starter-rules.toml");
+    let rules = crate::common::repo_file("data/starter-rules.toml");
     let rules = rules.to_str().expect("utf-8");
     success(
         dir.path(),
@@ -122,7 +120,7 @@ async fn http_and_batch_scores_are_identical() {
 
     let router = app(AppState::new(ServerConfig {
         model: Some(dir.path().join("model.json")),
-        rules: Some(common::repo_file("data/starter-rules.toml")),
+        rules: Some(crate::common::repo_file("data/starter-rules.toml")),
         max_batch: 500,
         max_body_bytes: 64 << 20,
         ..ServerConfig::default()

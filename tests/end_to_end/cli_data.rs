@@ -1,8 +1,6 @@
 //! `leadscore generate` and `leadscore describe`, run as a user would.
 
-mod common;
-
-use common::{failure, full_bank_marketing, json, repo_file, success};
+use crate::common::{failure, full_bank_marketing, json, on_sample, repo_file, success};
 
 #[test]
 fn generate_is_deterministic_for_a_seed() {
@@ -49,17 +47,7 @@ fn generate_reports_a_funnel_with_an_oracle_auc() {
 #[test]
 fn describe_the_bundled_sample_with_events() {
     let root = repo_file("");
-    let out = json(&success(
-        &root,
-        &[
-            "describe",
-            "--leads",
-            "data/sample/leads.csv",
-            "--events",
-            "data/sample/events.csv",
-            "--json",
-        ],
-    ));
+    let out = json(&success(&root, &on_sample(&["describe"], &["--json"])));
     assert_eq!(out["rows"], 3000);
     let columns = out["columns"].as_array().expect("columns");
     let kind_of = |name: &str| {
@@ -74,16 +62,7 @@ fn describe_the_bundled_sample_with_events() {
     let events = &out["events"];
     assert!(events["unknown_lead_rows"].as_u64().expect("count") > 0);
     assert!(events["duplicate_rows"].as_u64().expect("count") > 0);
-    let human = success(
-        &root,
-        &[
-            "describe",
-            "--leads",
-            "data/sample/leads.csv",
-            "--events",
-            "data/sample/events.csv",
-        ],
-    );
+    let human = success(&root, &on_sample(&["describe"], &[]));
     assert!(
         human.contains("annual_revenue") && human.contains("pricing_view"),
         "{human}"

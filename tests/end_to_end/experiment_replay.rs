@@ -2,14 +2,12 @@
 //! experiment (starter points rules against the predictive model), the true outcomes imported,
 //! and the report picking the better arm — or saying the sample is too small.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{json, success};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
-use common::{json, success};
 use leadscore_server::{AppState, ServerConfig, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -116,7 +114,7 @@ async fn replay(router: &Router, leads: &[(Value, bool)]) {
 fn server(dir: &Path, db: &str) -> AppState {
     AppState::new(ServerConfig {
         model: Some(dir.join("model.json")),
-        rules: Some(common::repo_file("data/starter-rules.toml")),
+        rules: Some(crate::common::repo_file("data/starter-rules.toml")),
         db: Some(dir.join(db)),
         experiments: Some(dir.join("experiments.toml")),
         api_keys: vec!["key".to_owned()],
@@ -138,7 +136,7 @@ async fn replay_picks_the_predictive_arm_and_a_tiny_sample_is_too_small() {
             "generate", "--leads", "20000", "--seed", "3", "--out", "history",
         ],
     );
-    let rules = common::repo_file("data/starter-rules.toml");
+    let rules = crate::common::repo_file("data/starter-rules.toml");
     let advice = json(&success(
         d,
         &[

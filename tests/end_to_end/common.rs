@@ -1,7 +1,5 @@
 //! Helpers for tests that run the real `leadscore` binary.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -19,6 +17,19 @@ pub fn repo_file(relative: &str) -> PathBuf {
 pub fn full_bank_marketing() -> Option<PathBuf> {
     let path = root().join("../shared/data/bank-marketing/bank-additional-full.csv");
     path.is_file().then_some(path)
+}
+
+/// `--leads` and `--events` of the bundled sample (absolute paths, so any folder works).
+pub const SAMPLE: [&str; 4] = [
+    "--leads",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/leads.csv"),
+    "--events",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/events.csv"),
+];
+
+/// A command line: `command`, the bundled sample's files, then `rest`.
+pub fn on_sample<'a>(command: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
+    [command, &SAMPLE[..], rest].concat()
 }
 
 /// Runs `leadscore` with arguments in `dir`.

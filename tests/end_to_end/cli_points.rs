@@ -1,8 +1,6 @@
 //! Points scoring from the command line: rules scoring, threshold advice and learned scorecards.
 
-mod common;
-
-use common::{failure, json, repo_file, success};
+use crate::common::{failure, json, on_sample, repo_file, success};
 
 #[test]
 fn score_with_rules_writes_points_grade_mql_and_a_breakdown_that_adds_up() {
@@ -10,20 +8,16 @@ fn score_with_rules_writes_points_grade_mql_and_a_breakdown_that_adds_up() {
     let out = dir.path().join("points.csv");
     let summary = json(&success(
         &repo_file(""),
-        &[
-            "score",
-            "--rules",
-            "data/starter-rules.toml",
-            "--leads",
-            "data/sample/leads.csv",
-            "--events",
-            "data/sample/events.csv",
-            "--as-of",
-            "2025-07-15",
-            "--out",
-            out.to_str().expect("utf-8"),
-            "--json",
-        ],
+        &on_sample(
+            &["score", "--rules", "data/starter-rules.toml"],
+            &[
+                "--as-of",
+                "2025-07-15",
+                "--out",
+                out.to_str().expect("utf-8"),
+                "--json",
+            ],
+        ),
     ));
     assert_eq!(summary["leads"], 3000);
     assert!(
@@ -76,17 +70,10 @@ fn score_with_rules_writes_points_grade_mql_and_a_breakdown_that_adds_up() {
 #[test]
 fn threshold_advice_for_a_capacity_and_a_precision() {
     let root = repo_file("");
-    let base = [
-        "points",
-        "threshold",
-        "--rules",
-        "data/starter-rules.toml",
-        "--leads",
-        "data/sample/leads.csv",
-        "--events",
-        "data/sample/events.csv",
-        "--json",
-    ];
+    let base = on_sample(
+        &["points", "threshold", "--rules", "data/starter-rules.toml"],
+        &["--json"],
+    );
     let capacity = json(&success(
         &root,
         &[&base[..], &["--capacity", "0.2"]].concat(),
@@ -134,18 +121,16 @@ fn learned_scorecard_beats_the_starter_rules_on_the_sample() {
     let out = dir.path().join("learned.toml");
     let report = json(&success(
         &repo_file(""),
-        &[
-            "scorecard",
-            "--leads",
-            "data/sample/leads.csv",
-            "--events",
-            "data/sample/events.csv",
-            "--compare",
-            "data/starter-rules.toml",
-            "--out",
-            out.to_str().expect("utf-8"),
-            "--json",
-        ],
+        &on_sample(
+            &["scorecard"],
+            &[
+                "--compare",
+                "data/starter-rules.toml",
+                "--out",
+                out.to_str().expect("utf-8"),
+                "--json",
+            ],
+        ),
     ));
     let auc = |index: usize| report["contenders"][index]["auc"].as_f64().expect("auc");
     let (learned, starter, logistic) = (auc(0), auc(1), auc(2));
@@ -164,17 +149,10 @@ fn learned_scorecard_beats_the_starter_rules_on_the_sample() {
     );
     success(
         &repo_file(""),
-        &[
-            "score",
-            "--rules",
-            out.to_str().expect("utf-8"),
-            "--leads",
-            "data/sample/leads.csv",
-            "--events",
-            "data/sample/events.csv",
-            "--out",
-            dir.path().join("s.csv").to_str().expect("utf-8"),
-        ],
+        &on_sample(
+            &["score", "--rules", out.to_str().expect("utf-8")],
+            &["--out", dir.path().join("s.csv").to_str().expect("utf-8")],
+        ),
     );
 }
 

@@ -1,11 +1,9 @@
 //! `leadscore compare`: the offline A/B report, its JSON, and its HTML drawn by headless Chromium.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{json, repo_file, success};
+use crate::common::{json, on_sample, repo_file, success};
 
 /// Trains a model with the most recent 20% held out, then compares it with the starter rules on
 /// exactly those leads.
@@ -14,38 +12,36 @@ fn compare(dir: &Path) -> serde_json::Value {
     let root = repo_file("");
     success(
         &root,
-        &[
-            "train",
-            "--leads",
-            "data/sample/leads.csv",
-            "--events",
-            "data/sample/events.csv",
-            "--models",
-            "logistic",
-            "--test-fraction",
-            "0.2",
-            "--out",
-            &path("model.json"),
-        ],
+        &on_sample(
+            &["train"],
+            &[
+                "--models",
+                "logistic",
+                "--test-fraction",
+                "0.2",
+                "--out",
+                &path("model.json"),
+            ],
+        ),
     );
     json(&success(
         &root,
-        &[
-            "compare",
-            "--model",
-            &path("model.json"),
-            "--rules",
-            "data/starter-rules.toml",
-            "--leads",
-            "data/sample/leads.csv",
-            "--events",
-            "data/sample/events.csv",
-            "--html",
-            &path("report.html"),
-            "--resamples",
-            "300",
-            "--json",
-        ],
+        &on_sample(
+            &[
+                "compare",
+                "--model",
+                &path("model.json"),
+                "--rules",
+                "data/starter-rules.toml",
+            ],
+            &[
+                "--html",
+                &path("report.html"),
+                "--resamples",
+                "300",
+                "--json",
+            ],
+        ),
     ))
 }
 

@@ -1,4 +1,5 @@
-//! Train/validation/test splits of closed leads.
+//! Splits of closed leads: a held-out part (the most recently closed, or stratified at random)
+//! and validation folds. Training, comparison and cross-validation all split through here.
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;

@@ -1,24 +1,14 @@
 //! `leadscore train`, `evaluate` and `score` run as a user runs them, on the bundled data.
 
-mod common;
-
-use common::{failure, full_bank_marketing, json, repo_file, success};
+use crate::common::{failure, full_bank_marketing, json, on_sample, repo_file, success};
 use std::path::Path;
 
 fn train_sample(dir: &Path, extra: &[&str]) -> serde_json::Value {
-    let leads = repo_file("data/sample/leads.csv");
-    let events = repo_file("data/sample/events.csv");
     let model = dir.join("sample.json");
-    let mut args = vec![
-        "train",
-        "--leads",
-        leads.to_str().expect("utf-8 path"),
-        "--events",
-        events.to_str().expect("utf-8 path"),
-        "--out",
-        model.to_str().expect("utf-8 path"),
-        "--json",
-    ];
+    let mut args = on_sample(
+        &["train"],
+        &["--out", model.to_str().expect("utf-8 path"), "--json"],
+    );
     args.extend_from_slice(extra);
     json(&success(dir, &args))
 }
@@ -48,16 +38,7 @@ fn train_evaluate_and_score_the_bundled_sample() {
 
     let evaluation = json(&success(
         dir.path(),
-        &[
-            "evaluate",
-            "--model",
-            "sample.json",
-            "--leads",
-            repo_file("data/sample/leads.csv").to_str().expect("utf-8"),
-            "--events",
-            repo_file("data/sample/events.csv").to_str().expect("utf-8"),
-            "--json",
-        ],
+        &on_sample(&["evaluate", "--model", "sample.json"], &["--json"]),
     ));
     for key in [
         "auc",
@@ -75,20 +56,10 @@ fn train_evaluate_and_score_the_bundled_sample() {
 
     let summary = json(&success(
         dir.path(),
-        &[
-            "score",
-            "--model",
-            "sample.json",
-            "--leads",
-            repo_file("data/sample/leads.csv").to_str().expect("utf-8"),
-            "--events",
-            repo_file("data/sample/events.csv").to_str().expect("utf-8"),
-            "--as-of",
-            "2025-07-15",
-            "--out",
-            "scores.csv",
-            "--json",
-        ],
+        &on_sample(
+            &["score", "--model", "sample.json"],
+            &["--as-of", "2025-07-15", "--out", "scores.csv", "--json"],
+        ),
     ));
     assert_eq!(summary["leads"], 3000);
     let mut reader = csv::Reader::from_path(dir.path().join("scores.csv")).expect("scores");
@@ -124,19 +95,10 @@ fn score_writes_parquet() {
     train_sample(dir.path(), &["--models", "logistic"]);
     success(
         dir.path(),
-        &[
-            "score",
-            "--model",
-            "sample.json",
-            "--leads",
-            repo_file("data/sample/leads.csv").to_str().expect("utf-8"),
-            "--events",
-            repo_file("data/sample/events.csv").to_str().expect("utf-8"),
-            "--reasons",
-            "0",
-            "--out",
-            "scores.parquet",
-        ],
+        &on_sample(
+            &["score", "--model", "sample.json"],
+            &["--reasons", "0", "--out", "scores.parquet"],
+        ),
     );
     let bytes = std::fs::read(dir.path().join("scores.parquet")).expect("parquet written");
     assert_eq!(&bytes[..4], b"PAR1");
@@ -147,7 +109,7 @@ fn leak_check_names_duration_on_bank_marketing_and_excludes_it_on_request() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bank = repo_file("data/bank-marketing-sample.csv");
     let bank = bank.to_str().expect("utf-8");
-    let output = common::leadscore(
+    let output = crate::common::leadscore(
         dir.path(),
         &[
             "train", "--leads", bank, "--target", "y", "--models", "gbdt", "--out", "a.json",

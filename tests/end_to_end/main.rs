@@ -1,0 +1,10 @@
+//! End-to-end tests of the `leadscore` binary and the server, in one test binary: each module runs
+//! the real command line or the real router on the bundled data, as a user would.
+
+mod cli_compare;
+mod cli_data;
+mod cli_model;
+mod cli_points;
+mod common;
+mod experiment_replay;
+mod serve_parity;
