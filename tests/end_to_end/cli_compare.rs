@@ -174,3 +174,48 @@ fn the_html_report_renders_in_headless_chromium() {
         "charts not drawn: {blue} blue and {orange} orange pixels"
     );
 }
+
+/// One top-share computation: the test part `train` holds out, `compare`'s holdout of the same
+/// file (the same most recently closed 20%) and `evaluate` on the whole file report lifts from
+/// the metrics crate's one ranking, so on the same scores they are the same number.
+#[test]
+fn train_evaluate_and_compare_print_the_same_lift() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = dir.path().join("model.json");
+    let model = model.to_str().expect("utf-8");
+    let trained = json(&success(
+        dir.path(),
+        &on_sample(
+            &["train", "--models", "logistic"],
+            &["--test-fraction", "0.2", "--out", model, "--json"],
+        ),
+    ));
+    let rules = repo_file("data/starter-rules.toml");
+    let rules = rules.to_str().expect("utf-8");
+    let compared = json(&success(
+        dir.path(),
+        &on_sample(
+            &["compare", "--model", model, "--rules", rules],
+            &["--holdout-fraction", "0.2", "--resamples", "10", "--json"],
+        ),
+    ));
+    let test_lift = trained["test"]["lift_top_decile"].as_f64().expect("lift");
+    let holdout_lift = compared["model"]["lift"][0].as_f64().expect("lift");
+    assert_eq!(test_lift, holdout_lift);
+
+    let evaluated = json(&success(
+        dir.path(),
+        &on_sample(&["evaluate", "--model", model], &["--json"]),
+    ));
+    let whole = json(&success(
+        dir.path(),
+        &on_sample(
+            &["compare", "--model", model, "--rules", rules],
+            &["--whole-file", "--resamples", "10", "--json"],
+        ),
+    ));
+    assert_eq!(
+        evaluated["lift_top_decile"].as_f64().expect("lift"),
+        whole["model"]["lift"][0].as_f64().expect("lift")
+    );
+}

@@ -217,11 +217,19 @@ impl Ranking {
 
     /// Positive share of the top `fraction` of leads over the overall positive share.
     pub fn lift_at(&self, fraction: f64) -> f64 {
-        let take = fraction.clamp(0.0, 1.0) * self.leads as f64;
-        if self.positives == 0 || take == 0.0 {
+        self.lift_between(0.0, fraction)
+    }
+
+    /// Positive share of the leads ranked between the top `from` and the top `to` fractions,
+    /// over the overall positive share.
+    fn lift_between(&self, from: f64, to: f64) -> f64 {
+        let (from, to) = (from.clamp(0.0, 1.0), to.clamp(0.0, 1.0));
+        let take = (to - from) * self.leads as f64;
+        if self.positives == 0 || take <= 0.0 {
             return 0.0;
         }
-        (self.positives_in_top(fraction) / take) / (self.positives as f64 / self.leads as f64)
+        let captured = self.positives_in_top(to) - self.positives_in_top(from);
+        (captured / take) / (self.positives as f64 / self.leads as f64)
     }
 
     /// Cumulative share of all positives captured after each of `parts` equal shares of leads.
@@ -245,19 +253,11 @@ impl Ranking {
             .collect()
     }
 
-    /// Lift of each of `parts` equal shares of leads, best first.
+    /// Lift of each of `parts` equal shares of leads, best first (the first is
+    /// [`Ranking::lift_at`] of `1 / parts`, to the last bit).
     pub fn lift_by_part(&self, parts: usize) -> Vec<f64> {
-        let base = self.positives as f64 / self.leads.max(1) as f64;
-        let per_part = self.leads as f64 / parts as f64;
-        self.positives_by_part(parts)
-            .into_iter()
-            .map(|won| {
-                if base > 0.0 && per_part > 0.0 {
-                    won / per_part / base
-                } else {
-                    0.0
-                }
-            })
+        (0..parts)
+            .map(|k| self.lift_between(k as f64 / parts as f64, (k + 1) as f64 / parts as f64))
             .collect()
     }
 }
@@ -447,7 +447,7 @@ mod tests {
         let gains = ranking.gains(10);
         assert!((gains[9] - 1.0).abs() < 1e-12);
         let lift = ranking.lift_by_part(10);
-        assert!((lift[0] - ranking.lift_at(0.1)).abs() < 1e-12);
+        assert_eq!(lift[0], ranking.lift_at(0.1));
         let total: f64 = ranking.positives_by_part(10).iter().sum();
         assert!((total - ranking.positives() as f64).abs() < 1e-9);
     }
