@@ -3,11 +3,10 @@
 use serde::Serialize;
 
 use crate::events::{EventLog, EventStats};
-use crate::leads::{
-    ColumnKind, ColumnValues, KindSource, LeadsTable, MISSING_CODE, Notice, Outcome, Severity,
-};
+use crate::leads::{ColumnValues, KindSource, LeadsTable, MISSING_CODE, Notice, Outcome, Severity};
 use crate::table::format_number;
 use crate::time::format_date;
+use crate::value::ColumnKind;
 
 /// What a column is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DataError, Location, did_you_mean};
 use crate::table::{RawColumn, RawTable, TextColumn};
 use crate::time::parse_timestamp;
-use crate::value::{MissingTokens, NumberError, TextRule, Value, read_cell};
+use crate::value::{ColumnKind, MissingTokens, NumberError, TextRule, Value, read_cell};
 
 /// Code of a missing cell in a categorical column.
 pub const MISSING_CODE: u32 = u32::MAX;
@@ -110,25 +110,6 @@ pub struct OutcomeValues {
     pub negative: Vec<String>,
     /// Values read as open (empty cells are always open).
     pub open: Vec<String>,
-}
-
-/// Numeric or categorical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnKind {
-    /// Real-valued; missing is NaN.
-    Numeric,
-    /// A set of text levels.
-    Categorical,
-}
-
-impl std::fmt::Display for ColumnKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Numeric => "numeric",
-            Self::Categorical => "categorical",
-        })
-    }
 }
 
 /// Whether a column's kind was inferred or set by the user.

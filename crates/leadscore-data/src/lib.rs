@@ -23,11 +23,11 @@ pub use describe::{ClassBalance, ColumnRole, ColumnSummary, Description, EventsS
 pub use error::{DataError, Location, Position};
 pub use events::{Event, EventLog, EventStats, EventsOptions};
 pub use leads::{
-    ColumnKind, ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
+    ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
     MISSING_CODE, Notice, Outcome, OutcomeValues, Severity,
 };
 pub use output::{OutputValues, write_table};
 pub use sniff::sniff_separator;
 pub use split::{Folds, SplitKind, Validation, hold_out, validation_folds};
 pub use table::{FileFormat, UNNAMED_PREFIX, format_number};
-pub use value::{MissingTokens, NumberError, TextRule, Value, parse_number, read_cell};
+pub use value::{ColumnKind, MissingTokens, NumberError, TextRule, Value, parse_number, read_cell};

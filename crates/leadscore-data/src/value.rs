@@ -8,7 +8,24 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::leads::ColumnKind;
+/// Numeric or categorical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    /// Real-valued; missing is NaN.
+    Numeric,
+    /// A set of text levels.
+    Categorical,
+}
+
+impl std::fmt::Display for ColumnKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Numeric => "numeric",
+            Self::Categorical => "categorical",
+        })
+    }
+}
 
 /// One cell of a lead, as the feature code sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,6 +4,8 @@
 //! constant time (as SHA-256 digests, so neither content nor length leaks through timing) and
 //! never logged.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
@@ -11,32 +13,48 @@ use axum::response::Response;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+
+/// The accepted API keys, kept as digests, and whether read routes need one too.
+#[derive(Debug, Clone)]
+pub struct ApiKeys {
+    digests: Arc<Vec<[u8; 32]>>,
+    for_reads: bool,
+}
+
+impl ApiKeys {
+    /// The keys a server accepts; `for_reads` protects the read routes too.
+    pub fn new(keys: &[String], for_reads: bool) -> Self {
+        Self {
+            digests: Arc::new(keys.iter().map(|k| digest(k)).collect()),
+            for_reads,
+        }
+    }
+}
 
 /// Layer of the write routes: a key is always required.
 pub async fn require_write_key(
-    State(state): State<AppState>,
+    State(keys): State<ApiKeys>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    check(&state, request.headers())?;
+    check(&keys, request.headers())?;
     Ok(next.run(request).await)
 }
 
 /// Layer of the read routes: a key is required with `--keys-for-reads`.
 pub async fn require_read_key(
-    State(state): State<AppState>,
+    State(keys): State<ApiKeys>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if state.config().keys_for_reads {
-        check(&state, request.headers())?;
+    if keys.for_reads {
+        check(&keys, request.headers())?;
     }
     Ok(next.run(request).await)
 }
 
-fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let keys = state.key_digests();
+fn check(keys: &ApiKeys, headers: &HeaderMap) -> Result<(), ApiError> {
+    let keys = &keys.digests;
     if keys.is_empty() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -73,7 +91,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 }
 
 /// The digest a key is stored and compared as.
-pub fn digest(key: &str) -> [u8; 32] {
+fn digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 

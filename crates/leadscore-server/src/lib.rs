@@ -21,13 +21,46 @@ mod state;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
 pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
 pub use docs::ApiDoc;
 pub use error::{ApiError, PROBLEM_JSON, Problem, ServerError};
 pub use extract::{ScoreOptions, ValidJson};
 pub use metrics::Metrics;
-pub use routes::{ModelsResponse, app};
+pub use routes::ModelsResponse;
 pub use state::{AppState, Engine, ServerConfig};
+
+/// The HTTP API over a state: the routes behind their key layers, the documentation, the body
+/// limit, the timeout, panics answered as 500 problems, and request metrics.
+pub fn app(state: AppState) -> Router {
+    let config = state.config().clone();
+    routes::api(&auth::ApiKeys::new(&config.api_keys, config.keys_for_reads))
+        .merge(docs::routes())
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("a request handler panicked").into_response()
+            },
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            routes::observe,
+        ))
+        .with_state(state)
+}
 
 /// How often model and rules files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,36 +15,32 @@ use leadscore_compare::live::{ExperimentReport, experiment_report};
 use leadscore_data::time;
 use leadscore_store::{OutcomeImport, ScoreRecord, experiment_counts, record_outcomes};
 use serde::Serialize;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use utoipa::ToSchema;
 
 use crate::api::{
     BatchRequest, BatchResponse, OutcomesRequest, ScoreRequest, ScoreResponse, prepare,
 };
-use crate::auth::{require_read_key, require_write_key};
+use crate::auth::{ApiKeys, require_read_key, require_write_key};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Reasons, ValidJson};
 use crate::state::{AppState, Engine};
 
-/// The HTTP API over a state: every route, the key layers, the body limit, the timeout, panics
-/// answered as 500 problems, and request metrics.
-pub fn app(state: AppState) -> Router {
-    let config = state.config().clone();
+/// The API routes, each group behind its key layer.
+pub(crate) fn api(keys: &ApiKeys) -> Router<AppState> {
     let reads = Router::new()
         .route("/v1/score", post(score))
         .route("/v1/score/batch", post(score_batch))
         .route("/v1/models", get(models))
         .route("/v1/experiments/{name}", get(experiment))
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            keys.clone(),
             require_read_key,
         ));
     let writes = Router::new()
         .route("/v1/outcomes", post(outcomes))
         .route("/v1/models/reload", post(reload))
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            keys.clone(),
             require_write_key,
         ));
     Router::new()
@@ -53,25 +49,14 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::docs::routes())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                ApiError::internal("a request handler panicked").into_response()
-            },
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.timeout,
-        ))
-        // Outermost, so that timeouts and panics are counted too.
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .with_state(state)
 }
 
-async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Counts and logs every request (the outermost layer, so timeouts and panics count too).
+pub(crate) async fn observe(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -436,14 +421,16 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn not_found() -> ApiError {
+/// Answer of unknown routes.
+pub(crate) async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no such route; see /openapi.json or /docs",
     )
 }
 
-async fn method_not_allowed() -> ApiError {
+/// Answer of known routes called with another method.
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "this route does not take that method; see /openapi.json or /docs",

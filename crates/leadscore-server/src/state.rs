@@ -166,8 +166,6 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     config: ServerConfig,
-    /// SHA-256 digests of the API keys.
-    key_digests: Vec<[u8; 32]>,
     engine: RwLock<Arc<Engine>>,
     recorder: Option<Recorder>,
     experiments: Vec<Experiment>,
@@ -195,11 +193,6 @@ impl AppState {
             (None, _) => Vec::new(),
         };
         Ok(Self(Arc::new(Inner {
-            key_digests: config
-                .api_keys
-                .iter()
-                .map(|k| crate::auth::digest(k))
-                .collect(),
             config,
             engine: RwLock::new(Arc::new(engine)),
             recorder,
@@ -212,11 +205,6 @@ impl AppState {
     /// Settings.
     pub fn config(&self) -> &ServerConfig {
         &self.0.config
-    }
-
-    /// SHA-256 digests of the accepted API keys.
-    pub(crate) fn key_digests(&self) -> &[[u8; 32]] {
-        &self.0.key_digests
     }
 
     /// The engine serving now.
