@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     match leadscore_cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", leadscore_cli::one_line(&error));
             ExitCode::FAILURE
         }
     }

@@ -8,3 +8,4 @@ mod cli_points;
 mod common;
 mod experiment_replay;
 mod serve_parity;
+mod unseen_exports;

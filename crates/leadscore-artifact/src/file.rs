@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use leadscore_data::{ColumnKind, LeadsOptions, write_bytes_atomically};
+use leadscore_data::{LeadsOptions, write_bytes_atomically};
 use leadscore_features::{FeatureInfo, FittedFeaturePipeline, SourceLayout};
 use leadscore_metrics::BinaryMetrics;
 use leadscore_models::{Model, PlattCalibration};
@@ -311,12 +311,13 @@ impl ModelArtifact {
         if options.missing == defaults.missing {
             options.missing = schema.missing_values.clone();
         }
-        let columns = &self.file.features.columns;
-        options.type_hints = columns
-            .iter()
-            .map(|c| (c.name.clone(), c.kind))
-            .collect::<Vec<(String, ColumnKind)>>();
-        options.keep.extend(columns.iter().map(|c| c.name.clone()));
+        options.keep_columns(
+            self.file
+                .features
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), Some(c.kind))),
+        );
         options.text_rule = self.file.features.text_rule;
         options
     }

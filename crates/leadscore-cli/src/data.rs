@@ -1,7 +1,9 @@
 //! Loading the data a command works on.
 
 use anyhow::Result;
-use leadscore_data::{EventLog, LeadsTable};
+use leadscore_artifact::ModelArtifact;
+use leadscore_data::{ColumnKind, EventLog, LeadsTable};
+use leadscore_points::PointsRules;
 
 use crate::config::DataSelection;
 use crate::output::spinner;
@@ -27,4 +29,36 @@ pub fn load(selection: &DataSelection) -> Result<LoadedData> {
     };
     bar.finish_and_clear();
     Ok(LoadedData { leads, events })
+}
+
+/// Loads a file to be scored under the schema of the model and rules that score it: every column
+/// they read is read with their type and kept whatever its values (a column that is "No" in
+/// every row, a one-row file), then checks the rules against what was read.
+pub fn load_for_scoring(
+    selection: &DataSelection,
+    model: Option<&ModelArtifact>,
+    rules: Option<&PointsRules>,
+) -> Result<LoadedData> {
+    let mut selection = selection.clone();
+    if let Some(model) = model {
+        selection.leads_options = model.leads_options(&selection.leads_options);
+    }
+    if let Some(rules) = rules {
+        selection.leads_options.keep_columns(rules.fields());
+    }
+    let loaded = load(&selection)?;
+    if let Some(rules) = rules {
+        let columns: Vec<(String, ColumnKind)> = loaded
+            .leads
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.kind()))
+            .collect();
+        let warnings =
+            rules.check_against(&columns, loaded.events.as_ref().map(|e| e.types.as_slice()))?;
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    Ok(loaded)
 }

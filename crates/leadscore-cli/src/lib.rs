@@ -12,6 +12,23 @@ mod output;
 pub use args::{Cli, Command, DataArgs, ExperimentCommand, OutcomesCommand, PointsCommand};
 pub use config::{ConfigFile, DEFAULT_CONFIG, LoadedConfig};
 
+/// An error and its causes on one line, each cause once: library errors already name their
+/// cause in their message, and repeating it ("No such file or directory: No such file or
+/// directory") only hides what to fix.
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

@@ -238,7 +238,10 @@ pub enum DataError {
         lost: usize,
     },
     /// A column named in a flag or config file does not exist.
-    #[error("{flag} names `{column}`, which is not a column of {}{hint}", path.display())]
+    #[error(
+        "{flag} names `{column}`, which is not a column of {}{hint}; its columns are {available}",
+        path.display()
+    )]
     UnknownColumn {
         /// File being read.
         path: PathBuf,
@@ -248,6 +251,8 @@ pub enum DataError {
         column: String,
         /// A "did you mean" hint, possibly empty.
         hint: String,
+        /// The file's columns.
+        available: String,
     },
     /// A column is both forced numeric and forced categorical.
     #[error("column `{column}` is listed both in --numeric and in --categorical")]

@@ -89,6 +89,28 @@ impl Default for LeadsOptions {
     }
 }
 
+impl LeadsOptions {
+    /// Reads `columns` whatever their values (never dropped as empty or constant), with the kind
+    /// given where there is one — unless the user typed the column explicitly or a kind is
+    /// already set for it.
+    pub fn keep_columns(
+        &mut self,
+        columns: impl IntoIterator<Item = (String, Option<ColumnKind>)>,
+    ) {
+        for (name, kind) in columns {
+            let typed = self.numeric.contains(&name)
+                || self.categorical.contains(&name)
+                || self.type_hints.iter().any(|(n, _)| *n == name);
+            if let Some(kind) = kind.filter(|_| !typed) {
+                self.type_hints.push((name.clone(), kind));
+            }
+            if !self.keep.contains(&name) {
+                self.keep.push(name);
+            }
+        }
+    }
+}
+
 /// The state of a lead's deal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -519,6 +541,7 @@ fn check_overrides(raw: &RawTable, options: &LeadsOptions) -> Result<(), DataErr
                     flag,
                     column: name.clone(),
                     hint: did_you_mean(name, raw.names.iter().map(String::as_str)),
+                    available: raw.available_columns(),
                 });
             }
         }

@@ -326,13 +326,32 @@ impl PointsRules {
         })
     }
 
+    /// The fields the rules read, with the kind a range implies (`at_least`/`below` need a
+    /// number), so that a file being scored reads them whatever their values.
+    pub fn fields(&self) -> Vec<(String, Option<ColumnKind>)> {
+        let mut fields: Vec<(String, Option<ColumnKind>)> = Vec::new();
+        for rule in &self.rules {
+            if let Condition::Field { field, condition } = &rule.condition {
+                let kind = matches!(condition, FieldCondition::Range { .. })
+                    .then_some(ColumnKind::Numeric);
+                match fields.iter_mut().find(|(name, _)| name == field) {
+                    Some((_, known)) => *known = known.or(kind),
+                    None => fields.push((field.clone(), kind)),
+                }
+            }
+        }
+        fields
+    }
+
     /// Checks the rules against the data they will score: every field must be a column (of the
-    /// right kind for ranges) and, when an events table is given, every event type must occur.
+    /// right kind for ranges). An event type no event of the data has is not an error (nobody
+    /// attended a webinar this week), but often a typo: each one comes back as a warning.
     pub fn check_against(
         &self,
         columns: &[(String, ColumnKind)],
         event_types: Option<&[String]>,
-    ) -> Result<(), PointsError> {
+    ) -> Result<Vec<String>, PointsError> {
+        let mut warnings = Vec::new();
         for rule in &self.rules {
             let error = |message: String| PointsError::Rule {
                 path: self.path.clone(),
@@ -361,16 +380,19 @@ impl PointsRules {
                     if let Some(types) = event_types
                         && !types.contains(&event.event)
                     {
-                        return Err(error(format!(
-                            "unknown event type `{}`; the events have {}",
+                        warnings.push(format!(
+                            "rules file {}: line {}: rule `{}` counts `{}` events, and no event of the data has that type (it has {}); the rule gives no points here",
+                            self.path.display(),
+                            rule.line,
+                            rule.name,
                             event.event,
                             types.join(", ")
-                        )));
+                        ));
                     }
                 }
             }
         }
-        Ok(())
+        Ok(warnings)
     }
 
     /// Writes the rules back as TOML, with a comment header.

@@ -4,11 +4,11 @@ use anyhow::{Context, Result};
 use leadscore_artifact::ModelArtifact;
 use leadscore_compare::{CompareSettings, Comparison, compare_holdout, html};
 use leadscore_data::{SplitKind, file_sha256, hold_out, time::now};
+use leadscore_points::PointsRules;
 use leadscore_score::Scorer;
 use serde::Serialize;
 
 use crate::args::CompareArgs;
-use crate::commands::score::load_rules;
 use crate::config::LoadedConfig;
 use crate::data;
 use crate::output::{print_json, spinner, table};
@@ -27,10 +27,9 @@ struct Report<'a> {
 pub fn run(args: &CompareArgs) -> Result<()> {
     let artifact = ModelArtifact::load(&args.model)?;
     let config = LoadedConfig::load(args.data.config.as_deref())?;
-    let mut selection = args.data.resolve(&config)?;
-    selection.leads_options = artifact.leads_options(&selection.leads_options);
-    let loaded = data::load(&selection)?;
-    let rules = load_rules(&args.rules, &loaded)?;
+    let rules = PointsRules::load(&args.rules)?;
+    let selection = args.data.resolve(&config)?;
+    let loaded = data::load_for_scoring(&selection, Some(&artifact), Some(&rules))?;
     let leads = &loaded.leads;
     let closed = leads.closed_rows();
     let (holdout, description) = if args.whole_file {

@@ -13,9 +13,8 @@ use crate::output::{print_json, table};
 pub fn run(args: &EvaluateArgs) -> Result<()> {
     let artifact = ModelArtifact::load(&args.model)?;
     let config = LoadedConfig::load(args.data.config.as_deref())?;
-    let mut selection = args.data.resolve(&config)?;
-    selection.leads_options = artifact.leads_options(&selection.leads_options);
-    let loaded = data::load(&selection)?;
+    let selection = args.data.resolve(&config)?;
+    let loaded = data::load_for_scoring(&selection, Some(&artifact), None)?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
     let scorer = Scorer::new(Some(artifact), None, 0)?;
     let evaluation = evaluate(&scorer, &loaded.leads, loaded.events.as_ref(), scoring_time)?;

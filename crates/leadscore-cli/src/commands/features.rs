@@ -16,9 +16,8 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     let artifact = ModelArtifact::load(&args.model)?;
     let config = LoadedConfig::load(args.data.config.as_deref())?;
     let mut selection = args.data.resolve(&config)?;
-    selection.leads_options = artifact.leads_options(&selection.leads_options);
     selection.leads_options.require_target = false;
-    let loaded = data::load(&selection)?;
+    let loaded = data::load_for_scoring(&selection, Some(&artifact), None)?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
     let leads = &loaded.leads;
     let matrix =

@@ -12,7 +12,6 @@ use leadscore_train::{Contender, TrainInput, scorecard_contest};
 use serde::Serialize;
 
 use crate::args::{ScorecardArgs, ThresholdArgs};
-use crate::commands::score::load_rules;
 use crate::config::LoadedConfig;
 use crate::data;
 use crate::output::{print_json, progress, table};
@@ -33,16 +32,12 @@ struct ScorecardReport<'a> {
 pub fn scorecard(args: &ScorecardArgs) -> Result<()> {
     let config = LoadedConfig::load(args.data.config.as_deref())?;
     let selection = args.data.resolve(&config)?;
-    let loaded = data::load(&selection)?;
     let params = ScorecardParams::new()
         .points_to_double_odds(args.points_to_double_odds)
         .mql_capacity(args.mql_capacity)
         .check()?;
-    let compared = args
-        .compare
-        .as_deref()
-        .map(|path| load_rules(path, &loaded))
-        .transpose()?;
+    let compared = args.compare.as_deref().map(PointsRules::load).transpose()?;
+    let loaded = data::load_for_scoring(&selection, None, compared.as_ref())?;
     let compared_name = args
         .compare
         .as_ref()
@@ -123,9 +118,9 @@ struct ThresholdReport {
 pub fn threshold(args: &ThresholdArgs) -> Result<()> {
     let config = LoadedConfig::load(args.data.config.as_deref())?;
     let selection = args.data.resolve(&config)?;
-    let loaded = data::load(&selection)?;
+    let rules = PointsRules::load(&args.rules)?;
+    let loaded = data::load_for_scoring(&selection, None, Some(&rules))?;
     let leads = &loaded.leads;
-    let rules = load_rules(&args.rules, &loaded)?;
     let as_of = AsOfPolicy::CloseDate.for_table(leads, now());
     let scores = rules.score_table(leads, loaded.events.as_ref(), &as_of);
     let closed: Vec<usize> = (0..leads.len())

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use leadscore_artifact::{ModelArtifact, Reason};
-use leadscore_data::{ColumnKind, OutputValues, write_table};
+use leadscore_data::{OutputValues, write_table};
 use leadscore_points::{PointsRules, PointsScore};
 use leadscore_score::{LeadScore, Prediction, Scorer};
 use serde::Serialize;
@@ -29,34 +29,14 @@ fn reasons_text(reasons: &[Reason]) -> String {
         .join("; ")
 }
 
-/// Loads rules and checks them against the data they will score.
-pub fn load_rules(path: &std::path::Path, loaded: &data::LoadedData) -> Result<PointsRules> {
-    let rules = PointsRules::load(path)?;
-    let columns: Vec<(String, ColumnKind)> = loaded
-        .leads
-        .columns
-        .iter()
-        .map(|c| (c.name.clone(), c.kind()))
-        .collect();
-    rules.check_against(&columns, loaded.events.as_ref().map(|e| e.types.as_slice()))?;
-    Ok(rules)
-}
-
 /// Scores a file and writes the results.
 pub fn run(args: &ScoreArgs) -> Result<()> {
     let artifact = args.model.as_deref().map(ModelArtifact::load).transpose()?;
+    let rules = args.rules.as_deref().map(PointsRules::load).transpose()?;
     let config = LoadedConfig::load(args.data.config.as_deref())?;
     let mut selection = args.data.resolve(&config)?;
-    if let Some(artifact) = &artifact {
-        selection.leads_options = artifact.leads_options(&selection.leads_options);
-    }
     selection.leads_options.require_target = false;
-    let loaded = data::load(&selection)?;
-    let rules = args
-        .rules
-        .as_deref()
-        .map(|path| load_rules(path, &loaded))
-        .transpose()?;
+    let loaded = data::load_for_scoring(&selection, artifact.as_ref(), rules.as_ref())?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
     let bar = spinner(format!("scoring {} leads", loaded.leads.len()));
     let scorer = Scorer::new(artifact, rules, args.reasons)?;

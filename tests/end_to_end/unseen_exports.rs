@@ -1,0 +1,181 @@
+//! Real exports the project had never seen, as a newcomer meets them: files to score that are a
+//! few rows long or whose columns are constant, empty header cells, leaks that hide each other,
+//! date and id columns under other names, weak models. Each fixture is built here.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{failure, json, on_sample, repo_file, success};
+
+/// Trains the logistic model on the sample, once per test folder.
+fn sample_model(dir: &Path) -> PathBuf {
+    let model = dir.join("model.json");
+    success(
+        dir,
+        &on_sample(
+            &["train", "--models", "logistic"],
+            &["--out", model.to_str().expect("utf-8")],
+        ),
+    );
+    model
+}
+
+/// The sample's header and its first `rows` leads, with `edit` applied to each row's cells.
+fn sample_rows(rows: usize, edit: impl Fn(&mut Vec<String>)) -> String {
+    let text = std::fs::read_to_string(repo_file("data/sample/leads.csv")).expect("sample");
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().expect("header"));
+    for line in lines.take(rows) {
+        let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+        edit(&mut cells);
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `lead_id → probability` of a scored file.
+fn probabilities(path: &Path) -> Vec<(String, f64)> {
+    csv::Reader::from_path(path)
+        .expect("scores")
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            (r[0].to_owned(), r[1].parse().expect("probability"))
+        })
+        .collect()
+}
+
+fn score(dir: &Path, model: &Path, leads: &Path, extra: &[&str]) -> Vec<(String, f64)> {
+    let out = dir.join("scores.csv");
+    let mut args = vec![
+        "score",
+        "--model",
+        model.to_str().expect("utf-8"),
+        "--leads",
+        leads.to_str().expect("utf-8"),
+        "--events",
+        crate::common::SAMPLE[3],
+        "--as-of",
+        "2025-07-15",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    success(dir, &args);
+    probabilities(&out)
+}
+
+/// A file being scored is read under the model's schema: a one-row file, a five-row file and a
+/// file whose `email_domain` is the same in every row used to fail with "column `email_domain`
+/// used by the model is missing" (the loader dropped single-valued columns from every file).
+#[test]
+fn tiny_and_constant_files_score_like_the_same_leads_in_the_full_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let model = sample_model(dir);
+    let full = score(dir, &model, &repo_file("data/sample/leads.csv"), &[]);
+    let rules = repo_file("data/starter-rules.toml").display().to_string();
+    for rows in [1, 5] {
+        let path = dir.join(format!("{rows}.csv"));
+        std::fs::write(&path, sample_rows(rows, |_| {})).expect("write");
+        let scored = score(dir, &model, &path, &["--rules", &rules]);
+        assert_eq!(scored, full[..rows], "{rows} rows");
+    }
+    // `email_domain` is column 10: "business" in every row of an 1,800-lead file.
+    let constant = dir.join("constant.csv");
+    std::fs::write(
+        &constant,
+        sample_rows(1_800, |cells| cells[9] = "business".to_owned()),
+    )
+    .expect("write");
+    let scored = score(dir, &model, &constant, &["--rules", &rules]);
+    assert_eq!(scored.len(), 1_800);
+    let evaluated = json(&success(
+        dir,
+        &[
+            "evaluate",
+            "--model",
+            model.to_str().expect("utf-8"),
+            "--leads",
+            constant.to_str().expect("utf-8"),
+            "--events",
+            crate::common::SAMPLE[3],
+            "--json",
+        ],
+    ));
+    assert!(evaluated["auc"].as_f64().expect("auc") > 0.6, "{evaluated}");
+    let compared = json(&success(
+        &repo_file(""),
+        &[
+            "compare",
+            "--model",
+            model.to_str().expect("utf-8"),
+            "--rules",
+            "data/starter-rules.toml",
+            "--leads",
+            constant.to_str().expect("utf-8"),
+            "--events",
+            crate::common::SAMPLE[3],
+            "--whole-file",
+            "--resamples",
+            "20",
+            "--json",
+        ],
+    ));
+    assert!(
+        compared["leads"].as_u64().expect("leads") > 1_000,
+        "{compared}"
+    );
+    // An all-empty numeric column is read as missing values of the model's numeric column.
+    let empty = dir.join("empty.csv");
+    std::fs::write(&empty, sample_rows(50, |cells| cells[10].clear())).expect("write");
+    assert_eq!(score(dir, &model, &empty, &[]).len(), 50);
+}
+
+/// An empty header cell keeps its column under a positional name instead of shifting or
+/// losing it, and says so.
+#[test]
+fn an_empty_header_cell_keeps_its_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("export.csv");
+    let mut text = String::from("lead_id,,segment,outcome\n");
+    for i in 0..400 {
+        let won = i % 4 == 0;
+        text.push_str(&format!(
+            "L{i},{},{},{}\n",
+            if won { "hot" } else { "cold" },
+            ["a", "b"][i % 2],
+            if won { "won" } else { "lost" }
+        ));
+    }
+    std::fs::write(&path, text).expect("write");
+    let described = json(&success(
+        dir.path(),
+        &[
+            "describe",
+            "--leads",
+            path.to_str().expect("utf-8"),
+            "--json",
+        ],
+    ));
+    let columns = described["columns"].as_array().expect("columns");
+    let mut names: Vec<&str> = columns.iter().filter_map(|c| c["name"].as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["lead_id", "outcome", "segment", "unnamed_2"]);
+    let notices = described["notices"].to_string();
+    assert!(
+        notices.contains("column 2 has an empty header"),
+        "{notices}"
+    );
+    let message = failure(
+        dir.path(),
+        &[
+            "describe",
+            "--leads",
+            path.to_str().expect("utf-8"),
+            "--exclude",
+            "nope",
+        ],
+    );
+    assert!(message.contains("unnamed_2"), "{message}");
+}
