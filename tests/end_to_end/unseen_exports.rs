@@ -179,3 +179,110 @@ fn an_empty_header_cell_keeps_its_column() {
     );
     assert!(message.contains("unnamed_2"), "{message}");
 }
+
+/// A generated export with the shapes seen in the field: dates under other names (one of them a
+/// close date, known only after the outcome and strongly "predictive"), and a sequential id.
+fn export_with_dates_and_ids(dir: &Path) -> PathBuf {
+    let path = dir.join("export.csv");
+    let mut text =
+        String::from("Lead Number,engage_date,close_date,first_contact_date,source,Converted\n");
+    for i in 0..1_500u64 {
+        let hash = i.wrapping_mul(2_654_435_761) % 1_000;
+        let source = ["web", "referral", "event", "partner"][(hash % 4) as usize];
+        let chance = if source == "referral" { 450 } else { 180 };
+        let won = (i * 7_919 + 13) % 1_000 < chance;
+        // Sales records won deals as closed within days and lost ones weeks later: a leak.
+        let close_day = if won { 1 + i % 9 } else { 10 + i % 19 };
+        text.push_str(&format!(
+            "{},2024-{:02}-{:02},2024-{:02}-{:02},{:02}/{:02}/2024,{source},{}\n",
+            660_737 - i,
+            1 + i % 12,
+            1 + i % 28,
+            1 + i % 12,
+            close_day,
+            1 + i % 28,
+            1 + i % 12,
+            u8::from(won)
+        ));
+    }
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// Dates under any name are never features (a close date least of all), sequential ids neither;
+/// `describe` and `train` say so with the flag to use instead.
+#[test]
+fn dates_and_ids_under_other_names_are_not_features() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = export_with_dates_and_ids(dir.path());
+    let path = path.to_str().expect("utf-8");
+    let described = json(&success(
+        dir.path(),
+        &[
+            "describe",
+            "--leads",
+            path,
+            "--target",
+            "Converted",
+            "--json",
+        ],
+    ));
+    let excluded = |name: &str| -> String {
+        described["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["name"] == name)
+            .filter(|c| c["role"] == "excluded")
+            .map(|c| c["summary"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("{name} is not excluded: {described}"))
+    };
+    assert!(excluded("close_date").contains("known only after the outcome"));
+    assert!(excluded("engage_date").contains("--created-at engage_date"));
+    assert!(excluded("first_contact_date").contains("looks like a date"));
+    assert!(excluded("Lead Number").contains("identifier"));
+    let model = dir.path().join("m.json");
+    let report = json(&success(
+        dir.path(),
+        &[
+            "train",
+            "--leads",
+            path,
+            "--target",
+            "Converted",
+            "--models",
+            "logistic",
+            "--out",
+            model.to_str().expect("utf-8"),
+            "--json",
+        ],
+    ));
+    let sources = report["importance"].to_string();
+    assert!(sources.contains("\"source\""), "{sources}");
+    for name in ["close_date", "engage_date", "Lead Number"] {
+        assert!(!sources.contains(name), "{name} is a feature: {sources}");
+    }
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("--closed-at close_date"), "{warnings}");
+    // The explicit opt-in still works, with a warning.
+    let human = success(
+        dir.path(),
+        &[
+            "train",
+            "--leads",
+            path,
+            "--target",
+            "Converted",
+            "--models",
+            "logistic",
+            "--categorical",
+            "close_date",
+            "--out",
+            model.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        human.contains("--categorical makes it a feature"),
+        "{human}"
+    );
+}

@@ -855,7 +855,28 @@ fn type_column(
                 }
             }
         }
+        RawColumn::Text(text) if !forced_numeric && !forced_categorical => {
+            if let Some(reason) = date_column(name, text, &options.missing) {
+                notices.push(Notice::warning(format!("column `{name}` {reason}")));
+                return Ok(Typed::Dropped(reason));
+            }
+            let forcing = Forcing {
+                numeric: false,
+                categorical: false,
+                why: "",
+            };
+            type_text_column(raw, name, text, options, forcing, kind_source, notices)?
+        }
         RawColumn::Text(text) => {
+            if forced_categorical
+                && hint.is_none()
+                && crate::detect::names_an_outcome_date(name)
+                && date_column(name, text, &options.missing).is_some()
+            {
+                notices.push(Notice::warning(format!(
+                    "column `{name}` looks like a date set when the deal closed, and --categorical makes it a feature: a model trained on it will look better than it is"
+                )));
+            }
             let why = if hint.is_some() {
                 " (the model reads it as a number)"
             } else {
@@ -871,6 +892,24 @@ fn type_column(
     };
     if options.keep.contains(name) {
         return Ok(Typed::Feature(column));
+    }
+    if kind_source == KindSource::Inferred {
+        let identifier = match &column.values {
+            ColumnValues::Numeric(values) => crate::detect::numeric_identifier(name, values),
+            ColumnValues::Categorical { codes, levels } => crate::detect::text_identifier(
+                levels.len(),
+                codes.iter().filter(|&&c| c != MISSING_CODE).count(),
+            ),
+        };
+        if let Some(reason) = identifier {
+            let flag = match column.kind() {
+                ColumnKind::Numeric => "--numeric",
+                ColumnKind::Categorical => "--categorical",
+            };
+            let reason = format!("{reason}; not used as a feature (pass {flag} {name} to use it)");
+            notices.push(Notice::warning(format!("column `{name}` {reason}")));
+            return Ok(Typed::Dropped(reason));
+        }
     }
     let missing = column.missing_count();
     if missing == raw.rows {
@@ -890,6 +929,34 @@ fn type_column(
         ));
     }
     Ok(Typed::Feature(column))
+}
+
+/// Why a text column is a date and not a feature, if at least 90% of its non-missing cells look
+/// like dates; a date set when the deal closed is said to be known only after the outcome.
+fn date_column(name: &str, text: &TextColumn, missing: &MissingTokens) -> Option<String> {
+    let counts = text.counts();
+    let (mut present, mut dates) = (0usize, 0usize);
+    for (value, &count) in text.values.iter().zip(&counts) {
+        if missing.is_missing(value) {
+            continue;
+        }
+        present += count;
+        if crate::detect::looks_like_date(value) {
+            dates += count;
+        }
+    }
+    if present == 0 || (dates as f64) < 0.9 * present as f64 {
+        return None;
+    }
+    Some(if crate::detect::names_an_outcome_date(name) {
+        format!(
+            "looks like a date set when the deal closed: known only after the outcome, so never a feature (pass --closed-at {name} if it is the close date, or --categorical {name} to use it anyway)"
+        )
+    } else {
+        format!(
+            "looks like a date: not used as a feature (pass --created-at {name} if it is the creation date, or --categorical {name} to use it as a category anyway)"
+        )
+    })
 }
 
 /// Whether a column's type is imposed, and by whom.

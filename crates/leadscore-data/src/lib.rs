@@ -8,6 +8,7 @@
 
 mod atomic;
 mod describe;
+mod detect;
 mod error;
 mod events;
 mod leads;

@@ -7,7 +7,7 @@ use leadscore_artifact::{
     CandidateResult, Importance, ModelArtifact, TrainingReport, ValidationReport,
 };
 use leadscore_data::time::now;
-use leadscore_data::{SplitKind, Validation};
+use leadscore_data::{Severity, SplitKind, Validation};
 use leadscore_features::{AsOfPolicy, EventFeatureParams, FeaturePipelineParams};
 use leadscore_metrics::BinaryMetrics;
 use leadscore_models::ModelKind;
@@ -31,6 +31,8 @@ struct TrainReport<'a> {
     importance: &'a [Importance],
     report: &'a TrainingReport,
     columns: &'a [ColumnSignal],
+    /// What loading the data warned about (dates, identifiers, placeholders…).
+    warnings: Vec<&'a str>,
 }
 
 /// Feature settings from flags over the settings file.
@@ -161,6 +163,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     bar.finish_and_clear();
     let artifact = &outcome.artifact;
     artifact.save(&out)?;
+    let warnings: Vec<&str> = leads
+        .notices
+        .iter()
+        .filter(|n| n.severity == Severity::Warning)
+        .map(|n| n.message.as_str())
+        .collect();
 
     if args.json {
         return print_json(&TrainReport {
@@ -174,7 +182,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             importance: artifact.importance(),
             report: artifact.report(),
             columns: &outcome.column_signals,
+            warnings,
         });
+    }
+    for warning in &warnings {
+        println!("warning: {warning}");
     }
     print_report(artifact, &out);
     Ok(())
