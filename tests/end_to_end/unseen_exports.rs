@@ -286,3 +286,158 @@ fn dates_and_ids_under_other_names_are_not_features() {
         "{human}"
     );
 }
+
+/// A deterministic pseudo-random share in [0, 1) for (row, salt).
+fn unit(row: usize, salt: u64) -> f64 {
+    let mut h = (row as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
+    h = (h ^ (h >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn pick<'a>(u: f64, options: &[(&'a str, f64)]) -> &'a str {
+    let mut cumulative = 0.0;
+    for (value, share) in options {
+        cumulative += share;
+        if u < cumulative {
+            return value;
+        }
+    }
+    options[options.len() - 1].0
+}
+
+/// Three columns sales fills in after contact — a tag, a quality grade, the last notable activity —
+/// on closed leads only (no open lead to give them away): each alone is only good, together they
+/// are near-perfect, and the old check flagged none of them.
+#[test]
+fn leaks_that_mask_each_other_are_all_flagged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let generated = dir.path().join("generated");
+    success(
+        dir.path(),
+        &[
+            "generate",
+            "--leads",
+            "6000",
+            "--seed",
+            "7",
+            "--out",
+            generated.to_str().expect("utf-8"),
+        ],
+    );
+    let text = std::fs::read_to_string(generated.join("leads.csv")).expect("leads");
+    let mut lines = text.lines();
+    let mut out = format!(
+        "{},tags,lead_quality,last_notable_activity\n",
+        lines.next().expect("header")
+    );
+    for (row, line) in lines.enumerate() {
+        let won = line.contains(",won,");
+        if !won && !line.contains(",lost,") {
+            continue;
+        }
+        let (tags, quality, activity) = if won {
+            (
+                pick(
+                    unit(row, 1),
+                    &[
+                        ("Will revert after reading the email", 0.55),
+                        ("Closed by Horizzon", 0.2),
+                        ("", 0.25),
+                    ],
+                ),
+                pick(
+                    unit(row, 2),
+                    &[("High in Relevance", 0.45), ("Might be", 0.35), ("", 0.2)],
+                ),
+                pick(
+                    unit(row, 3),
+                    &[("SMS Sent", 0.6), ("Modified", 0.2), ("Email Opened", 0.2)],
+                ),
+            )
+        } else {
+            (
+                pick(
+                    unit(row, 1),
+                    &[
+                        ("Ringing", 0.35),
+                        ("Interested in other courses", 0.2),
+                        ("Will revert after reading the email", 0.15),
+                        ("", 0.3),
+                    ],
+                ),
+                pick(
+                    unit(row, 2),
+                    &[
+                        ("Might be", 0.25),
+                        ("Not Sure", 0.25),
+                        ("Worst", 0.15),
+                        ("", 0.35),
+                    ],
+                ),
+                pick(
+                    unit(row, 3),
+                    &[
+                        ("SMS Sent", 0.1),
+                        ("Modified", 0.55),
+                        ("Email Opened", 0.35),
+                    ],
+                ),
+            )
+        };
+        out.push_str(&format!("{line},{tags},{quality},{activity}\n"));
+    }
+    let leads = dir.path().join("export.csv");
+    std::fs::write(&leads, out).expect("write");
+    let leads = leads.to_str().expect("utf-8");
+    let model = dir.path().join("m.json");
+    let model = model.to_str().expect("utf-8");
+    let report = json(&success(
+        dir.path(),
+        &[
+            "train", "--leads", leads, "--models", "logistic", "--out", model, "--json",
+        ],
+    ));
+    let mut flagged: Vec<&str> = report["report"]["leak_warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w["column"].as_str())
+        .collect();
+    flagged.sort_unstable();
+    assert_eq!(
+        flagged,
+        ["last_notable_activity", "lead_quality", "tags"],
+        "{report}"
+    );
+    let human = success(
+        dir.path(),
+        &[
+            "train", "--leads", leads, "--models", "logistic", "--out", model,
+        ],
+    );
+    assert!(
+        human.contains("pass --exclude tags,lead_quality,last_notable_activity"),
+        "{human}"
+    );
+    let cleaned = json(&success(
+        dir.path(),
+        &[
+            "train",
+            "--leads",
+            leads,
+            "--models",
+            "logistic",
+            "--exclude-leaks",
+            "--out",
+            model,
+            "--json",
+        ],
+    ));
+    let auc = cleaned["validation"]["metrics"]["auc"]
+        .as_f64()
+        .expect("auc");
+    assert!(
+        auc < 0.9,
+        "without the leaks the model is honest again: {auc}"
+    );
+}

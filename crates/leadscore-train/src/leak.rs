@@ -1,18 +1,23 @@
 //! Checks for columns that give the outcome away.
 //!
 //! CRM exports are full of fields filled in after the deal was decided: a sales stage, a loss
-//! reason, a call's duration. Three signals flag them, each by name with its single-column AUC:
+//! reason, a tag set after the call, a call's duration. These signals flag them, each by name
+//! with its single-column AUC:
 //! - the column alone separates won from lost almost perfectly (AUC ≥ 0.95);
 //! - the column is filled for one class and empty for the other;
+//! - the column is filled, or holds values, for closed leads that open leads never have: it is
+//!   set when a deal closes;
 //! - the column alone predicts as well as all the other columns together, which legitimate
-//!   attributes of a lead practically never do.
+//!   attributes of a lead practically never do — checked twice: against every other column, and
+//!   against the others with every suspicious column set aside, because leaks hide each other (three
+//!   sales-assigned columns each look unremarkable next to the other two).
 //!
 //! Single-column AUCs use out-of-fold target encoding (20 quantile bins for numbers, levels for
 //! categories, a bin for missing), so an id-like column cannot look predictive by memorising rows.
 
-use leadscore_data::{ColumnValues, LeadsTable, MISSING_CODE};
+use leadscore_data::{ColumnValues, LeadsTable, MISSING_CODE, Outcome};
 use leadscore_features::{FeatureInfo, FeatureKind, FeatureSource};
-use leadscore_metrics::roc_auc;
+use leadscore_metrics::{quantile_edges, roc_auc};
 use leadscore_models::{GbdtParams, TrainingData};
 use ndarray::Array2;
 use serde::Serialize;
@@ -25,6 +30,13 @@ const NEAR_PERFECT_AUC: f64 = 0.95;
 const DOMINANCE_FLOOR: f64 = 0.70;
 /// Margin by which the other columns together must beat a column for it to pass.
 const DOMINANCE_MARGIN: f64 = 0.01;
+/// Most suspicious columns set aside together before each is compared with the rest.
+const MAX_SUSPECTS: usize = 6;
+/// How clearly a column must beat the rest, once every suspect is set aside, to be flagged: legit
+/// strong attributes (market conditions, company size) come close to the rest; leaks beat it.
+const MASKED_MARGIN: f64 = 0.05;
+/// Open leads needed before "only closed leads have it" means anything.
+const MIN_OPEN: usize = 50;
 
 /// Predictive signal of one explicit column.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,6 +51,12 @@ pub struct ColumnSignal {
     pub missing_lost: f64,
     /// AUC of a quick model on every other column, when computed.
     pub others_auc: Option<f64>,
+    /// AUC of a quick model on the columns that are not suspicious, when computed.
+    pub clean_auc: Option<f64>,
+    /// Share of open leads where the column is filled.
+    pub filled_open: Option<f64>,
+    /// Share of closed leads whose value never occurs on an open lead.
+    pub closed_only_values: Option<f64>,
 }
 
 /// Measures every explicit column on `rows` and returns warnings for likely leaks, strongest first.
@@ -49,6 +67,9 @@ pub fn check_leaks(
     seed: u64,
 ) -> (Vec<ColumnSignal>, Vec<LeakWarning>) {
     let y: Vec<bool> = rows.iter().map(|&r| labels[r]).collect();
+    let open: Vec<usize> = (0..leads.len())
+        .filter(|&r| leads.outcomes[r] == Outcome::Open)
+        .collect();
     let mut signals: Vec<ColumnSignal> = leads
         .columns
         .iter()
@@ -66,19 +87,41 @@ pub fn check_leaks(
                     missing_lost += missing;
                 }
             }
+            let (filled_open, closed_only_values) = if open.len() >= MIN_OPEN {
+                open_closed_asymmetry(&column.values, rows, &open)
+            } else {
+                (None, None)
+            };
             ColumnSignal {
                 column: column.name.clone(),
                 single_auc,
                 missing_won: missing_won / f64::max(won, 1.0),
                 missing_lost: missing_lost / f64::max(lost, 1.0),
                 others_auc: None,
+                clean_auc: None,
+                filled_open,
+                closed_only_values,
             }
         })
         .collect();
     signals.sort_by(|a, b| b.single_auc.total_cmp(&a.single_auc));
 
+    let suspects: Vec<String> = signals
+        .iter()
+        .take(MAX_SUSPECTS)
+        .filter(|s| s.single_auc >= DOMINANCE_FLOOR)
+        .map(|s| s.column.clone())
+        .collect();
+    let clean_auc = (!suspects.is_empty() && leads.columns.len() > suspects.len())
+        .then(|| others_auc(leads, rows, &y, &suspects, seed));
+    // Suspects that are near-perfect together give each other away, even when each alone is only
+    // a little better than the rest.
+    let joint_auc = clean_auc.map(|_| others_auc(leads, rows, &y, &[], seed));
+
     let mut warnings = Vec::new();
     for (index, signal) in signals.iter_mut().enumerate() {
+        let filled_closed = 1.0
+            - (signal.missing_won * won_share(&y) + signal.missing_lost * (1.0 - won_share(&y)));
         let reason = if signal.single_auc >= NEAR_PERFECT_AUC {
             Some(format!(
                 "alone it separates won from lost almost perfectly (AUC {:.3})",
@@ -90,8 +133,22 @@ pub fn check_leaks(
                 100.0 * (1.0 - signal.missing_won),
                 100.0 * (1.0 - signal.missing_lost)
             ))
+        } else if let Some(open_filled) = signal
+            .filled_open
+            .filter(|&f| f <= 0.05 && filled_closed >= 0.5)
+        {
+            Some(format!(
+                "it is filled for {:.0}% of closed leads but {:.0}% of open ones: it is set when a deal closes",
+                100.0 * filled_closed,
+                100.0 * open_filled
+            ))
+        } else if let Some(share) = signal.closed_only_values.filter(|&s| s >= 0.3) {
+            Some(format!(
+                "{:.0}% of closed leads have values no open lead has: they are set when a deal closes",
+                100.0 * share
+            ))
         } else if index < 2 && signal.single_auc >= DOMINANCE_FLOOR && leads.columns.len() > 1 {
-            let others = others_auc(leads, rows, &y, &signal.column, seed);
+            let others = others_auc(leads, rows, &y, std::slice::from_ref(&signal.column), seed);
             signal.others_auc = Some(others);
             (signal.single_auc >= others - DOMINANCE_MARGIN).then(|| {
                 format!(
@@ -102,6 +159,28 @@ pub fn check_leaks(
         } else {
             None
         };
+        let reason = reason.or_else(|| {
+            let clean = clean_auc.filter(|_| suspects.contains(&signal.column))?;
+            signal.clean_auc = Some(clean);
+            let set_aside = suspects
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if signal.single_auc >= clean + MASKED_MARGIN {
+                return Some(format!(
+                    "alone it predicts clearly better than all the unsuspicious columns together (AUC {:.3} vs {:.3}, with {set_aside} set aside): probably known only after the outcome",
+                    signal.single_auc, clean
+                ));
+            }
+            let joint = joint_auc.filter(|&j| j >= NEAR_PERFECT_AUC)?;
+            (signal.single_auc > clean).then(|| {
+                format!(
+                    "the suspicious columns {set_aside} together separate won from lost almost perfectly (AUC {joint:.3}) while the others reach {clean:.3}, and alone it beats them (AUC {:.3}): probably known only after the outcome",
+                    signal.single_auc
+                )
+            })
+        });
         if let Some(reason) = reason {
             warnings.push(LeakWarning {
                 column: signal.column.clone(),
@@ -112,6 +191,43 @@ pub fn check_leaks(
         }
     }
     (signals, warnings)
+}
+
+fn won_share(y: &[bool]) -> f64 {
+    y.iter().filter(|&&w| w).count() as f64 / y.len().max(1) as f64
+}
+
+/// Share of open leads where the column is filled, and share of closed leads (`rows`) whose value
+/// no open lead has (categorical columns).
+fn open_closed_asymmetry(
+    values: &ColumnValues,
+    rows: &[usize],
+    open: &[usize],
+) -> (Option<f64>, Option<f64>) {
+    match values {
+        ColumnValues::Numeric(numbers) => {
+            let filled = open.iter().filter(|&&r| !numbers[r].is_nan()).count();
+            (Some(filled as f64 / open.len() as f64), None)
+        }
+        ColumnValues::Categorical { codes, levels } => {
+            let mut on_open = vec![false; levels.len()];
+            let mut filled = 0;
+            for &r in open {
+                if codes[r] != MISSING_CODE {
+                    on_open[codes[r] as usize] = true;
+                    filled += 1;
+                }
+            }
+            let closed_only = rows
+                .iter()
+                .filter(|&&r| codes[r] != MISSING_CODE && !on_open[codes[r] as usize])
+                .count();
+            (
+                Some(filled as f64 / open.len() as f64),
+                Some(closed_only as f64 / rows.len().max(1) as f64),
+            )
+        }
+    }
 }
 
 /// Bin of each row: 0 = missing, then quantile bins or category levels.
@@ -128,23 +244,14 @@ fn column_bins(values: &ColumnValues, rows: &[usize]) -> Vec<u32> {
             })
             .collect(),
         ColumnValues::Numeric(numbers) => {
-            let mut present: Vec<f64> = rows
-                .iter()
-                .map(|&r| numbers[r])
-                .filter(|v| !v.is_nan())
-                .collect();
-            present.sort_by(f64::total_cmp);
-            let mut edges: Vec<f64> = (1..20)
-                .filter_map(|q| present.get(q * present.len() / 20).copied())
-                .collect();
-            edges.dedup();
+            let edges = quantile_edges(rows.iter().map(|&r| numbers[r]), 20);
             rows.iter()
                 .map(|&r| {
                     let v = numbers[r];
                     if v.is_nan() {
                         0
                     } else {
-                        1 + edges.partition_point(|&e| e < v) as u32
+                        1 + edges.partition_point(|&e| e <= v) as u32
                     }
                 })
                 .collect()
@@ -177,13 +284,19 @@ fn out_of_fold_auc(bins: &[u32], y: &[bool]) -> f64 {
 
 /// AUC of a quick boosted model on every column but `excluded`, trained on half of (at most
 /// 40,000 of) the rows and measured on the other half.
-fn others_auc(leads: &LeadsTable, rows: &[usize], y: &[bool], excluded: &str, seed: u64) -> f64 {
+fn others_auc(
+    leads: &LeadsTable,
+    rows: &[usize],
+    y: &[bool],
+    excluded: &[String],
+    seed: u64,
+) -> f64 {
     let step = rows.len().div_ceil(40_000).max(1);
     let sample: Vec<usize> = (0..rows.len()).step_by(step).collect();
     let columns: Vec<_> = leads
         .columns
         .iter()
-        .filter(|c| c.name != excluded)
+        .filter(|c| !excluded.contains(&c.name))
         .collect();
     let mut x = Array2::from_elem((sample.len(), columns.len()), f64::NAN);
     let mut features = Vec::new();

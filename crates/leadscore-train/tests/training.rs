@@ -195,3 +195,40 @@ fn invalid_settings_are_rejected() {
             .is_err()
     );
 }
+
+/// A column sales fills when a deal closes: weakly predictive, so no AUC test catches it, but it
+/// is filled on closed leads and never on open ones.
+#[test]
+fn a_column_filled_only_when_deals_close_is_flagged() {
+    let mut s = sample(3_000, 26);
+    let codes: Vec<u32> = s
+        .leads
+        .outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| match o {
+            leadscore_data::Outcome::Open => leadscore_data::MISSING_CODE,
+            _ => (i % 3) as u32,
+        })
+        .collect();
+    s.leads.columns.push(leadscore_data::FeatureColumn {
+        name: "loss_reason".to_owned(),
+        kind_source: leadscore_data::KindSource::Inferred,
+        values: leadscore_data::ColumnValues::Categorical {
+            codes,
+            levels: vec!["price".to_owned(), "timing".to_owned(), "other".to_owned()],
+        },
+    });
+    let artifact = train(&s, TrainParams::new().models(vec![ModelKind::Logistic])).expect("trains");
+    let warning = artifact
+        .report()
+        .leak_warnings
+        .iter()
+        .find(|w| w.column == "loss_reason")
+        .expect("flagged");
+    assert!(
+        warning.reason.contains("set when a deal closes"),
+        "{}",
+        warning.reason
+    );
+}

@@ -223,17 +223,22 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
             .unwrap_or_default()
     );
     for warning in &r.leak_warnings {
-        let action = if warning.excluded {
-            "excluded".to_owned()
-        } else {
-            format!(
-                "kept — pass --exclude {} (or --exclude-leaks) if it is only known after the outcome",
-                warning.column
-            )
-        };
+        let action = if warning.excluded { "excluded" } else { "kept" };
         println!(
             "warning: column `{}` looks like a leak: {}; {action}",
             warning.column, warning.reason
+        );
+    }
+    let kept: Vec<&str> = r
+        .leak_warnings
+        .iter()
+        .filter(|w| !w.excluded)
+        .map(|w| w.column.as_str())
+        .collect();
+    if !kept.is_empty() {
+        println!(
+            "to train without the likely leaks, pass --exclude {} (or --exclude-leaks); keep a column only if its value is known before the deal is decided",
+            kept.join(",")
         );
     }
     let mut board = table([
