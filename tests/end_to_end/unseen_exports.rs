@@ -289,9 +289,12 @@ fn dates_and_ids_under_other_names_are_not_features() {
 
 /// A deterministic pseudo-random share in [0, 1) for (row, salt).
 fn unit(row: usize, salt: u64) -> f64 {
-    let mut h = (row as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
-    h = (h ^ (h >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    (h >> 11) as f64 / (1u64 << 53) as f64
+    let mix = |mut h: u64| {
+        h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        h ^ (h >> 31)
+    };
+    (mix(mix(salt) ^ row as u64) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn pick<'a>(u: f64, options: &[(&'a str, f64)]) -> &'a str {
@@ -440,4 +443,49 @@ fn leaks_that_mask_each_other_are_all_flagged() {
         auc < 0.9,
         "without the leaks the model is honest again: {auc}"
     );
+}
+
+/// Outcomes that nothing predicts: the model is no better than chance, and `train` says so and
+/// exits non-zero instead of writing tiers and a model file.
+#[test]
+fn a_model_no_better_than_chance_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("noise.csv");
+    let mut text = String::from("lead_id,segment,size,outcome\n");
+    for row in 0..1_200 {
+        text.push_str(&format!(
+            "L{row},{},{},{}\n",
+            ["a", "b", "c"][row % 3],
+            (unit(row, 9) * 100.0).round(),
+            if unit(row, 4) < 0.3 { "won" } else { "lost" }
+        ));
+    }
+    std::fs::write(&path, text).expect("write");
+    let model = dir.path().join("m.json");
+    let args = [
+        "train",
+        "--leads",
+        path.to_str().expect("utf-8"),
+        "--models",
+        "logistic",
+        "--out",
+        model.to_str().expect("utf-8"),
+    ];
+    let message = failure(dir.path(), &args);
+    assert!(
+        message.contains("no better than chance") && message.contains("--allow-weak"),
+        "{message}"
+    );
+    assert!(!model.exists(), "no model file is written");
+    let allowed = json(&success(
+        dir.path(),
+        &[&args[..], &["--allow-weak", "--json"]].concat(),
+    ));
+    assert!(
+        allowed["report"]["weak"]
+            .as_str()
+            .is_some_and(|w| w.contains("includes 0.5")),
+        "{allowed}"
+    );
+    assert!(model.exists());
 }

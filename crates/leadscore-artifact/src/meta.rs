@@ -130,4 +130,8 @@ pub struct TrainingReport {
     pub test_rows: usize,
     /// Seconds the whole training took.
     pub seconds: f64,
+    /// Why the model was judged weak (no better than chance, or than one column alone), when it
+    /// was written anyway (`--allow-weak`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weak: Option<String>,
 }

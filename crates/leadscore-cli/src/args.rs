@@ -86,6 +86,9 @@ pub struct TrainArgs {
     /// Drop columns flagged as likely leaks instead of only warning.
     #[arg(long)]
     pub exclude_leaks: bool,
+    /// Write the model even when it is no better than chance or than one column alone.
+    #[arg(long)]
+    pub allow_weak: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -49,6 +49,8 @@ pub struct TrainSection {
     pub seed: Option<u64>,
     /// Drop likely leaks.
     pub exclude_leaks: Option<bool>,
+    /// Write a weak model anyway.
+    pub allow_weak: Option<bool>,
     /// Tier names and shares, best first, e.g. `[["A", 0.1], ["B", 0.2], ["C", 0.3], ["D", 0.4]]`.
     pub tiers: Option<Vec<(String, f64)>>,
 }

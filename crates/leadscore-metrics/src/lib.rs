@@ -33,6 +33,22 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
     Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
 }
 
+/// A 95% interval of an AUC measured on `positives` and `negatives` leads (Hanley and McNeil,
+/// 1982), clipped to [0, 1].
+pub fn auc_interval(auc: f64, positives: usize, negatives: usize) -> (f64, f64) {
+    if positives == 0 || negatives == 0 || !auc.is_finite() {
+        return (0.0, 1.0);
+    }
+    let (n1, n2) = (positives as f64, negatives as f64);
+    let q1 = auc / (2.0 - auc);
+    let q2 = 2.0 * auc * auc / (1.0 + auc);
+    let variance = (auc * (1.0 - auc) + (n1 - 1.0) * (q1 - auc * auc)
+        + (n2 - 1.0) * (q2 - auc * auc))
+        / (n1 * n2);
+    let half = 1.959_963_985 * variance.max(0.0).sqrt();
+    ((auc - half).max(0.0), (auc + half).min(1.0))
+}
+
 /// Points of the ROC curve (false positive rate, true positive rate), one per distinct score,
 /// thinned to at most `max_points`.
 pub fn roc_curve(scores: &[f64], labels: &[bool], max_points: usize) -> Vec<(f64, f64)> {
@@ -262,6 +278,37 @@ impl Ranking {
     }
 }
 
+/// A 95% interval of the expected calibration error: the observed rate of each of the 10
+/// equal-count bins is redrawn from its binomial sampling distribution (1,000 times, with a fixed
+/// seed), and the ECE recomputed. A calibration error within the interval of 0 is noise.
+pub fn ece_interval(probabilities: &[f64], labels: &[bool]) -> (f64, f64) {
+    let bins = calibration_bins(probabilities, labels, 10);
+    let n = probabilities.len().max(1) as f64;
+    let mut state: u64 = 0x5DEE_CE66_D1CE_4E5B;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut draws: Vec<f64> = (0..1000)
+        .map(|_| {
+            bins.iter()
+                .map(|bin| {
+                    let spread = (bin.observed * (1.0 - bin.observed) / bin.count as f64).sqrt();
+                    // Box–Muller: one standard normal from two uniforms.
+                    let z = (-2.0 * uniform().ln()).sqrt()
+                        * (2.0 * std::f64::consts::PI * uniform()).cos();
+                    let observed = (bin.observed + z * spread).clamp(0.0, 1.0);
+                    bin.count as f64 / n * (bin.predicted - observed).abs()
+                })
+                .sum()
+        })
+        .collect();
+    draws.sort_by(f64::total_cmp);
+    (draws[25], draws[974])
+}
+
 /// Expected number of won leads among the top `fraction` of leads by score ([`Ranking`]).
 pub fn positives_in_top(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
     Ranking::new(scores, labels).positives_in_top(fraction)
@@ -330,15 +377,25 @@ pub struct BinaryMetrics {
     pub ece: f64,
     /// Lift in the top 10% of scores.
     pub lift_top_decile: f64,
+    /// 95% interval of the AUC ([`auc_interval`]); absent with one class.
+    #[serde(default)]
+    pub auc_interval: Option<(f64, f64)>,
+    /// 95% interval of the expected calibration error ([`ece_interval`]).
+    #[serde(default)]
+    pub ece_interval: Option<(f64, f64)>,
 }
 
 impl BinaryMetrics {
     /// All metrics of probabilities against outcomes (AUC and PR AUC are NaN with one class).
     pub fn compute(probabilities: &[f64], labels: &[bool]) -> Self {
+        let positives = labels.iter().filter(|&&l| l).count();
+        let auc = roc_auc(probabilities, labels);
         Self {
             rows: labels.len(),
-            positives: labels.iter().filter(|&&l| l).count(),
-            auc: roc_auc(probabilities, labels).unwrap_or(f64::NAN),
+            positives,
+            auc_interval: auc.map(|a| auc_interval(a, positives, labels.len() - positives)),
+            ece_interval: (!labels.is_empty()).then(|| ece_interval(probabilities, labels)),
+            auc: auc.unwrap_or(f64::NAN),
             pr_auc: average_precision(probabilities, labels).unwrap_or(f64::NAN),
             log_loss: log_loss(probabilities, labels),
             brier: brier(probabilities, labels),
@@ -464,6 +521,31 @@ mod tests {
             Vec::<f64>::new()
         );
         assert_eq!(quantiles(&[1.0, 3.0], 3), [1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn the_auc_interval_matches_hanley_and_mcneil() {
+        // Hanley and McNeil (1982), equation 2 by hand: A = 0.8, 50 and 50 leads, Q1 = 2/3,
+        // Q2 = 32/45, variance = (0.16 + 49 (Q1 − 0.64) + 49 (Q2 − 0.64)) / 2500 → SE 0.04450.
+        let (low, high) = auc_interval(0.8, 50, 50);
+        assert!(((high - low) / 2.0 / 1.96 - 0.044_50).abs() < 1e-4, "{low} {high}");
+        assert_eq!(auc_interval(0.7, 0, 10), (0.0, 1.0));
+    }
+
+    #[test]
+    fn the_ece_interval_holds_the_ece_of_a_noisy_calibrated_model() {
+        let probabilities: Vec<f64> = (0..4000).map(|i| f64::from(i % 10) / 20.0 + 0.05).collect();
+        let mut state = 42u64;
+        let labels: Vec<bool> = probabilities
+            .iter()
+            .map(|&p| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                ((state >> 33) as f64 / (1u64 << 31) as f64) < p
+            })
+            .collect();
+        let ece = expected_calibration_error(&probabilities, &labels);
+        let (low, high) = ece_interval(&probabilities, &labels);
+        assert!(low <= ece && ece <= high && high < 0.05, "{low} {ece} {high}");
     }
 
     #[test]

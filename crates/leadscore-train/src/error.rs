@@ -28,6 +28,12 @@ pub enum TrainError {
         /// Minimum per class.
         minimum: usize,
     },
+    /// The best model is no better than chance, or than a single column alone.
+    #[error("{reason}; no model file was written (pass --allow-weak to write it anyway)")]
+    WeakModel {
+        /// What makes it weak, with the figures.
+        reason: String,
+    },
     /// A training setting is out of range.
     #[error("invalid training setting `{name}` = {value}: {reason}")]
     InvalidParam {

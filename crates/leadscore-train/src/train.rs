@@ -19,7 +19,9 @@ use leadscore_data::{EventLog, LeadsTable, Outcome, file_sha256, time::format_da
 use leadscore_features::{
     FeatureMatrix, FeaturePipelineParams, FittedFeaturePipeline, ValidFeaturePipelineParams,
 };
-use leadscore_metrics::{BinaryMetrics, average_precision, log_loss, quantiles, roc_auc};
+use leadscore_metrics::{
+    BinaryMetrics, auc_interval, average_precision, log_loss, quantiles, roc_auc,
+};
 use leadscore_models::{Model, ModelKind, ModelParams, PlattCalibration, TrainingData};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
@@ -39,13 +41,15 @@ pub struct TrainParams {
     features: FeaturePipelineParams,
     min_class_count: usize,
     exclude_leaks: bool,
+    allow_weak: bool,
     tiers: Vec<(String, f64)>,
     name: String,
 }
 
 impl Default for TrainParams {
     /// All model kinds, automatic validation (time split or 5-fold), no test part, seed 42,
-    /// default features, at least 20 won and 20 lost leads, leaks warned about but kept, tiers
+    /// default features, at least 20 won and 20 lost leads, leaks warned about but kept, a weak
+    /// model refused, tiers
     /// A (top 10%), B (next 20%), C (next 30%), D (rest).
     fn default() -> Self {
         Self {
@@ -57,6 +61,7 @@ impl Default for TrainParams {
             features: FeaturePipelineParams::default(),
             min_class_count: 20,
             exclude_leaks: false,
+            allow_weak: false,
             tiers: vec![
                 ("A".to_owned(), 0.10),
                 ("B".to_owned(), 0.20),
@@ -119,6 +124,12 @@ impl TrainParams {
     /// Drop columns flagged as leaks instead of only warning.
     pub fn exclude_leaks(mut self, exclude: bool) -> Self {
         self.exclude_leaks = exclude;
+        self
+    }
+
+    /// Write the model even when it is no better than chance or than one column alone.
+    pub fn allow_weak(mut self, allow: bool) -> Self {
+        self.allow_weak = allow;
         self
     }
 
@@ -335,6 +346,14 @@ impl ValidTrainParams {
 
         let search = self.search(input, &development, &labels, progress)?;
         let best = search.best();
+        let weak = weakness(&search, best, &labels, &column_signals, &leak_warnings);
+        if let Some(reason) = &weak
+            && !p.allow_weak
+        {
+            return Err(TrainError::WeakModel {
+                reason: reason.clone(),
+            });
+        }
         let calibrated = calibrate(&search, best, &labels);
         progress(TrainProgress::Stage(
             "fitting the chosen model on all development leads",
@@ -356,6 +375,7 @@ impl ValidTrainParams {
             development_rows: development.len(),
             test_rows: test.len(),
             seconds: started.elapsed().as_secs_f64(),
+            weak,
         };
         let artifact = self.assemble(input, search, best, calibrated, fitted, report)?;
         Ok(TrainOutcome {
@@ -539,6 +559,42 @@ impl ValidTrainParams {
         let importance = importance(&artifact, &fitted.development_x);
         Ok(artifact.with_importance(importance))
     }
+}
+
+/// Why the chosen candidate is weak, if it is: its validation AUC's 95% interval includes 0.5 (no
+/// better than chance), or lies wholly below the interval of what one column alone reaches (worse
+/// than the simplest baseline; columns flagged as leaks do not count). Both figures are noisy
+/// estimates, so only intervals that do not overlap count.
+fn weakness(
+    search: &Search,
+    best: usize,
+    labels: &[bool],
+    signals: &[ColumnSignal],
+    leaks: &[leadscore_artifact::LeakWarning],
+) -> Option<String> {
+    let auc = search.leaderboard[best].auc;
+    let positives = search.validated.iter().filter(|&&r| labels[r]).count();
+    let (low, high) = auc_interval(auc, positives, search.validated.len() - positives);
+    if !auc.is_finite() || low <= 0.5 {
+        return Some(format!(
+            "the best model is no better than chance: validation AUC {auc:.3}, 95% interval {low:.3} to {high:.3} includes 0.5 — check the outcome values and the columns, or collect more closed leads"
+        ));
+    }
+    let baseline = signals
+        .iter()
+        .filter(|s| !leaks.iter().any(|l| l.column == s.column))
+        .max_by(|a, b| a.single_auc.total_cmp(&b.single_auc))?;
+    let (baseline_low, baseline_high) = auc_interval(
+        baseline.single_auc,
+        positives,
+        search.validated.len() - positives,
+    );
+    (high < baseline_low).then(|| {
+        format!(
+            "the best model is worse than the simplest baseline: validation AUC {auc:.3} (95% interval {low:.3} to {high:.3}) while `{}` alone reaches {:.3} ({baseline_low:.3} to {baseline_high:.3})",
+            baseline.column, baseline.single_auc
+        )
+    })
 }
 
 /// Platt calibration of the chosen candidate, fitted on its out-of-fold log-odds.

@@ -111,6 +111,7 @@ fn train_params(args: &TrainArgs, config: &ConfigFile, name: &str) -> Result<Tra
         )?)
         .seed(args.seed.or(section.seed).unwrap_or(42))
         .exclude_leaks(args.exclude_leaks || section.exclude_leaks.unwrap_or(false))
+        .allow_weak(args.allow_weak || section.allow_weak.unwrap_or(false))
         .features(feature_params(&args.features, config))
         .name(name);
     if let Some(tiers) = &section.tiers {
@@ -293,6 +294,9 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
         ]);
     }
     println!("{importance}");
+    if let Some(weak) = &artifact.report().weak {
+        println!("warning: {weak}; written anyway (--allow-weak)");
+    }
     let tiers: Vec<String> = artifact
         .tiers()
         .iter()
