@@ -489,3 +489,107 @@ fn a_model_no_better_than_chance_is_refused_unless_allowed() {
     );
     assert!(model.exists());
 }
+
+/// Scoring the bundled sample "now", long after its data ends, scores its open leads as gone
+/// cold: `score` says so and names the --as-of to pass; with it, no warning.
+#[test]
+fn scoring_far_beyond_the_data_is_warned_about() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("s.csv");
+    let rules = repo_file("data/starter-rules.toml").display().to_string();
+    let args = on_sample(
+        &["score", "--rules", &rules],
+        &["--out", out.to_str().expect("utf-8"), "--json"],
+    );
+    let output = crate::common::leadscore(dir.path(), &args);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("open leads are scored at") && stderr.contains("pass --as-of 2025-"),
+        "{stderr}"
+    );
+    let summary = json(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(summary["warnings"].as_array().map(Vec::len), Some(1));
+    let quiet = crate::common::leadscore(
+        dir.path(),
+        &[&args[..], &["--as-of", "2025-07-01"]].concat(),
+    );
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("open leads are scored"));
+}
+
+/// One normalisation rule for the model, the rules and the API: "VP", " vp" and "vp" are one
+/// level everywhere (they scored 0.073 and 0.195 before), and a level the model never learned is
+/// named in the answer's warnings.
+#[tokio::test(flavor = "multi_thread")]
+async fn levels_differing_in_case_score_the_same_everywhere() {
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = sample_model(dir.path());
+    let file = dir.path().join("case.csv");
+    let row = |id: &str, level: &str| {
+        format!("{id},2025-06-01,,,software,201-1000,{level},US,referral,business,25000000\n")
+    };
+    let header = "lead_id,created_at,closed_at,outcome,industry,company_size,job_level,country,lead_source,email_domain,annual_revenue\n";
+    std::fs::write(
+        &file,
+        format!(
+            "{header}{}{}{}",
+            row("A", "VP"),
+            row("B", " vp"),
+            row("C", "vp")
+        ),
+    )
+    .expect("write");
+    let rules = repo_file("data/starter-rules.toml");
+    let scored = score(
+        dir.path(),
+        &model,
+        &file,
+        &["--rules", rules.to_str().expect("utf-8")],
+    );
+    assert_eq!(scored[0].1, scored[2].1, "{scored:?}");
+    assert_eq!(scored[1].1, scored[2].1, "{scored:?}");
+
+    let state = leadscore_server::AppState::new(leadscore_server::ServerConfig {
+        model: Some(model),
+        rules: Some(rules),
+        ..leadscore_server::ServerConfig::default()
+    })
+    .expect("state");
+    let router = leadscore_server::app(state);
+    let mut answers = Vec::new();
+    for level in ["VP", " vp ", "vp", "astronaut"] {
+        let body = serde_json::json!({
+            "lead_id": "L1",
+            "attributes": {"job_level": level, "industry": "software", "country": "US"},
+            "as_of": "2025-07-15",
+        });
+        let response = router
+            .clone()
+            .oneshot(
+                Request::post("/v1/score")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body.to_string()))
+                    .expect("request"),
+            )
+            .await
+            .expect("answer");
+        let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+        answers.push(json(&String::from_utf8_lossy(&bytes)));
+    }
+    let probability = |a: &serde_json::Value| a["probability"].as_f64().expect("probability");
+    assert_eq!(probability(&answers[0]), probability(&answers[2]));
+    assert_eq!(probability(&answers[1]), probability(&answers[2]));
+    assert_eq!(answers[0]["points"]["total"], answers[2]["points"]["total"]);
+    assert_eq!(answers[0]["points"]["grade"], answers[2]["points"]["grade"]);
+    let warnings = answers[3]["warnings"].to_string();
+    assert!(
+        warnings.contains("`job_level`") && warnings.contains("`astronaut`"),
+        "{}",
+        answers[3]
+    );
+    assert!(answers[2].get("warnings").is_none(), "{}", answers[2]);
+}

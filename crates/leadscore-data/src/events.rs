@@ -174,6 +174,15 @@ impl EventLog {
         &self.events[self.offsets[row]..self.offsets[row + 1]]
     }
 
+    /// The latest moment the data knows of: its last event, creation or close date.
+    pub fn latest_time(leads: &LeadsTable, events: Option<&Self>) -> Option<i64> {
+        let dates = [leads.created_at.as_ref(), leads.closed_at.as_ref()]
+            .into_iter()
+            .flatten()
+            .flat_map(|times| times.iter().flatten().copied());
+        dates.chain(events.and_then(|log| log.stats.last)).max()
+    }
+
     /// Keeps only the given lead rows, in the given order.
     pub fn select_leads(&self, rows: &[usize]) -> Self {
         let mut offsets = Vec::with_capacity(rows.len() + 1);

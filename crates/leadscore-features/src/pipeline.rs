@@ -247,6 +247,29 @@ impl FittedFeaturePipeline {
         }
     }
 
+    /// The category levels of a lead that the model never learned (rare in training, or unseen)
+    /// and scored as `(other)`, as (column, level); `row` is the lead's feature row.
+    pub fn unlearned_levels<'v>(
+        &self,
+        attribute: impl Fn(&str) -> Value<'v>,
+        row: &[f64],
+    ) -> Vec<(String, String)> {
+        self.columns
+            .iter()
+            .zip(row)
+            .filter(|&(encoder, &code)| {
+                encoder.kind == ColumnKind::Categorical && code == encoder.levels.len() as f64
+            })
+            .filter_map(|(encoder, _)| match attribute(&encoder.name) {
+                Value::Text(level) => Some((encoder.name.clone(), level.trim().to_owned())),
+                Value::Number(number) => {
+                    Some((encoder.name.clone(), leadscore_data::format_number(number)))
+                }
+                Value::Missing => None,
+            })
+            .collect()
+    }
+
     /// Checks a loaded pipeline (encoders and event definitions).
     pub fn validate(&self) -> Result<(), String> {
         for encoder in &self.columns {

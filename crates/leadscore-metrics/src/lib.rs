@@ -42,9 +42,9 @@ pub fn auc_interval(auc: f64, positives: usize, negatives: usize) -> (f64, f64) 
     let (n1, n2) = (positives as f64, negatives as f64);
     let q1 = auc / (2.0 - auc);
     let q2 = 2.0 * auc * auc / (1.0 + auc);
-    let variance = (auc * (1.0 - auc) + (n1 - 1.0) * (q1 - auc * auc)
-        + (n2 - 1.0) * (q2 - auc * auc))
-        / (n1 * n2);
+    let variance =
+        (auc * (1.0 - auc) + (n1 - 1.0) * (q1 - auc * auc) + (n2 - 1.0) * (q2 - auc * auc))
+            / (n1 * n2);
     let half = 1.959_963_985 * variance.max(0.0).sqrt();
     ((auc - half).max(0.0), (auc + half).min(1.0))
 }
@@ -528,7 +528,10 @@ mod tests {
         // Hanley and McNeil (1982), equation 2 by hand: A = 0.8, 50 and 50 leads, Q1 = 2/3,
         // Q2 = 32/45, variance = (0.16 + 49 (Q1 − 0.64) + 49 (Q2 − 0.64)) / 2500 → SE 0.04450.
         let (low, high) = auc_interval(0.8, 50, 50);
-        assert!(((high - low) / 2.0 / 1.96 - 0.044_50).abs() < 1e-4, "{low} {high}");
+        assert!(
+            ((high - low) / 2.0 / 1.96 - 0.044_50).abs() < 1e-4,
+            "{low} {high}"
+        );
         assert_eq!(auc_interval(0.7, 0, 10), (0.0, 1.0));
     }
 
@@ -539,13 +542,18 @@ mod tests {
         let labels: Vec<bool> = probabilities
             .iter()
             .map(|&p| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
                 ((state >> 33) as f64 / (1u64 << 31) as f64) < p
             })
             .collect();
         let ece = expected_calibration_error(&probabilities, &labels);
         let (low, high) = ece_interval(&probabilities, &labels);
-        assert!(low <= ece && ece <= high && high < 0.05, "{low} {ece} {high}");
+        assert!(
+            low <= ece && ece <= high && high < 0.05,
+            "{low} {ece} {high}"
+        );
     }
 
     #[test]

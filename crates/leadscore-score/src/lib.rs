@@ -10,7 +10,7 @@
 mod evaluate;
 
 use leadscore_artifact::{Explanation, ModelArtifact};
-use leadscore_data::{EventLog, LeadsTable};
+use leadscore_data::{EventLog, LeadsTable, Value};
 use leadscore_features::{AsOfPolicy, FeatureError, LeadInput};
 use leadscore_points::{PointsRules, PointsScore};
 use rayon::prelude::*;
@@ -46,6 +46,9 @@ pub struct LeadScore {
     pub prediction: Option<Prediction>,
     /// The points score, when scoring with rules.
     pub points: Option<PointsScore>,
+    /// Category levels the model never learned, scored as `(other)`: (column, level).
+    #[serde(skip)]
+    pub unlearned_levels: Vec<(String, String)>,
 }
 
 /// Scoring needs a model, a rules file, or both.
@@ -124,9 +127,14 @@ impl Scorer {
         lead: &LeadInput<'_>,
         reasons: usize,
     ) -> Result<LeadScore, FeatureError> {
+        let mut unlearned_levels = Vec::new();
         let prediction = match &self.model {
             Some(model) => {
                 let (row, _) = model.features().transform_lead(lead)?;
+                unlearned_levels = model.features().unlearned_levels(
+                    |name| lead.attributes.get(name).copied().unwrap_or(Value::Missing),
+                    &row,
+                );
                 Some(Self::predict(model, &row, reasons))
             }
             None => None,
@@ -135,6 +143,7 @@ impl Scorer {
             lead_id: lead_id.to_owned(),
             prediction,
             points: self.rules.as_ref().map(|rules| rules.score_input(lead)),
+            unlearned_levels,
         })
     }
 
@@ -156,13 +165,22 @@ impl Scorer {
         });
         Ok((0..leads.len())
             .into_par_iter()
-            .map(|r| LeadScore {
-                lead_id: leads.ids[r].clone(),
-                prediction: self.model.as_ref().zip(matrix.as_ref()).map(|(model, m)| {
+            .map(|r| {
+                let mut unlearned_levels = Vec::new();
+                let prediction = self.model.as_ref().zip(matrix.as_ref()).map(|(model, m)| {
                     let row = m.values.row(r).to_vec();
+                    unlearned_levels = model.features().unlearned_levels(
+                        |name| leads.column(name).map_or(Value::Missing, |c| c.value(r)),
+                        &row,
+                    );
                     Self::predict(model, &row, self.reasons)
-                }),
-                points: points.as_ref().map(|p| p[r].clone()),
+                });
+                LeadScore {
+                    lead_id: leads.ids[r].clone(),
+                    prediction,
+                    points: points.as_ref().map(|p| p[r].clone()),
+                    unlearned_levels,
+                }
             })
             .collect())
     }

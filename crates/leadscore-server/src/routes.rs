@@ -87,11 +87,17 @@ fn score_one(
             }
             other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
         })?;
+    let mut warnings = prepared.warnings;
+    warnings.extend(score.unlearned_levels.iter().map(|(column, level)| {
+        format!(
+            "attribute `{column}`: the model never learned the level `{level}` (unseen or rare in training); it is scored as (other)"
+        )
+    }));
     Ok(ScoreResponse {
         score,
         as_of: time::format_timestamp(prepared.input.as_of),
         experiments: Vec::new(),
-        warnings: prepared.warnings,
+        warnings,
     })
 }
 

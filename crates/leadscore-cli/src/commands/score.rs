@@ -12,9 +12,42 @@ use crate::config::LoadedConfig;
 use crate::data;
 use crate::output::{print_json, spinner};
 
+/// Leads of one column whose level the model never learned.
+#[derive(Serialize)]
+struct Unlearned {
+    column: String,
+    leads: usize,
+    examples: Vec<String>,
+}
+
+/// Per column, the leads whose level the model never learned, with a few of those levels.
+fn unlearned(scores: &[LeadScore]) -> Vec<Unlearned> {
+    let mut summary: Vec<Unlearned> = Vec::new();
+    for (column, level) in scores.iter().flat_map(|s| &s.unlearned_levels) {
+        let entry = match summary.iter().position(|u| u.column == *column) {
+            Some(i) => &mut summary[i],
+            None => {
+                summary.push(Unlearned {
+                    column: column.clone(),
+                    leads: 0,
+                    examples: Vec::new(),
+                });
+                summary.last_mut().expect("just pushed")
+            }
+        };
+        entry.leads += 1;
+        if entry.examples.len() < 3 && !entry.examples.contains(level) {
+            entry.examples.push(level.clone());
+        }
+    }
+    summary
+}
+
 #[derive(Serialize)]
 struct ScoreSummary {
+    unlearned_levels: Vec<Unlearned>,
     file: String,
+    warnings: Vec<String>,
     leads: usize,
     by_tier: Vec<(String, usize)>,
     mean_probability: Option<f64>,
@@ -38,6 +71,12 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
     selection.leads_options.require_target = false;
     let loaded = data::load_for_scoring(&selection, artifact.as_ref(), rules.as_ref())?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
+    let warnings: Vec<String> = data::stale_scoring_time(&loaded, scoring_time)
+        .into_iter()
+        .collect();
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     let bar = spinner(format!("scoring {} leads", loaded.leads.len()));
     let scorer = Scorer::new(artifact, rules, args.reasons)?;
     let scores = scorer.score_table(&loaded.leads, loaded.events.as_ref(), scoring_time)?;
@@ -64,8 +103,23 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         .iter()
         .filter_map(|s| s.prediction.as_ref().map(|p| p.probability))
         .collect();
+    let unlearned_levels = unlearned(&scores);
+    for u in &unlearned_levels {
+        eprintln!(
+            "note: {} leads have a `{}` the model never learned (e.g. {}): scored as (other)",
+            u.leads,
+            u.column,
+            u.examples
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let summary = ScoreSummary {
+        unlearned_levels,
         file: args.out.display().to_string(),
+        warnings,
         leads: scores.len(),
         by_tier,
         mean_probability: (!predictions.is_empty())
