@@ -593,3 +593,48 @@ async fn levels_differing_in_case_score_the_same_everywhere() {
     );
     assert!(answers[2].get("warnings").is_none(), "{}", answers[2]);
 }
+
+/// The README's commands as written: `outcomes import FILE` takes the file as an argument, a
+/// report on a database that does not exist fails instead of creating an empty one, and a model
+/// is named after its `--out` file.
+#[test]
+fn readme_commands_work_as_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let db = db.to_str().expect("utf-8");
+    let imported = json(&success(
+        dir.path(),
+        &[
+            "outcomes",
+            "import",
+            crate::common::SAMPLE[1],
+            "--db",
+            db,
+            "--json",
+        ],
+    ));
+    assert_eq!(imported["inserted"], 2767, "{imported}");
+    let missing = dir.path().join("missing.db");
+    let message = failure(
+        dir.path(),
+        &[
+            "experiment",
+            "report",
+            "--name",
+            "e",
+            "--db",
+            missing.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(message.contains("does not exist"), "{message}");
+    assert!(!missing.exists(), "no empty database is created");
+    let model = dir.path().join("models/acme-2026.json");
+    let report = json(&success(
+        dir.path(),
+        &on_sample(
+            &["train", "--models", "logistic"],
+            &["--out", model.to_str().expect("utf-8"), "--json"],
+        ),
+    ));
+    assert_eq!(report["name"], "acme-2026");
+}

@@ -62,7 +62,7 @@ pub struct TrainArgs {
     /// Model file to write [default: models/<name>.json].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Model name [default: the leads file's name].
+    /// Model name [default: the name of the --out file, else of the leads file].
     #[arg(long)]
     pub name: Option<String>,
     /// Model kinds to try: logistic, tree, gbdt [default: all].
@@ -267,6 +267,9 @@ pub enum OutcomesCommand {
 /// Arguments of `leadscore outcomes import`.
 #[derive(Debug, Args)]
 pub struct OutcomesImportArgs {
+    /// Leads file whose closed leads are recorded (the same as --leads).
+    #[arg(value_name = "FILE", conflicts_with = "leads")]
+    pub file: Option<PathBuf>,
     /// Which data to read: its closed leads are recorded.
     #[command(flatten)]
     pub data: DataArgs,

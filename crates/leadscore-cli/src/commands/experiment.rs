@@ -14,7 +14,11 @@ use crate::output::{print_json, table};
 /// Records the closed leads of a file; importing the same file again changes nothing.
 pub fn import(args: &OutcomesImportArgs) -> Result<()> {
     let config = LoadedConfig::load(args.data.config.as_deref())?;
-    let selection = args.data.resolve(&config)?;
+    let mut data = args.data.clone();
+    if let Some(file) = &args.file {
+        data.leads = Some(file.clone());
+    }
+    let selection = data.resolve(&config)?;
     let loaded = data::load(&selection)?;
     let leads = &loaded.leads;
     let outcomes: Vec<OutcomeRecord> = (0..leads.len())

@@ -125,8 +125,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let config = LoadedConfig::load(args.data.config.as_deref())?;
     let selection = args.data.resolve(&config)?;
     let name = args.name.clone().unwrap_or_else(|| {
-        selection
-            .leads
+        args.out
+            .as_deref()
+            .unwrap_or(&selection.leads)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".to_owned())
