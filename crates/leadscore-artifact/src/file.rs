@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use leadscore_data::{LeadsOptions, write_bytes_atomically};
 use leadscore_features::{FeatureInfo, FittedFeaturePipeline, SourceLayout};
 use leadscore_metrics::BinaryMetrics;
-use leadscore_models::{Model, PlattCalibration};
+use leadscore_models::{Calibration, Model};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ArtifactError;
@@ -38,7 +38,7 @@ pub struct ArtifactParts {
     /// The model.
     pub model: Model,
     /// Probability calibration.
-    pub calibration: PlattCalibration,
+    pub calibration: Calibration,
     /// Validation metrics.
     pub validation: ValidationReport,
     /// Test metrics on held-out leads, when a test part was set aside.
@@ -70,7 +70,7 @@ struct ArtifactFile {
     features: FittedFeaturePipeline,
     feature_info: Vec<FeatureInfo>,
     model: Model,
-    calibration: PlattCalibration,
+    calibration: Calibration,
     validation: ValidationReport,
     test: Option<BinaryMetrics>,
     leaderboard: Vec<CandidateResult>,
@@ -250,10 +250,7 @@ impl ModelArtifact {
         file.model
             .validate(expected.len())
             .map_err(|e| inconsistent(format!("{} model: {e}", file.model.kind())))?;
-        let calibration = &file.calibration;
-        if !(calibration.slope.is_finite() && calibration.intercept.is_finite()) {
-            return Err(inconsistent("the calibration is not finite".to_owned()));
-        }
+        file.calibration.validate().map_err(inconsistent)?;
         let percentiles = &file.percentiles;
         if percentiles.len() < 2
             || percentiles.iter().any(|p| !(0.0..=1.0).contains(p))
@@ -368,7 +365,7 @@ impl ModelArtifact {
     }
 
     /// The probability calibration.
-    pub fn calibration(&self) -> &PlattCalibration {
+    pub fn calibration(&self) -> &Calibration {
         &self.file.calibration
     }
 

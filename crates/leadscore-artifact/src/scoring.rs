@@ -99,13 +99,16 @@ impl ModelArtifact {
         )
     }
 
-    /// Calibrated base log-odds and each source's contribution, indexed like the layout.
+    /// Calibrated base log-odds and each source's contribution, indexed like the layout. Raw
+    /// contributions are scaled by the calibration's secant slope from the reference lead to this
+    /// one, so that they add up exactly to the calibrated log-odds.
     fn source_totals(&self, row: &[f64]) -> (f64, Vec<f64>) {
         let contributions = self.model().contributions(row);
-        let slope = self.calibration().slope;
+        let raw_logit = contributions.bias + contributions.values.iter().sum::<f64>();
+        let scale = self.calibration().scale(contributions.bias, raw_logit);
         let mut totals = vec![0.0; self.layout.sources.len()];
         for (&source, value) in self.layout.of_feature.iter().zip(&contributions.values) {
-            totals[source] += slope * value;
+            totals[source] += scale * value;
         }
         (self.calibration().logit(contributions.bias), totals)
     }

@@ -207,3 +207,42 @@ fn trees_that_could_crash_or_hang_a_server_are_refused() {
         .pop();
     assert!(inconsistency(&ragged).contains("different lengths"));
 }
+
+/// Reasons stay exact under a non-linear (isotonic) calibration: base + contributions equals the
+/// calibrated log-odds of every lead.
+#[test]
+fn reasons_add_up_under_an_isotonic_calibration() {
+    use leadscore_data::{EventLog, EventsOptions, LeadsOptions, LeadsTable};
+
+    let mut value = golden("gbdt");
+    value["calibration"] = json!({
+        "method": "isotonic",
+        "raw": [-4.0, -2.5, -1.0, 0.5, 2.0],
+        "calibrated": [-5.0, -2.0, -1.5, 0.0, 3.0],
+        "tail_slope": 0.7
+    });
+    let model = load_value(&value).expect("an isotonic model loads");
+    let options = model.leads_options(&LeadsOptions {
+        require_target: false,
+        ..LeadsOptions::default()
+    });
+    let leads = LeadsTable::load(&fixture("golden-leads.csv"), &options).expect("leads");
+    let events = EventLog::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/events.csv"),
+        &EventsOptions::default(),
+        &leads,
+    )
+    .expect("events");
+    let matrix = model
+        .features()
+        .transform_table(&leads, Some(&events), 1_750_000_000)
+        .expect("features");
+    for row in matrix.values.rows() {
+        let row = row.to_vec();
+        let (base, sources) = model.source_contributions(&row);
+        let total = base + sources.iter().map(|(_, c)| c).sum::<f64>();
+        let probability = model.probability(&row);
+        let logit = (probability / (1.0 - probability)).ln();
+        assert!((total - logit).abs() < 1e-9, "{total} vs {logit}");
+    }
+}

@@ -5,7 +5,8 @@
 //! here: histogram-based, leaf-wise, native missing values and categories). Each follows the
 //! `XParams` → `check()` → `fit()` → `FittedX` pattern. Every model gives exact per-feature
 //! contributions that add up to its log-odds — weights × centred inputs for the linear model,
-//! TreeSHAP for trees — and [`PlattCalibration`] maps log-odds to calibrated probabilities.
+//! TreeSHAP for trees — and [`Calibration`] (Platt or isotonic, chosen by cross-validation) maps
+//! log-odds to calibrated probabilities.
 
 mod calibration;
 mod data;
@@ -17,7 +18,7 @@ mod logistic;
 mod model;
 mod tree;
 
-pub use calibration::{PlattCalibration, sigmoid};
+pub use calibration::{Calibration, PlattCalibration, sigmoid};
 pub use data::{ClassWeight, TrainingData};
 pub use decision_tree::{DecisionTreeParams, FittedDecisionTree, ValidDecisionTreeParams};
 pub use error::ModelError;

@@ -22,7 +22,9 @@ use leadscore_features::{
 use leadscore_metrics::{
     BinaryMetrics, auc_interval, average_precision, log_loss, quantiles, roc_auc,
 };
-use leadscore_models::{Model, ModelKind, ModelParams, PlattCalibration, TrainingData};
+use leadscore_models::{
+    Calibration, Model, ModelKind, ModelParams, PlattCalibration, TrainingData,
+};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
@@ -280,7 +282,7 @@ impl Search {
 
 /// The chosen candidate's calibration, fitted on its out-of-fold log-odds.
 struct Calibrated {
-    calibration: PlattCalibration,
+    calibration: Calibration,
     /// Calibrated out-of-fold probabilities of the validated rows.
     probabilities: Vec<f64>,
     /// Outcomes of the validated rows.
@@ -597,11 +599,12 @@ fn weakness(
     })
 }
 
-/// Platt calibration of the chosen candidate, fitted on its out-of-fold log-odds.
+/// Calibration of the chosen candidate (Platt or isotonic, whichever has the lower
+/// cross-validated log loss), fitted on its out-of-fold log-odds.
 fn calibrate(search: &Search, best: usize, labels: &[bool]) -> Calibrated {
     let labels: Vec<bool> = search.validated.iter().map(|&r| labels[r]).collect();
     let logits = &search.logits[best];
-    let calibration = PlattCalibration::fit(logits, &labels);
+    let calibration = Calibration::choose(logits, &labels);
     Calibrated {
         probabilities: logits.iter().map(|&l| calibration.probability(l)).collect(),
         calibration,

@@ -269,10 +269,11 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
     }
     println!("{board}");
     println!(
-        "chosen: {} ({}), validated by {}",
+        "chosen: {} ({}), validated by {}; calibrated by {} (the lower cross-validated log loss)",
         artifact.model().kind(),
         artifact.model().summary(),
-        artifact.validation().scheme
+        artifact.validation().scheme,
+        artifact.calibration().describe()
     );
     let mut metrics = table([
         "", "leads", "AUC", "PR AUC", "log loss", "Brier", "ECE", "lift@10%",
