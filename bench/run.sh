@@ -10,5 +10,6 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install --quiet -r bench/requirements.txt
 fi
 cargo build --release --locked --quiet
-export LEADSCORE="${CARGO_TARGET_DIR:-target}/release/leadscore"
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+export LEADSCORE="$target/release/leadscore"
 "$venv/bin/python" bench/compare.py "$@"

@@ -6,6 +6,8 @@ mod cli_data;
 mod cli_model;
 mod cli_points;
 mod common;
+mod engines;
 mod experiment_replay;
 mod serve_parity;
 mod unseen_exports;
+mod warehouse;

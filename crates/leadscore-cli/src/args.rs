@@ -48,6 +48,58 @@ pub enum Command {
     /// Points rules tools: the MQL threshold from history.
     #[command(subcommand)]
     Points(PointsCommand),
+    /// Take the model to the data: the whole scoring pipeline as SQL.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+/// `leadscore export …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// One SQL query scoring the leads table where it lives (PostgreSQL, DuckDB, Spark SQL).
+    Sql(ExportSqlArgs),
+}
+
+/// Arguments of `leadscore export sql`.
+#[derive(Debug, Args)]
+pub struct ExportSqlArgs {
+    /// Model file (give a model, a rules file, or both).
+    #[arg(long, value_name = "FILE", required_unless_present = "rules")]
+    pub model: Option<PathBuf>,
+    /// Points rules file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Target engine: postgres, duckdb or spark.
+    #[arg(long)]
+    pub dialect: String,
+    /// Leads table, optionally schema-qualified.
+    #[arg(long, value_name = "TABLE", default_value = "leads")]
+    pub leads_table: String,
+    /// Events table, optionally schema-qualified [default: events, when the model or rules read
+    /// events].
+    #[arg(long, value_name = "TABLE")]
+    pub events_table: Option<String>,
+    /// Time at which open leads are scored [default: when the query runs].
+    #[arg(long, value_name = "TIME", conflicts_with = "as_of_column")]
+    pub as_of: Option<String>,
+    /// Timestamp column of the leads table holding each open lead's scoring time.
+    #[arg(long, value_name = "COL")]
+    pub as_of_column: Option<String>,
+    /// A column named differently in the warehouse: NAME=WAREHOUSE_COLUMN (repeatable).
+    #[arg(long = "column", value_name = "NAME=COL")]
+    pub columns: Vec<String>,
+    /// Positive and negative reasons per lead (logistic models).
+    #[arg(long, default_value_t = 3)]
+    pub reasons: usize,
+    /// Score every lead at the scoring time, reading no outcome column.
+    #[arg(long)]
+    pub open_leads_only: bool,
+    /// Print the CREATE TABLE statements of the tables the query reads instead of the query.
+    #[arg(long)]
+    pub ddl: bool,
+    /// Write the SQL here [default: standard output].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `leadscore train`.

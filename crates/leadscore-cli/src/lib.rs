@@ -9,7 +9,9 @@ mod config;
 mod data;
 mod output;
 
-pub use args::{Cli, Command, DataArgs, ExperimentCommand, OutcomesCommand, PointsCommand};
+pub use args::{
+    Cli, Command, DataArgs, ExperimentCommand, ExportCommand, OutcomesCommand, PointsCommand,
+};
 pub use config::{ConfigFile, DEFAULT_CONFIG, LoadedConfig};
 
 /// An error and its causes on one line, each cause once: library errors already name their
@@ -44,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(ExperimentCommand::Report(args)) => commands::experiment::report(&args),
         Command::Scorecard(args) => commands::points::scorecard(&args),
         Command::Points(PointsCommand::Threshold(args)) => commands::points::threshold(&args),
+        Command::Export(ExportCommand::Sql(args)) => commands::export::sql(&args),
     }
 }

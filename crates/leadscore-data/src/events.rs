@@ -56,6 +56,24 @@ pub struct Event {
     pub value: f64,
 }
 
+/// The canonical order of a lead's events: by time, then type, then value with absent values
+/// last. Exact duplicates (same time and type) count once and the first in this order is kept,
+/// i.e. the smallest value — what SQL's `MIN(value)` keeps, so every engine agrees.
+pub fn canonical_order<Kind: Ord>(
+    (timestamp_a, kind_a, value_a): (i64, Kind, f64),
+    (timestamp_b, kind_b, value_b): (i64, Kind, f64),
+) -> std::cmp::Ordering {
+    timestamp_a
+        .cmp(&timestamp_b)
+        .then_with(|| kind_a.cmp(&kind_b))
+        .then_with(|| {
+            value_a
+                .is_nan()
+                .cmp(&value_b.is_nan())
+                .then_with(|| value_a.total_cmp(&value_b))
+        })
+}
+
 /// What loading the events found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EventStats {
@@ -299,7 +317,12 @@ impl<'a> LogBuilder<'a> {
         let mut type_has_value = vec![false; types.len()];
         for lead in 0..n_leads {
             let slice = &mut events[offsets[lead]..offsets[lead + 1]];
-            slice.sort_unstable_by_key(|e| (e.timestamp, e.kind));
+            slice.sort_unstable_by(|a, b| {
+                canonical_order(
+                    (a.timestamp, a.kind, a.value),
+                    (b.timestamp, b.kind, b.value),
+                )
+            });
             if !slice.is_empty() {
                 stats.leads_with_events += 1;
             }

@@ -22,7 +22,7 @@ mod value;
 pub use atomic::{file_sha256, write_atomically, write_bytes_atomically};
 pub use describe::{ClassBalance, ColumnRole, ColumnSummary, Description, EventsSummary};
 pub use error::{DataError, Location, Position};
-pub use events::{Event, EventLog, EventStats, EventsOptions};
+pub use events::{Event, EventLog, EventStats, EventsOptions, canonical_order};
 pub use leads::{
     ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
     MISSING_CODE, Notice, Outcome, OutcomeValues, Severity,

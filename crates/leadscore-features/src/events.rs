@@ -3,14 +3,14 @@
 //! For each event type (and for all events together): count, counts in trailing windows, days since
 //! the last event and a half-life-decayed count, plus the sum of values for types that carry one.
 //! Only events strictly before the lead's as-of time count; exact duplicates (same type and
-//! timestamp) count once.
+//! timestamp) count once, keeping the smallest value ([`leadscore_data::canonical_order`]).
 //!
 //! [`FittedEventFeatures::aggregate`] is the one implementation. The batch path
 //! ([`FittedEventFeatures::transform_log`]) calls it per lead over the grouped log, the single-lead
 //! path ([`FittedEventFeatures::transform_lead`]) calls it on a request's events after putting them
-//! in the same canonical order (timestamp, then type name), so both produce bit-identical numbers.
+//! in the same canonical order (timestamp, type name, value), so both produce bit-identical numbers.
 
-use leadscore_data::{Event, EventLog, time::SECONDS_PER_DAY};
+use leadscore_data::{Event, EventLog, canonical_order, time::SECONDS_PER_DAY};
 use ndarray::Array2;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -272,7 +272,7 @@ impl FittedEventFeatures {
 
     /// Aggregates one lead's events into `out` (length [`Self::n_features`]).
     ///
-    /// `events` must be sorted by (timestamp, type name) — the order [`EventLog`] keeps and
+    /// `events` must be in [`canonical_order`] (timestamp, type name, value) — the order [`EventLog`] keeps and
     /// [`Self::transform_lead`] establishes. `kind_map` maps each event's `kind` to a fitted type
     /// index (`None` for types without their own features).
     pub fn aggregate(
@@ -448,9 +448,11 @@ impl FittedEventFeatures {
     pub fn transform_lead(&self, events: &[LeadEvent<'_>], as_of: i64) -> (Vec<f64>, EventCounts) {
         let mut sorted: Vec<&LeadEvent<'_>> = events.iter().collect();
         sorted.sort_by(|a, b| {
-            a.timestamp
-                .cmp(&b.timestamp)
-                .then_with(|| a.event_type.cmp(b.event_type))
+            let value = |e: &LeadEvent<'_>| e.value.unwrap_or(f64::NAN);
+            canonical_order(
+                (a.timestamp, a.event_type, value(a)),
+                (b.timestamp, b.event_type, value(b)),
+            )
         });
         let mut kind_map: Vec<Option<u32>> =
             (0..self.spec.event_types.len() as u32).map(Some).collect();
@@ -577,6 +579,25 @@ mod tests {
                 other_types: 0
             }
         );
+    }
+
+    #[test]
+    fn a_duplicate_keeps_its_smallest_value_whatever_the_input_order() {
+        let f = fitted(&["page_view"], &[true]);
+        let at = |value: Option<f64>| LeadEvent {
+            timestamp: DAY,
+            event_type: "page_view",
+            value,
+        };
+        for events in [
+            [at(None), at(Some(7.0)), at(Some(3.0))],
+            [at(Some(3.0)), at(None), at(Some(7.0))],
+            [at(Some(7.0)), at(Some(3.0)), at(None)],
+        ] {
+            let (values, counts) = f.transform_lead(&events, 2 * DAY);
+            assert_eq!(feature(&f, &values, "page_view.value_sum"), 3.0);
+            assert_eq!(counts.duplicates, 2);
+        }
     }
 
     #[test]

@@ -443,7 +443,10 @@ mod tests {
             }
         );
         let tagged = serde_json::to_string(&legacy).expect("json");
-        assert_eq!(serde_json::from_str::<Calibration>(&tagged).expect("back"), legacy);
+        assert_eq!(
+            serde_json::from_str::<Calibration>(&tagged).expect("back"),
+            legacy
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod compare;
 pub mod describe;
 pub mod evaluate;
 pub mod experiment;
+pub mod export;
 pub mod features;
 pub mod generate;
 pub mod points;
