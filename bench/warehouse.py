@@ -20,7 +20,49 @@ import time
 LEADSCORE = os.environ["LEADSCORE"]
 AS_OF = "2025-07-15"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RULES = os.path.join(ROOT, "data", "starter-rules.toml")
+STARTER_RULES = os.path.join(ROOT, "data", "starter-rules.toml")
+BANK = os.path.join(ROOT, "..", "shared", "data", "bank-marketing", "bank-additional-full.csv")
+BANK_RULES = """mql_threshold = 30
+[grades]
+fit = [40, 20, 10]
+[[rule]]
+name = "Reached on a cell"
+group = "fit"
+field = "contact"
+equals = "cellular"
+points = 20
+[[rule]]
+name = "Earlier success"
+group = "fit"
+field = "poutcome"
+equals = "success"
+points = 25
+[[rule]]
+name = "Low rates"
+group = "fit"
+field = "euribor3m"
+below = 1.5
+points = 15
+[[rule]]
+name = "Called often"
+group = "fit"
+field = "campaign"
+at_least = 5
+points = -10
+"""
+
+
+def keyed_bank(work):
+    """The UCI file as a warehouse table: comma-separated, with the row number as `lead_id`."""
+    leads = os.path.join(work, "bank.csv")
+    with open(BANK, newline="") as source, open(leads, "w", newline="") as target:
+        writer = csv.writer(target)
+        for row, record in enumerate(csv.reader(source, delimiter=";")):
+            writer.writerow(["lead_id" if row == 0 else str(row)] + record)
+    rules = os.path.join(work, "bank-rules.toml")
+    with open(rules, "w") as f:
+        f.write(BANK_RULES)
+    return leads, rules
 
 
 def progress(message):
@@ -210,45 +252,57 @@ class Postgres:
         self.server(["pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "stop"])
 
 
-def export(model, dialect, ddl=False):
-    args = [LEADSCORE, "export", "sql", "--model", model, "--rules", RULES, "--dialect", dialect]
+def export(model, rules, dialect, ddl=False):
+    args = [LEADSCORE, "export", "sql", "--model", model, "--rules", rules, "--dialect", dialect]
     args += ["--ddl"] if ddl else ["--as-of", AS_OF]
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--kinds", default="logistic,gbdt")
+    parser.add_argument("--leads", type=int, default=100_000, help="generated leads")
+    parser.add_argument("--bank", action="store_true",
+                        help="the full UCI Bank Marketing set (../shared) instead of generated leads")
+    parser.add_argument("--kinds", default="logistic,tree,gbdt")
     parser.add_argument("--engines", default="duckdb,postgres,spark")
     options = parser.parse_args()
     engines = options.engines.split(",")
     work = tempfile.mkdtemp(prefix="leadscore-warehouse-")
     os.chmod(work, 0o755)
-    progress(f"load average {os.getloadavg()[0]:.2f}; generating {options.leads:,} leads in {work}")
-    subprocess.run([LEADSCORE, "generate", "--leads", str(options.leads), "--out", work],
-                   check=True, stdout=subprocess.DEVNULL)
-    leads, events = os.path.join(work, "leads.csv"), os.path.join(work, "events.csv")
-    files = [f"leads|{leads}", f"events|{events}"]
+    if options.bank:
+        leads, rules = keyed_bank(work)
+        events, files, train_args = None, [f"leads|{leads}"], ["--target", "y", "--exclude", "duration"]
+        described = "the UCI Bank Marketing set (duration excluded) with four fit rules"
+    else:
+        progress(f"load average {os.getloadavg()[0]:.2f}; generating {options.leads:,} leads in {work}")
+        subprocess.run([LEADSCORE, "generate", "--leads", str(options.leads), "--out", work],
+                       check=True, stdout=subprocess.DEVNULL)
+        leads, events = os.path.join(work, "leads.csv"), os.path.join(work, "events.csv")
+        files, rules = [f"leads|{leads}", f"events|{events}"], STARTER_RULES
+        train_args = ["--events", events]
+        described = f"{options.leads:,} generated leads with events and the starter rules"
+    with open(leads) as f:
+        n_leads = sum(1 for _ in f) - 1
+    event_args = ["--events", events] if events else []
     postgres = Postgres(work) if "postgres" in engines else None
     rows = []
     try:
         for kind in options.kinds.split(","):
             model = os.path.join(work, f"{kind}.json")
             progress(f"training {kind}")
-            subprocess.run([LEADSCORE, "train", "--leads", leads, "--events", events, "--models",
-                            kind, "--out", model], check=True, stdout=subprocess.DEVNULL,
+            subprocess.run([LEADSCORE, "train", "--leads", leads, *train_args, "--models", kind,
+                            "--out", model], check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
             expected_path = os.path.join(work, f"{kind}-leadscore.csv")
             progress(f"{kind}: leadscore score")
-            seconds, peak = run([LEADSCORE, "score", "--model", model, "--rules", RULES, "--leads",
-                                 leads, "--events", events, "--as-of", AS_OF, "--out",
-                                 expected_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seconds, peak = run([LEADSCORE, "score", "--model", model, "--rules", rules, "--leads",
+                                 leads, *event_args, "--as-of", AS_OF, "--out", expected_path],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             expected = read_scores(expected_path)
             rows.append((kind, "leadscore score", None, seconds, peak, 0.0, 0))
             for engine in engines:
                 dialect = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}[engine]
-                ddl, query = export(model, dialect, ddl=True), export(model, dialect)
+                ddl, query = export(model, rules, dialect, ddl=True), export(model, rules, dialect)
                 out = os.path.join(work, f"{kind}-{engine}.csv")
                 progress(f"{kind}: {engine}")
                 if engine == "postgres":
@@ -269,7 +323,7 @@ def main():
                     for path, text in zip(paths, (ddl, query)):
                         with open(path, "w") as f:
                             f.write(text)
-                    runner = os.path.join(work, f"{engine}.py")
+                    runner = os.path.join(work, f"run_{engine}.py")
                     with open(runner, "w") as f:
                         f.write(DUCKDB if engine == "duckdb" else SPARK)
                     _, peak = run([sys.executable, runner, *paths[:2], out, paths[2], *files],
@@ -281,15 +335,15 @@ def main():
         if postgres:
             postgres.stop()
     progress(f"load average {os.getloadavg()[0]:.2f}")
-    print(f"\n{options.leads:,} generated leads with events, scored with probability, tier, "
-          f"reasons (logistic) and the starter rules; load average {os.getloadavg()[0]:.2f}")
+    print(f"\n{described}: {n_leads:,} leads scored with probability, percentile, tier, reasons "
+          f"(logistic) and points; load average {os.getloadavg()[0]:.2f}")
     header = ("model", "engine", "load s", "score s", "leads/s", "× leadscore", "peak MiB",
               "max |Δp|", "leads differing")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     baseline = {}
     for kind, engine, load, seconds, peak, worst, differing in rows:
-        speed = options.leads / seconds
+        speed = n_leads / seconds
         baseline.setdefault(kind, speed)
         print(" | ".join([kind, engine, "—" if load is None else f"{load:.1f}", f"{seconds:.2f}",
                           f"{speed:,.0f}", f"{speed / baseline[kind]:.2f}", f"{peak:,.0f}",

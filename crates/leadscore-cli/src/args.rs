@@ -292,9 +292,21 @@ pub struct ServeArgs {
     /// Most leads in one batch request.
     #[arg(long, default_value_t = 1000)]
     pub max_batch: usize,
-    /// Largest request body in bytes.
-    #[arg(long, default_value_t = 2 << 20)]
+    /// Largest request body in bytes (the default fits a full batch with 100 events per lead).
+    #[arg(long, default_value_t = 16 << 20)]
     pub max_body_bytes: usize,
+    /// Longest lead id in bytes.
+    #[arg(long, default_value_t = 256)]
+    pub max_id_bytes: usize,
+    /// Longest text attribute value or event type in bytes.
+    #[arg(long, default_value_t = 4096)]
+    pub max_text_bytes: usize,
+    /// Most attributes of one lead.
+    #[arg(long, default_value_t = 1000)]
+    pub max_attributes: usize,
+    /// Most events of one lead.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_events: usize,
     /// Longest a request may take, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub timeout_secs: f64,

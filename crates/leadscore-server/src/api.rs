@@ -13,6 +13,68 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::state::Engine;
 
+/// Bounds on the fields of a request, so that no client can make the server hold, log or store
+/// more than a lead needs. A field over its bound is a 422 naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Longest lead id, in bytes: ids are stored with every score.
+    pub max_id_bytes: usize,
+    /// Longest text attribute value or event type, in bytes.
+    pub max_text_bytes: usize,
+    /// Most attributes of one lead.
+    pub max_attributes: usize,
+    /// Most events of one lead.
+    pub max_events: usize,
+}
+
+impl Default for RequestLimits {
+    /// Ids up to 256 bytes, texts up to 4 KiB, 1,000 attributes and 10,000 events per lead.
+    fn default() -> Self {
+        Self {
+            max_id_bytes: 256,
+            max_text_bytes: 4 << 10,
+            max_attributes: 1_000,
+            max_events: 10_000,
+        }
+    }
+}
+
+impl RequestLimits {
+    /// An id: not empty, not longer than the limit.
+    fn id(&self, field: &str, id: &str) -> Result<(), ApiError> {
+        if id.trim().is_empty() {
+            return Err(ApiError::field(field, "must not be empty"));
+        }
+        bounded(field, id.len(), self.max_id_bytes, "bytes")
+    }
+
+    fn text(&self, field: &str, text: &str) -> Result<(), ApiError> {
+        bounded(field, text.len(), self.max_text_bytes, "bytes")
+    }
+}
+
+fn bounded(field: &str, size: usize, limit: usize, unit: &str) -> Result<(), ApiError> {
+    if size > limit {
+        return Err(ApiError::field(
+            field,
+            format!("{size} {unit}; the limit is {limit}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Longest time text read; anything longer is no date.
+const MAX_TIME_BYTES: usize = 64;
+
+/// A client's name for something, as echoed in a warning: at most 64 characters.
+fn shown(name: &str) -> String {
+    const SHOWN: usize = 64;
+    match name.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_owned(),
+    }
+}
+
 /// One lead to score.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ScoreRequest {
@@ -85,22 +147,12 @@ pub struct OutcomesRequest {
 }
 
 impl OutcomesRequest {
-    /// Checks every outcome: a lead id, and a close date that reads as a date.
-    pub fn validate(&self) -> Result<(), ApiError> {
+    /// Checks every outcome: a lead id within the limit, and a close date that reads as a date.
+    pub fn validate(&self, limits: &RequestLimits) -> Result<(), ApiError> {
         for (index, outcome) in self.outcomes.iter().enumerate() {
-            if outcome.lead_id.trim().is_empty() {
-                return Err(ApiError::field(
-                    format!("outcomes[{index}].lead_id"),
-                    "must not be empty",
-                ));
-            }
-            if let Some(closed) = &outcome.closed_at
-                && time::parse_timestamp(closed).is_none()
-            {
-                return Err(ApiError::field(
-                    format!("outcomes[{index}].closed_at"),
-                    format!("cannot read `{closed}` as a date or time"),
-                ));
+            limits.id(&format!("outcomes[{index}].lead_id"), &outcome.lead_id)?;
+            if let Some(closed) = &outcome.closed_at {
+                parse_time(closed, &format!("outcomes[{index}].closed_at"))?;
             }
         }
         Ok(())
@@ -123,6 +175,7 @@ pub struct PreparedLead<'r> {
 }
 
 fn parse_time(text: &str, field: &str) -> Result<i64, ApiError> {
+    bounded(field, text.len(), MAX_TIME_BYTES, "bytes")?;
     time::parse_timestamp(text).ok_or_else(|| {
         ApiError::field(
             field,
@@ -181,16 +234,22 @@ fn attribute<'r>(
 /// Validates a request and builds the lead input; `now` is the default scoring time.
 pub fn prepare<'r>(
     engine: &Engine,
+    limits: &RequestLimits,
     request: &'r ScoreRequest,
     now: i64,
 ) -> Result<PreparedLead<'r>, ApiError> {
-    if request.lead_id.trim().is_empty() {
-        return Err(ApiError::field("lead_id", "must not be empty"));
-    }
+    limits.id("lead_id", &request.lead_id)?;
+    bounded(
+        "attributes",
+        request.attributes.len(),
+        limits.max_attributes,
+        "attributes",
+    )?;
+    bounded("events", request.events.len(), limits.max_events, "events")?;
     let mut warnings: Vec<String> = request
         .unknown
         .keys()
-        .map(|key| format!("unknown field `{key}` ignored"))
+        .map(|key| format!("unknown field `{}` ignored", shown(key)))
         .collect();
     let mut input = LeadInput {
         as_of: match &request.as_of {
@@ -202,9 +261,13 @@ pub fn prepare<'r>(
     for (name, value) in &request.attributes {
         if !engine.columns.contains_key(name) && !engine.rule_fields.contains(name) {
             warnings.push(format!(
-                "unknown attribute `{name}` ignored: neither the model nor the rules use it"
+                "unknown attribute `{}` ignored: neither the model nor the rules use it",
+                shown(name)
             ));
             continue;
+        }
+        if let serde_json::Value::String(text) = value {
+            limits.text(&format!("attributes.{name}"), text)?;
         }
         input
             .attributes
@@ -215,11 +278,12 @@ pub fn prepare<'r>(
         if event.event_type.trim().is_empty() {
             return Err(ApiError::field(field("type"), "must not be empty"));
         }
+        limits.text(&field("type"), &event.event_type)?;
         warnings.extend(
             event
                 .unknown
                 .keys()
-                .map(|key| format!("unknown field `{key}` of events[{index}] ignored")),
+                .map(|key| format!("unknown field `{}` of events[{index}] ignored", shown(key))),
         );
         if event.value.is_some_and(|v| !v.is_finite()) {
             return Err(ApiError::field(field("value"), "must be a finite number"));

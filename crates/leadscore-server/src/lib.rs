@@ -29,8 +29,10 @@ use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
-pub use docs::ApiDoc;
+pub use api::{
+    BatchRequest, BatchResponse, EventInput, RequestLimits, ScoreRequest, ScoreResponse,
+};
+pub use docs::{ApiDoc, document};
 pub use error::{ApiError, PROBLEM_JSON, Problem, ServerError};
 pub use extract::{ScoreOptions, ValidJson};
 pub use metrics::Metrics;

@@ -18,7 +18,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::{
-    BatchRequest, BatchResponse, OutcomesRequest, ScoreRequest, ScoreResponse, prepare,
+    BatchRequest, BatchResponse, OutcomesRequest, RequestLimits, ScoreRequest, ScoreResponse,
+    prepare,
 };
 use crate::auth::{ApiKeys, require_read_key, require_write_key};
 use crate::error::{ApiError, Problem};
@@ -73,11 +74,12 @@ pub(crate) async fn observe(
 
 fn score_one(
     engine: &Engine,
+    limits: &RequestLimits,
     request: &ScoreRequest,
     now: i64,
     reasons: usize,
 ) -> Result<ScoreResponse, ApiError> {
-    let prepared = prepare(engine, request, now)?;
+    let prepared = prepare(engine, limits, request, now)?;
     let score = engine
         .scorer
         .score_lead_with_reasons(&request.lead_id, &prepared.input, reasons)
@@ -149,6 +151,7 @@ fn record(state: &AppState, responses: &[ScoreResponse]) -> Result<(), ApiError>
 #[utoipa::path(
     post,
     path = "/v1/score",
+    tag = "scoring",
     params(crate::extract::ScoreOptions),
     request_body = ScoreRequest,
     responses(
@@ -166,7 +169,13 @@ async fn score(
     ValidJson(request): ValidJson<ScoreRequest>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
     let engine = state.engine();
-    let mut response = score_one(&engine, &request, time::now(), reasons)?;
+    let mut response = score_one(
+        &engine,
+        &state.config().limits,
+        &request,
+        time::now(),
+        reasons,
+    )?;
     assign(&state, &engine, std::slice::from_mut(&mut response));
     record(&state, std::slice::from_ref(&response))?;
     Ok(Json(response))
@@ -176,6 +185,7 @@ async fn score(
 #[utoipa::path(
     post,
     path = "/v1/score/batch",
+    tag = "scoring",
     params(crate::extract::ScoreOptions),
     request_body = BatchRequest,
     responses(
@@ -207,13 +217,14 @@ async fn score_batch(
     let engine = state.engine();
     let now = time::now();
     let scoring_engine = engine.clone();
+    let limits = state.config().limits;
     let mut results = tokio::task::spawn_blocking(move || {
         request
             .leads
             .iter()
             .enumerate()
             .map(|(index, lead)| {
-                score_one(&scoring_engine, lead, now, reasons)
+                score_one(&scoring_engine, &limits, lead, now, reasons)
                     .map_err(|e| e.within(&format!("leads[{index}]")))
             })
             .collect::<Result<Vec<_>, ApiError>>()
@@ -238,6 +249,7 @@ fn database(state: &AppState) -> Result<std::path::PathBuf, ApiError> {
 #[utoipa::path(
     post,
     path = "/v1/outcomes",
+    tag = "outcomes",
     request_body = OutcomesRequest,
     responses(
         (status = 200, description = "What changed", body = OutcomeImport),
@@ -252,7 +264,7 @@ async fn outcomes(
     ValidJson(request): ValidJson<OutcomesRequest>,
 ) -> Result<Json<OutcomeImport>, ApiError> {
     let db = database(&state)?;
-    request.validate()?;
+    request.validate(&state.config().limits)?;
     let import = tokio::task::spawn_blocking(move || record_outcomes(&db, &request.outcomes))
         .await
         .map_err(ApiError::internal)?
@@ -264,6 +276,7 @@ async fn outcomes(
 #[utoipa::path(
     get,
     path = "/v1/experiments/{name}",
+    tag = "experiments",
     params(("name" = String, Path, description = "Experiment name")),
     responses(
         (status = 200, description = "Per-arm conversion, the difference, its interval and test", body = Object),
@@ -336,6 +349,7 @@ fn describe(engine: &Engine) -> ModelsResponse {
 #[utoipa::path(
     get,
     path = "/v1/models",
+    tag = "models",
     responses((status = 200, body = ModelsResponse)),
     security((), ("api_key" = []))
 )]
@@ -347,6 +361,7 @@ async fn models(State(state): State<AppState>) -> Json<ModelsResponse> {
 #[utoipa::path(
     post,
     path = "/v1/models/reload",
+    tag = "models",
     responses(
         (status = 200, description = "Now serving", body = ModelsResponse),
         (status = 401, description = "No or unknown API key", body = Problem, content_type = "application/problem+json"),
@@ -372,7 +387,8 @@ async fn reload(State(state): State<AppState>) -> Result<Json<ModelsResponse>, A
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive")))]
+#[utoipa::path(get, path = "/healthz",
+    tag = "operations", responses((status = 200, description = "Alive")))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
@@ -381,6 +397,7 @@ async fn healthz() -> Json<serde_json::Value> {
 #[utoipa::path(
     get,
     path = "/readyz",
+    tag = "operations",
     responses(
         (status = 200, description = "Ready to score"),
         (status = 503, description = "Scores cannot be recorded; the body says why"),
@@ -409,7 +426,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics",
+    tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let engine = state.engine();
     let model = engine.scorer.model().map(|m| (m.name(), m.version()));

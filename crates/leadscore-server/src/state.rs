@@ -13,6 +13,7 @@ use leadscore_points::PointsRules;
 use leadscore_score::Scorer;
 use leadscore_store::Recorder;
 
+use crate::api::RequestLimits;
 use crate::error::ServerError;
 use crate::metrics::Metrics;
 
@@ -33,6 +34,8 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Bounds on each lead's fields.
+    pub limits: RequestLimits,
     /// Longest a request may take.
     pub timeout: Duration,
     /// Positive and negative reasons per lead.
@@ -42,8 +45,9 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// No model or rules; no database; no keys; batches of up to 1,000 leads; 2 MiB bodies; 10 s
-    /// per request; 3 reasons each way.
+    /// No model or rules; no database; no keys; batches of up to 1,000 leads; 16 MiB bodies (a
+    /// full batch with 100 events per lead); the default [`RequestLimits`]; 10 s per request; 3
+    /// reasons each way.
     fn default() -> Self {
         Self {
             model: None,
@@ -52,7 +56,8 @@ impl Default for ServerConfig {
             api_keys: Vec::new(),
             keys_for_reads: false,
             max_batch: 1_000,
-            max_body_bytes: 2 << 20,
+            max_body_bytes: 16 << 20,
+            limits: RequestLimits::default(),
             timeout: Duration::from_secs(10),
             reasons: 3,
             experiments: None,

@@ -259,6 +259,105 @@ async fn client_errors_are_json_4xx_naming_the_field() {
     assert_eq!(body["status"], 404);
 }
 
+/// Oversized fields are refused before anything is scored, stored or echoed: the id that would
+/// fill the score database, texts, attribute and event counts, unparseable times.
+#[tokio::test]
+async fn oversized_fields_are_refused_naming_the_field_and_nothing_is_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let state = AppState::new(ServerConfig {
+        db: Some(db.clone()),
+        max_body_bytes: 4 << 20,
+        ..config()
+    })
+    .expect("state");
+    let router = app(state.clone());
+    let many_attributes: serde_json::Map<String, Value> =
+        (0..1_001).map(|i| (format!("a{i}"), json!(1))).collect();
+    let many_events: Vec<Value> = (0..10_001)
+        .map(|_| json!({"type": "page_view", "timestamp": "2025-06-01"}))
+        .collect();
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"lead_id": "x".repeat(257)}), "lead_id"),
+        (
+            json!({"lead_id": "a", "attributes": {"industry": "y".repeat(4_097)}}),
+            "attributes.industry",
+        ),
+        (
+            json!({"lead_id": "a", "attributes": many_attributes}),
+            "attributes",
+        ),
+        (json!({"lead_id": "a", "events": many_events}), "events"),
+        (
+            json!({"lead_id": "a", "events": [{"type": "t".repeat(4_097), "timestamp": "2025-06-01"}]}),
+            "events[0].type",
+        ),
+        (
+            json!({"lead_id": "a", "as_of": "9".repeat(100_000)}),
+            "as_of",
+        ),
+    ];
+    for (request, field) in cases {
+        let (status, body, text) = call(&router, post("/v1/score", request.to_string())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {text}");
+        assert_eq!(error_field(&body), field, "{text}");
+        assert!(text.len() < 1_000, "the answer echoes the input: {text}");
+    }
+    let batch = json!({"leads": [lead("ok"), {"lead_id": "z".repeat(300)}]});
+    let (status, body, _) = call(&router, post("/v1/score/batch", batch.to_string())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&body), "leads[1].lead_id");
+    let outcome = json!({"outcomes": [{"lead_id": "o".repeat(300), "outcome": "won"}]});
+    let (status, body, _) = call(
+        &router,
+        Request::post("/v1/outcomes")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, "Bearer secret")
+            .body(Body::from(outcome.to_string()))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&body), "outcomes[0].lead_id");
+    let unknown = json!({"lead_id": "a", "k".repeat(3_000): 1});
+    let (status, body, _) = call(&router, post("/v1/score", unknown.to_string())).await;
+    assert_eq!(status, StatusCode::OK);
+    let warning = body["warnings"][0].as_str().expect("warning");
+    assert!(warning.len() < 200, "{warning}");
+    state.close();
+    let recorded: i64 = leadscore_store::open(&db)
+        .expect("db")
+        .query_row("SELECT COUNT(*) FROM scores", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(recorded, 1, "only the valid lead is recorded");
+}
+
+/// The default body limit takes a full batch: 1,000 leads with 100 events each.
+#[tokio::test]
+async fn a_full_batch_with_100_events_per_lead_fits_the_default_limits() {
+    let router = app(AppState::new(ServerConfig {
+        model: config().model,
+        rules: config().rules,
+        ..ServerConfig::default()
+    })
+    .expect("state"));
+    let events: Vec<Value> = (0..100)
+        .map(|day| json!({"type": "page_view", "timestamp": format!("2025-03-{:02}T10:00:00Z", day % 28 + 1), "value": 12.5}))
+        .collect();
+    let leads: Vec<Value> = (0..1_000)
+        .map(|i| {
+            let mut lead = lead(&format!("lead-{i:06}"));
+            lead["events"] = json!(events);
+            lead
+        })
+        .collect();
+    let body = json!({ "leads": leads }).to_string();
+    assert!(body.len() > 2 << 20, "the batch is {} bytes", body.len());
+    let (status, answer, text) = call(&router, post("/v1/score/batch?reasons=0", body)).await;
+    assert_eq!(status, StatusCode::OK, "{}", &text[..text.len().min(300)]);
+    assert_eq!(answer["results"].as_array().expect("results").len(), 1_000);
+}
+
 #[tokio::test]
 async fn read_routes_describe_the_service() {
     let router = app(AppState::new(config()).expect("state"));
@@ -307,6 +406,20 @@ async fn read_routes_describe_the_service() {
     }
     let schema = &body["components"]["schemas"]["ScoreRequest"];
     assert!(schema["properties"]["lead_id"].is_object(), "{schema}");
+    // The answer is one object, as on the wire: the model's fields present but not required.
+    let answer = &body["components"]["schemas"]["ScoreResponse"];
+    for field in [
+        "lead_id",
+        "probability",
+        "tier",
+        "reasons",
+        "points",
+        "as_of",
+    ] {
+        assert!(answer["properties"][field].is_object(), "{field}: {answer}");
+    }
+    assert_eq!(answer["required"], json!(["lead_id", "as_of"]), "{answer}");
+    assert!(!body.to_string().contains("allOf"));
 }
 
 #[tokio::test]

@@ -89,36 +89,15 @@ fn reads_events(
         .then_some("the rules file")
 }
 
-/// The `CREATE TABLE` statements of the tables the query reads: numeric columns as double
-/// precision, text as text, dates and event times as timestamps.
-pub fn ddl(
+/// The leads table's schema and the events table, when the model or rules read events.
+fn tables<'a>(
     model: Option<&ModelArtifact>,
     rules: Option<&PointsRules>,
-    options: &ExportOptions,
-) -> Result<String, SqlError> {
+    options: &'a ExportOptions,
+) -> Result<(Schema, Option<&'a str>), SqlError> {
     if model.is_none() && rules.is_none() {
         return Err(SqlError::NothingToExport);
     }
-    let schema = Schema::new(model, rules, &options.columns, options.open_leads_only)?;
-    let events = reads_events(model, rules).map(|_| {
-        options
-            .events_table
-            .clone()
-            .unwrap_or_else(|| "events".to_owned())
-    });
-    Ok(schema.ddl(options.dialect, &options.leads_table, events.as_deref()))
-}
-
-/// The scoring query.
-pub fn export(
-    model: Option<&ModelArtifact>,
-    rules: Option<&PointsRules>,
-    options: &ExportOptions,
-) -> Result<String, SqlError> {
-    if model.is_none() && rules.is_none() {
-        return Err(SqlError::NothingToExport);
-    }
-    let d = options.dialect;
     let schema = Schema::new(model, rules, &options.columns, options.open_leads_only)?;
     let events_table = match reads_events(model, rules) {
         Some(reader) => Some(
@@ -129,6 +108,28 @@ pub fn export(
         ),
         None => None,
     };
+    Ok((schema, events_table))
+}
+
+/// The `CREATE TABLE` statements of the tables the query reads: numeric columns as double
+/// precision, text as text, dates and event times as timestamps.
+pub fn ddl(
+    model: Option<&ModelArtifact>,
+    rules: Option<&PointsRules>,
+    options: &ExportOptions,
+) -> Result<String, SqlError> {
+    let (schema, events_table) = tables(model, rules, options)?;
+    Ok(schema.ddl(options.dialect, &options.leads_table, events_table))
+}
+
+/// The scoring query.
+pub fn export(
+    model: Option<&ModelArtifact>,
+    rules: Option<&PointsRules>,
+    options: &ExportOptions,
+) -> Result<String, SqlError> {
+    let d = options.dialect;
+    let (schema, events_table) = tables(model, rules, options)?;
     let column_index = |name: &str| {
         schema
             .columns

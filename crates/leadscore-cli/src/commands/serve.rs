@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use leadscore_server::{AppState, ServerConfig, serve};
+use leadscore_server::{AppState, RequestLimits, ServerConfig, serve};
 
 use crate::args::ServeArgs;
 
@@ -30,6 +30,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         keys_for_reads: args.keys_for_reads,
         max_batch: args.max_batch,
         max_body_bytes: args.max_body_bytes,
+        limits: RequestLimits {
+            max_id_bytes: args.max_id_bytes,
+            max_text_bytes: args.max_text_bytes,
+            max_attributes: args.max_attributes,
+            max_events: args.max_events,
+        },
         timeout: Duration::try_from_secs_f64(args.timeout_secs)
             .context("--timeout-secs must be a positive number")?,
         reasons: args.reasons,
