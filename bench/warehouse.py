@@ -9,6 +9,7 @@ Run through bench/warehouse.sh, which builds the binary and prepares the virtual
 import argparse
 import csv
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -252,6 +253,24 @@ class Postgres:
         self.server(["pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "stop"])
 
 
+def grow_trees(model_path, trees):
+    """Repeats a boosted model's trees up to `trees`, dividing their leaf values by the number of
+    copies: a model as large as a long training run makes, with nearly the same scores."""
+    with open(model_path) as f:
+        model = json.load(f)
+    fitted = model["model"]["trees"]
+    copies = -(-trees // len(fitted))
+    grown = []
+    for i in range(trees):
+        tree = json.loads(json.dumps(fitted[i % len(fitted)]))
+        tree["value"] = [value / copies for value in tree["value"]]
+        grown.append(tree)
+    model["model"]["trees"] = grown
+    with open(model_path, "w") as f:
+        json.dump(model, f)
+    progress(f"boosted model grown from {len(fitted)} to {trees} trees")
+
+
 def export(model, rules, dialect, ddl=False):
     args = [LEADSCORE, "export", "sql", "--model", model, "--rules", rules, "--dialect", dialect]
     args += ["--ddl"] if ddl else ["--as-of", AS_OF]
@@ -265,6 +284,9 @@ def main():
                         help="the full UCI Bank Marketing set (../shared) instead of generated leads")
     parser.add_argument("--kinds", default="logistic,tree,gbdt")
     parser.add_argument("--engines", default="duckdb,postgres,spark")
+    parser.add_argument("--gbdt-trees", type=int, default=0,
+                        help="grow the boosted model to this many trees (its trees repeated, "
+                             "values divided) to test engines on a large model")
     options = parser.parse_args()
     engines = options.engines.split(",")
     work = tempfile.mkdtemp(prefix="leadscore-warehouse-")
@@ -293,6 +315,8 @@ def main():
             subprocess.run([LEADSCORE, "train", "--leads", leads, *train_args, "--models", kind,
                             "--out", model], check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
+            if kind == "gbdt" and options.gbdt_trees:
+                grow_trees(model, options.gbdt_trees)
             expected_path = os.path.join(work, f"{kind}-leadscore.csv")
             progress(f"{kind}: leadscore score")
             seconds, peak = run([LEADSCORE, "score", "--model", model, "--rules", rules, "--leads",

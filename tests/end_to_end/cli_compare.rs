@@ -1,9 +1,9 @@
 //! `leadscore compare`: the offline A/B report, its JSON, and its HTML drawn by headless Chromium.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::common::{json, on_sample, repo_file, success};
+use crate::common::{chromium, json, on_sample, repo_file, success};
 
 /// Trains a model with the most recent 20% held out, then compares it with the starter rules on
 /// exactly those leads.
@@ -105,24 +105,12 @@ fn compare_reports_both_scorings_and_the_html_matches_the_json() {
     assert!(!html.contains("<script"), "the report needs no scripts");
 }
 
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            let found = Command::new("which").arg(name).output().ok()?;
-            found
-                .status
-                .success()
-                .then(|| PathBuf::from(String::from_utf8_lossy(&found.stdout).trim()))
-        })
-}
-
 /// The report renders offline in headless Chromium and its charts are drawn: the screenshot holds
 /// many pixels of the model's blue and the points' orange.
 #[test]
 #[ignore = "needs headless Chromium (CI installs it and runs it: cargo test -- --include-ignored)"]
 fn the_html_report_renders_in_headless_chromium() {
-    let browser = chromium().expect("chromium is not installed (apt-get install chromium)");
+    let browser = chromium();
     let dir = tempfile::tempdir().expect("temp dir");
     compare(dir.path());
     let shot = dir.path().join("shot.png");

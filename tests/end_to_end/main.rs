@@ -9,5 +9,6 @@ mod common;
 mod engines;
 mod experiment_replay;
 mod serve_parity;
+mod serve_process;
 mod unseen_exports;
 mod warehouse;

@@ -310,6 +310,20 @@ pub struct ServeArgs {
     /// Longest a request may take, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub timeout_secs: f64,
+    /// Longest a client may take to send a request's headers, in seconds (idle keep-alive
+    /// connections are closed after it too).
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout_secs: f64,
+    /// Most open connections; further clients wait until one closes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// A browser origin allowed to call the API, e.g. https://crm.example.com, or `*` for any
+    /// (repeatable); none: no cross-origin calls.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// Longest shutdown waits for open connections, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub shutdown_grace_secs: f64,
     /// Positive and negative reasons per lead.
     #[arg(long, default_value_t = 3)]
     pub reasons: usize,

@@ -1,9 +1,10 @@
 //! The HTTP contract: the OpenAPI 3.1 document generated from the handler and body types, served
-//! at `/openapi.json`.
+//! at `/openapi.json`, and the reference page rendered from it at `/docs`.
 
 // utoipa's derive expansion spells out paths the lint calls redundant.
 #![allow(unused_qualifications)]
 
+use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
@@ -71,9 +72,15 @@ impl Modify for BearerKey {
     }
 }
 
-/// The documentation routes.
+/// The documentation routes: the OpenAPI document and the reference page rendered from it.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi))
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(reference))
+}
+
+async fn reference() -> Html<String> {
+    Html(crate::docs_page::render(&document()))
 }
 
 async fn openapi() -> Json<Value> {

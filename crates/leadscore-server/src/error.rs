@@ -33,6 +33,9 @@ pub enum ServerError {
         .0.display()
     )]
     ExperimentsNeedDatabase(PathBuf),
+    /// A CORS origin that is not `*` or a scheme, host and optional port.
+    #[error("--cors-origin `{0}`: expected `*` or an origin such as https://crm.example.com")]
+    CorsOrigin(String),
     /// The server socket failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),

@@ -7,13 +7,17 @@
 //! internals.
 //!
 //! [`app`] builds the router over an [`AppState`] (tested with `tower::ServiceExt::oneshot`);
-//! [`serve`] binds it to a socket with file watching and graceful shutdown.
+//! [`serve`] binds it to a socket with file watching, bounded connections (header-read timeout,
+//! connection limit) and a graceful shutdown with a deadline.
 
 mod api;
 mod auth;
+mod cors;
 mod docs;
+mod docs_page;
 mod error;
 mod extract;
+mod listen;
 mod metrics;
 mod routes;
 mod state;
@@ -35,15 +39,19 @@ pub use api::{
 pub use docs::{ApiDoc, document};
 pub use error::{ApiError, PROBLEM_JSON, Problem, ServerError};
 pub use extract::{ScoreOptions, ValidJson};
+pub use listen::ConnectionLimits;
 pub use metrics::Metrics;
 pub use routes::ModelsResponse;
 pub use state::{AppState, Engine, ServerConfig};
 
 /// The HTTP API over a state: the routes behind their key layers, the documentation, the body
-/// limit, the timeout, panics answered as 500 problems, and request metrics.
+/// limit, the timeout, panics answered as 500 problems, request metrics, and CORS when origins
+/// are configured.
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
-    routes::api(&auth::ApiKeys::new(&config.api_keys, config.keys_for_reads))
+    // AppState::new has checked the origins.
+    let cors = cors::layer(&config.cors_origins).unwrap_or_default();
+    let router = routes::api(&auth::ApiKeys::new(&config.api_keys, config.keys_for_reads))
         .merge(docs::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
@@ -61,15 +69,23 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             routes::observe,
         ))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 /// How often model and rules files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Serves `state` on `address` until Ctrl-C or SIGTERM, reloading changed files, then finishes
-/// in-flight requests and flushes recorded scores.
-pub async fn serve(state: AppState, address: SocketAddr) -> Result<(), ServerError> {
+/// in-flight requests (within the grace period) and flushes recorded scores.
+pub async fn serve(
+    state: AppState,
+    address: SocketAddr,
+    limits: ConnectionLimits,
+) -> Result<(), ServerError> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     tracing::info!(address = %listener.local_addr()?, "leadscore listening");
     let watcher = {
@@ -84,13 +100,11 @@ pub async fn serve(state: AppState, address: SocketAddr) -> Result<(), ServerErr
             }
         })
     };
-    let served = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    listen::serve_connections(listener, app(state.clone()), limits, shutdown_signal()).await;
     watcher.abort();
     tracing::info!("shutting down: flushing recorded scores");
     state.close();
-    served.map_err(ServerError::Io)
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -64,12 +64,37 @@ pub(crate) async fn observe(
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().clone();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let has_body = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|length| length != "0")
+        || request.headers().contains_key(header::TRANSFER_ENCODING);
+    let mut response = next.run(request).await;
+    if has_body && body_may_be_unread(response.status()) {
+        // The connection cannot carry another request after an unread body: say so, or a
+        // keep-alive client sends its next request into a socket the server is closing.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics().observe(&route, status, elapsed);
     tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
+}
+
+/// Whether an answer may have been given before the request body was read: every error but a
+/// body that was read and found wrong (400, 422) or that could not be recorded (503).
+fn body_may_be_unread(status: StatusCode) -> bool {
+    (status.is_client_error() || status.is_server_error())
+        && ![
+            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ]
+        .contains(&status)
 }
 
 fn score_one(

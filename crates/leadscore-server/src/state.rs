@@ -42,6 +42,9 @@ pub struct ServerConfig {
     pub reasons: usize,
     /// Live experiments (TOML); they need `db`.
     pub experiments: Option<PathBuf>,
+    /// Browser origins allowed to call the API (`*` for any); none: no CORS headers, so browsers
+    /// keep other sites' pages out.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             timeout: Duration::from_secs(10),
             reasons: 3,
             experiments: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -182,6 +186,7 @@ struct Inner {
 impl AppState {
     /// Loads the model and rules and opens the scores database.
     pub fn new(config: ServerConfig) -> Result<Self, ServerError> {
+        crate::cors::layer(&config.cors_origins)?;
         let engine = Engine::load(&config)?;
         let recorder = config.db.as_deref().map(Recorder::start).transpose()?;
         let experiments = match (&config.experiments, &config.db) {

@@ -246,6 +246,19 @@ async fn client_errors_are_json_4xx_naming_the_field() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["detail"].as_str().expect("message").contains("EOF"));
     let huge = format!("{{\"lead_id\": \"{}\"}}", "x".repeat(100_000));
+    let response = router
+        .clone()
+        .oneshot(post("/v1/score", huge.clone()))
+        .await
+        .expect("infallible");
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CONNECTION)
+            .map(|v| v.as_bytes()),
+        Some(&b"close"[..]),
+        "a 413 leaves the body unread, so the connection must close"
+    );
     let (status, body, _) = call(&router, post("/v1/score", huge)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
@@ -617,4 +630,62 @@ async fn bad_outcomes_are_refused_naming_the_field() {
     );
     let (status, _, _) = call(&without_db, get("/v1/experiments/none")).await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+/// Browsers may call the API only from configured origins; a malformed origin stops start-up.
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let preflight = |origin: &str| {
+        Request::options("/v1/score")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "content-type,authorization",
+            )
+            .body(Body::empty())
+            .expect("request")
+    };
+    let allowed_origin = |response: &axum::response::Response| {
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    };
+    let router = app(AppState::new(ServerConfig {
+        cors_origins: vec!["https://crm.example.com".to_owned()],
+        ..config()
+    })
+    .expect("state"));
+    let answer = router
+        .clone()
+        .oneshot(preflight("https://crm.example.com"))
+        .await
+        .expect("infallible");
+    assert_eq!(
+        allowed_origin(&answer).as_deref(),
+        Some("https://crm.example.com")
+    );
+    let answer = router
+        .clone()
+        .oneshot(preflight("https://evil.example.net"))
+        .await
+        .expect("infallible");
+    assert_eq!(allowed_origin(&answer), None);
+
+    let closed = app(AppState::new(config()).expect("state"));
+    let answer = closed
+        .oneshot(preflight("https://crm.example.com"))
+        .await
+        .expect("infallible");
+    assert_eq!(allowed_origin(&answer), None, "no origins: no CORS");
+
+    for bad in ["crm.example.com", "https://crm.example.com/path", "ftp://x"] {
+        let error = AppState::new(ServerConfig {
+            cors_origins: vec![bad.to_owned()],
+            ..config()
+        })
+        .expect_err("malformed origin");
+        assert!(error.to_string().contains(bad), "{error}");
+    }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use leadscore_server::{AppState, RequestLimits, ServerConfig, serve};
+use leadscore_server::{AppState, ConnectionLimits, RequestLimits, ServerConfig, serve};
 
 use crate::args::ServeArgs;
 
@@ -40,11 +40,25 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .context("--timeout-secs must be a positive number")?,
         reasons: args.reasons,
         experiments: args.experiments.clone(),
+        cors_origins: args.cors_origins.clone(),
     };
     let state = AppState::new(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(state, args.listen))?;
+    let seconds = |value: f64, flag: &str| {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .with_context(|| format!("--{flag} must be a positive number of seconds"))
+    };
+    let limits = ConnectionLimits {
+        max_connections: Some(args.max_connections)
+            .filter(|&n| n > 0)
+            .context("--max-connections must be at least 1")?,
+        header_timeout: seconds(args.header_timeout_secs, "header-timeout-secs")?,
+        shutdown_grace: seconds(args.shutdown_grace_secs, "shutdown-grace-secs")?,
+    };
+    runtime.block_on(serve(state, args.listen, limits))?;
     Ok(())
 }
