@@ -11,33 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::state::Engine;
-
-/// Bounds on the fields of a request, so that no client can make the server hold, log or store
-/// more than a lead needs. A field over its bound is a 422 naming it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequestLimits {
-    /// Longest lead id, in bytes: ids are stored with every score.
-    pub max_id_bytes: usize,
-    /// Longest text attribute value or event type, in bytes.
-    pub max_text_bytes: usize,
-    /// Most attributes of one lead.
-    pub max_attributes: usize,
-    /// Most events of one lead.
-    pub max_events: usize,
-}
-
-impl Default for RequestLimits {
-    /// Ids up to 256 bytes, texts up to 4 KiB, 1,000 attributes and 10,000 events per lead.
-    fn default() -> Self {
-        Self {
-            max_id_bytes: 256,
-            max_text_bytes: 4 << 10,
-            max_attributes: 1_000,
-            max_events: 10_000,
-        }
-    }
-}
+use crate::state::{Engine, RequestLimits};
 
 impl RequestLimits {
     /// An id: not empty, not longer than the limit.

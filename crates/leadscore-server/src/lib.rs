@@ -33,16 +33,14 @@ use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use api::{
-    BatchRequest, BatchResponse, EventInput, RequestLimits, ScoreRequest, ScoreResponse,
-};
+pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
 pub use docs::{ApiDoc, document};
 pub use error::{ApiError, PROBLEM_JSON, Problem, ServerError};
 pub use extract::{ScoreOptions, ValidJson};
 pub use listen::ConnectionLimits;
 pub use metrics::Metrics;
 pub use routes::ModelsResponse;
-pub use state::{AppState, Engine, ServerConfig};
+pub use state::{AppState, Engine, RequestLimits, ServerConfig};
 
 /// The HTTP API over a state: the routes behind their key layers, the documentation, the body
 /// limit, the timeout, panics answered as 500 problems, request metrics, and CORS when origins

@@ -18,13 +18,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::{
-    BatchRequest, BatchResponse, OutcomesRequest, RequestLimits, ScoreRequest, ScoreResponse,
-    prepare,
+    BatchRequest, BatchResponse, OutcomesRequest, ScoreRequest, ScoreResponse, prepare,
 };
 use crate::auth::{ApiKeys, require_read_key, require_write_key};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Reasons, ValidJson};
-use crate::state::{AppState, Engine};
+use crate::state::{AppState, Engine, RequestLimits};
 
 /// The API routes, each group behind its key layer.
 pub(crate) fn api(keys: &ApiKeys) -> Router<AppState> {
