@@ -23,7 +23,7 @@ impl Server {
             .arg("serve")
             .arg("--model")
             .arg(repo_file("tests/fixtures/golden-logistic.json"))
-            .args(["--no-db", "--listen", &address.to_string()])
+            .args(["--listen", &address.to_string()])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -50,6 +50,40 @@ impl Server {
         Ok(answer.lines().next().unwrap_or_default().to_owned())
     }
 
+    /// Posts a JSON body on a new connection: the status code and the answer's body.
+    fn post(&self, path: &str, body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(self.address).expect("connect");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status line");
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    fn terminate(mut self) {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(signalled.success());
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "{status}");
+    }
+
     /// A connection that sends half its headers and then nothing.
     fn slow_client(&self) -> TcpStream {
         let mut stream = TcpStream::connect(self.address).expect("connect");
@@ -69,7 +103,13 @@ impl Drop for Server {
 
 #[test]
 fn slow_clients_are_cut_off_and_cannot_starve_others() {
-    let server = Server::start(&["--header-timeout-secs", "1", "--max-connections", "4"]);
+    let server = Server::start(&[
+        "--no-db",
+        "--header-timeout-secs",
+        "1",
+        "--max-connections",
+        "4",
+    ]);
     let mut slow: Vec<TcpStream> = (0..4).map(|_| server.slow_client()).collect();
     // All four connections are taken: a fifth client waits, then is served once the slow ones
     // are cut off at the header timeout.
@@ -103,7 +143,13 @@ fn slow_clients_are_cut_off_and_cannot_starve_others() {
 #[cfg(unix)]
 #[test]
 fn a_slow_client_cannot_hold_shutdown() {
-    let mut server = Server::start(&["--shutdown-grace-secs", "1", "--header-timeout-secs", "60"]);
+    let mut server = Server::start(&[
+        "--no-db",
+        "--shutdown-grace-secs",
+        "1",
+        "--header-timeout-secs",
+        "60",
+    ]);
     let _slow = server.slow_client();
     std::thread::sleep(Duration::from_millis(200));
     let stopped = Command::new("kill")
@@ -131,7 +177,7 @@ fn a_slow_client_cannot_hold_shutdown() {
 #[test]
 #[ignore = "needs headless Chromium (CI installs it and runs it: cargo test -- --include-ignored)"]
 fn the_docs_page_renders_every_operation_in_headless_chromium() {
-    let server = Server::start(&[]);
+    let server = Server::start(&["--no-db"]);
     let url = format!("http://{}/docs", server.address);
     let output = Command::new(chromium())
         .args([
@@ -163,4 +209,69 @@ fn the_docs_page_renders_every_operation_in_headless_chromium() {
         );
     }
     assert!(!dom.contains("<script") && !dom.contains("src=\"http"));
+}
+
+/// The README's guarantee: once a score is acknowledged, it and its experiment assignment
+/// survive `kill -9`; the next start replays them into the database.
+#[cfg(unix)]
+#[test]
+fn acknowledged_scores_and_assignments_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let experiments = dir.path().join("experiments.toml");
+    std::fs::write(
+        &experiments,
+        "[[experiment]]\nname = \"crash\"\n[[experiment.arm]]\nname = \"points\"\nshare = 0.5\npolicy = \"points_threshold\"\n\
+         [[experiment.arm]]\nname = \"predictive\"\nshare = 0.5\npolicy = \"model_top_share\"\nvalue = 0.2\n",
+    )
+    .expect("experiments");
+    let rules = repo_file("data/starter-rules.toml");
+    let args = [
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--experiments",
+        experiments.to_str().expect("utf-8"),
+        "--rules",
+        rules.to_str().expect("utf-8"),
+    ];
+    let mut server = Server::start(&args);
+    let mut acknowledged = Vec::new();
+    for i in 0..300 {
+        let lead_id = format!("crash-{i:04}");
+        let body = format!(
+            "{{\"lead_id\": \"{lead_id}\", \"attributes\": {{\"industry\": \"software\", \"job_level\": \"vp\"}}, \"as_of\": \"2025-07-01\"}}"
+        );
+        let (status, answer) = server.post("/v1/score", &body);
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains("\"crash\""), "no assignment: {answer}");
+        acknowledged.push(lead_id);
+    }
+    server.child.kill().expect("kill -9");
+    server.child.wait().expect("wait");
+    drop(server);
+    let count = |sql: &str| -> i64 {
+        leadscore_store::open(&db)
+            .expect("db")
+            .query_row(sql, [], |row| row.get(0))
+            .expect("count")
+    };
+    let before_replay = count("SELECT COUNT(*) FROM scores WHERE lead_id LIKE 'crash-%'");
+    eprintln!(
+        "kill -9: {before_replay} of {} acknowledged scores were in the database, the rest in the journal",
+        acknowledged.len()
+    );
+
+    Server::start(&args).terminate();
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT lead_id) FROM scores WHERE lead_id LIKE 'crash-%'"),
+        acknowledged.len() as i64,
+        "acknowledged scores lost"
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM assignments WHERE experiment = 'crash' AND lead_id LIKE 'crash-%'"
+        ),
+        acknowledged.len() as i64,
+        "acknowledged assignments lost"
+    );
 }
