@@ -134,6 +134,8 @@ fn model_file(path: &Path) -> Result<PathBuf, ServerError> {
 impl Engine {
     /// Loads the configured model and rules.
     pub fn load(config: &ServerConfig) -> Result<Self, ServerError> {
+        // Taken before reading: a file changed while it is read differs at the next look.
+        let stamps = file_stamps(config);
         let model_file = config.model.as_deref().map(model_file).transpose()?;
         let model = model_file.as_deref().map(ModelArtifact::load).transpose()?;
         let rules = config.rules.as_deref().map(PointsRules::load).transpose()?;
@@ -163,17 +165,6 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
-        let mut stamps = Vec::new();
-        for path in [
-            config.model.as_ref(),
-            model_file.as_ref(),
-            config.rules.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            stamps.push((path.clone(), modified(path)));
-        }
         Ok(Self {
             scorer: Scorer::new(model, rules, config.reasons)?,
             model_file,
@@ -183,14 +174,26 @@ impl Engine {
             stamps,
         })
     }
+}
 
-    /// Modification times of the loaded files (and model folder) now.
-    fn current_stamps(&self) -> FileStamps {
-        self.stamps
-            .iter()
-            .map(|(path, _)| (path.clone(), modified(path)))
-            .collect()
-    }
+/// Modification times of the files a configuration reads: the model file or folder, the newest
+/// `*.json` in a folder, and the rules. In folder mode the newest file is looked up afresh each
+/// time, so that a model being copied in is loaded once its copy is complete, even when a
+/// reload of its half-written state was refused.
+fn file_stamps(config: &ServerConfig) -> FileStamps {
+    let newest = config
+        .model
+        .as_deref()
+        .filter(|path| path.is_dir())
+        .and_then(|folder| model_file(folder).ok());
+    [config.model.clone(), newest, config.rules.clone()]
+        .into_iter()
+        .flatten()
+        .map(|path| {
+            let time = modified(&path);
+            (path, time)
+        })
+        .collect()
 }
 
 /// Shared state of every request.
@@ -264,7 +267,7 @@ impl AppState {
     /// change, not on every poll).
     pub fn reload_if_changed(&self) {
         let engine = self.engine();
-        let now = engine.current_stamps();
+        let now = file_stamps(&self.0.config);
         if now == engine.stamps {
             return;
         }

@@ -486,6 +486,58 @@ async fn api_keys_guard_writes_and_optionally_reads() {
     assert_eq!(call(&closed, request).await.0, StatusCode::OK);
 }
 
+/// In folder mode a model copied in the slow way (written in pieces, not renamed) is refused while
+/// half-written and served once complete.
+#[tokio::test]
+async fn a_model_copied_into_the_folder_in_pieces_is_served_once_complete() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        repo("tests/fixtures/golden-gbdt.json"),
+        dir.path().join("a-first.json"),
+    )
+    .expect("copy");
+    let state = AppState::new(ServerConfig {
+        model: Some(dir.path().to_owned()),
+        ..config()
+    })
+    .expect("state");
+    let router = app(state.clone());
+    let model = |body: &Value| body["model"].as_str().unwrap_or_default().to_owned();
+    let served = call(&router, post("/v1/score", lead("L1").to_string()))
+        .await
+        .1;
+    assert_eq!(model(&served), "golden-gbdt");
+
+    let text = std::fs::read(repo("tests/fixtures/golden-logistic.json")).expect("model");
+    let arriving = dir.path().join("b-new.json");
+    std::fs::write(&arriving, &text[..text.len() / 2]).expect("first half");
+    state.reload_if_changed();
+    let served = call(&router, post("/v1/score", lead("L1").to_string()))
+        .await
+        .1;
+    assert_eq!(
+        model(&served),
+        "golden-gbdt",
+        "a half-written file is refused"
+    );
+
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&arriving)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, &text[text.len() / 2..]))
+        .expect("second half");
+    state.reload_if_changed();
+    let served = call(&router, post("/v1/score", lead("L1").to_string()))
+        .await
+        .1;
+    assert_eq!(
+        model(&served),
+        "golden-logistic",
+        "the completed copy is served"
+    );
+}
+
 #[tokio::test]
 async fn a_bad_model_file_is_refused_and_the_current_model_keeps_serving() {
     let dir = tempfile::tempdir().expect("temp dir");
