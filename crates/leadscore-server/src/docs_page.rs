@@ -171,18 +171,12 @@ fn type_of(schema: &Value) -> String {
     }
 }
 
+/// A link to a named schema, the type of an inline one, nothing for none.
 fn schema_link(schema: &Value) -> String {
     match schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
         Some(name) => format!("<a href=\"#schema-{0}\">{0}</a>", escape(name)),
-        None => type_of_inline(schema),
-    }
-}
-
-fn type_of_inline(schema: &Value) -> String {
-    if schema.is_null() {
-        String::new()
-    } else {
-        type_of(schema)
+        None if schema.is_null() => String::new(),
+        None => type_of(schema),
     }
 }
 

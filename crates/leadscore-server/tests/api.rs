@@ -502,21 +502,20 @@ async fn a_model_copied_into_the_folder_in_pieces_is_served_once_complete() {
     })
     .expect("state");
     let router = app(state.clone());
-    let model = |body: &Value| body["model"].as_str().unwrap_or_default().to_owned();
-    let served = call(&router, post("/v1/score", lead("L1").to_string()))
-        .await
-        .1;
-    assert_eq!(model(&served), "golden-gbdt");
+    let served_model = || async {
+        let answer = call(&router, post("/v1/score", lead("L1").to_string()))
+            .await
+            .1;
+        answer["model"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(served_model().await, "golden-gbdt");
 
     let text = std::fs::read(repo("tests/fixtures/golden-logistic.json")).expect("model");
     let arriving = dir.path().join("b-new.json");
     std::fs::write(&arriving, &text[..text.len() / 2]).expect("first half");
     state.reload_if_changed();
-    let served = call(&router, post("/v1/score", lead("L1").to_string()))
-        .await
-        .1;
     assert_eq!(
-        model(&served),
+        served_model().await,
         "golden-gbdt",
         "a half-written file is refused"
     );
@@ -528,11 +527,8 @@ async fn a_model_copied_into_the_folder_in_pieces_is_served_once_complete() {
         .and_then(|mut file| std::io::Write::write_all(&mut file, &text[text.len() / 2..]))
         .expect("second half");
     state.reload_if_changed();
-    let served = call(&router, post("/v1/score", lead("L1").to_string()))
-        .await
-        .1;
     assert_eq!(
-        model(&served),
+        served_model().await,
         "golden-logistic",
         "the completed copy is served"
     );
