@@ -477,3 +477,117 @@ mod events {
         assert!(error.to_string().contains("--id"), "{error}");
     }
 }
+
+/// The loaders on inputs nobody wrote by hand: random bytes never panic, and every error names
+/// the file; a well-formed file with random cells keeps every row and outcome.
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Bytes biased towards what breaks CSV readers: separators, quotes, line ends, a BOM and
+    /// invalid UTF-8.
+    fn csv_like_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b",".to_vec()),
+            Just(b";".to_vec()),
+            Just(b"\t".to_vec()),
+            Just(b"\"".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\xEF\xBB\xBF".to_vec()),
+            Just(b"\xFF\xFE".to_vec()),
+            Just(b"lead_id,outcome,created_at\n".to_vec()),
+            Just(b"won".to_vec()),
+            Just(b"2024-02-30".to_vec()),
+            Just(b"1e309".to_vec()),
+            Just(b"NaN".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..8),
+            "[a-z0-9 .-]{0,6}".prop_map(String::into_bytes),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    /// A cell as exports write them: numbers, text, missing tokens, dates, quoted separators.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("NA".to_owned()),
+            Just("Select".to_owned()),
+            Just("\"a, b\"".to_owned()),
+            Just("\"say \"\"hi\"\"\"".to_owned()),
+            Just("2024-01-31".to_owned()),
+            Just("31/01/2024 10:00".to_owned()),
+            any::<i32>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|x| x.to_string()),
+            "[A-Za-z][A-Za-z0-9 ]{0,8}",
+        ]
+    }
+
+    fn outcome() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just("won"), Just("lost"), Just("open"), Just("")]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes_never_panic_and_errors_name_the_file(bytes in csv_like_bytes()) {
+            let f = Fixture::new();
+            let path = f.dir.path().join("export.csv");
+            std::fs::write(&path, &bytes).expect("write");
+            if let Err(e) = load(&path) {
+                prop_assert!(e.to_string().contains("export.csv"), "{e}");
+            }
+            let leads = f.file("leads.csv", "lead_id,outcome\na,won\nb,lost\n");
+            let leads = load(&leads).expect("leads");
+            if let Err(e) = EventLog::load(&path, &EventsOptions::default(), &leads) {
+                prop_assert!(e.to_string().contains("export.csv"), "{e}");
+            }
+        }
+
+        #[test]
+        fn every_row_and_outcome_of_a_well_formed_file_is_kept(
+            columns in proptest::collection::btree_set("[a-z][a-z_]{0,7}", 0..6),
+            rows in proptest::collection::vec(
+                (outcome(), proptest::collection::vec(cell(), 6)),
+                1..40,
+            ),
+        ) {
+            let columns: Vec<String> = columns
+                .into_iter()
+                .filter(|c| !["lead_id", "outcome", "created_at", "closed_at"].contains(&c.as_str()))
+                .collect();
+            let line = |first: [&str; 2], rest: &[&str]| {
+                let mut fields = first.to_vec();
+                fields.extend_from_slice(rest);
+                fields.join(",") + "\n"
+            };
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let mut text = line(["lead_id", "outcome"], &names);
+            for (index, (outcome, cells)) in rows.iter().enumerate() {
+                let cells: Vec<&str> = cells.iter().take(columns.len()).map(String::as_str).collect();
+                text.push_str(&line([&format!("L{index}"), outcome], &cells));
+            }
+            let f = Fixture::new();
+            let options = LeadsOptions {
+                positive: vec!["won".to_owned()],
+                negative: vec!["lost".to_owned()],
+                ..LeadsOptions::default()
+            };
+            let leads = LeadsTable::load(&f.file("leads.csv", &text), &options)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            let ids: Vec<String> = (0..rows.len()).map(|i| format!("L{i}")).collect();
+            prop_assert_eq!(&leads.ids, &ids);
+            let outcomes: Vec<Outcome> = rows
+                .iter()
+                .map(|(o, _)| match *o {
+                    "won" => Outcome::Won,
+                    "lost" => Outcome::Lost,
+                    _ => Outcome::Open,
+                })
+                .collect();
+            prop_assert_eq!(&leads.outcomes, &outcomes);
+        }
+    }
+}

@@ -495,3 +495,127 @@ fn a_scorecard_without_events_reads_as_a_marketer_expects() {
         assert!(score.total.to_string() != "-0");
     }
 }
+
+/// The rules parser on files a person half-edited: any line replaced, deleted or repeated never
+/// panics, every refusal names the file, and whatever is accepted scores finite totals that are
+/// the sum of their breakdown.
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const STARTER: &str = include_str!("../../../data/starter-rules.toml");
+
+    /// Lines a hurried edit leaves behind: unknown keys, broken syntax, stray headers.
+    fn edited_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("[[rule]]".to_owned()),
+            Just("[[tier]]".to_owned()),
+            Just("unknown_key = 1".to_owned()),
+            Just("\"unterminated".to_owned()),
+            Just("[grades".to_owned()),
+            "[a-z_]{1,10} = [0-9.e-]{1,6}",
+            any::<String>(),
+        ]
+    }
+
+    /// Values a hurried edit puts behind an existing key: wrong types, out-of-range or
+    /// non-finite numbers, empty or reversed lists, unknown names.
+    fn edited_value() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("\"ten\""),
+            Just("1e400"),
+            Just("nan"),
+            Just("-inf"),
+            Just("-3"),
+            Just("0"),
+            Just("1e18"),
+            Just("true"),
+            Just("[]"),
+            Just("\"\""),
+            Just("\"neither\""),
+            Just("[10, 1]"),
+            Just("[5, 15, 30]"),
+            Just("[\"Z9\"]"),
+            Just("[1, \"a\"]"),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Replace(usize, String),
+        Revalue(usize, &'static str),
+        Delete(usize),
+        Repeat(usize),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let lines = STARTER.lines().count();
+        prop_oneof![
+            1 => (0..lines, edited_line()).prop_map(|(at, line)| Edit::Replace(at, line)),
+            3 => (0..lines, edited_value()).prop_map(|(at, value)| Edit::Revalue(at, value)),
+            1 => (0..lines).prop_map(Edit::Delete),
+            1 => (0..lines).prop_map(Edit::Repeat),
+        ]
+    }
+
+    fn apply(edits: &[Edit]) -> String {
+        let mut lines: Vec<String> = STARTER.lines().map(str::to_owned).collect();
+        for edit in edits {
+            match edit {
+                Edit::Replace(at, line) if *at < lines.len() => lines[*at] = line.clone(),
+                Edit::Revalue(at, value) if *at < lines.len() => {
+                    if let Some((key, _)) = lines[*at].split_once(" = ") {
+                        lines[*at] = format!("{key} = {value}");
+                    }
+                }
+                Edit::Delete(at) if *at < lines.len() => {
+                    lines.remove(*at);
+                }
+                Edit::Repeat(at) if *at < lines.len() => {
+                    let line = lines[*at].clone();
+                    lines.insert(*at, line);
+                }
+                _ => {}
+            }
+        }
+        lines.join("\n")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn edited_rules_never_panic_and_accepted_rules_score_sums(
+            edits in proptest::collection::vec(edit(), 1..4),
+        ) {
+            let text = apply(&edits);
+            match PointsRules::parse(Path::new("rules.toml"), &text) {
+                Err(e) => prop_assert!(e.to_string().starts_with("rules file rules.toml"), "{e}"),
+                Ok(rules) => {
+                    let lead = attributes(&[
+                        ("job_level", Value::Text("vp")),
+                        ("company_size", Value::Text("201-1000")),
+                        ("email_domain", Value::Text("student")),
+                    ]);
+                    let score = rules.score(
+                        lead,
+                        [("pricing_view", NOW - DAY), ("demo_request", NOW - 40 * DAY)],
+                        NOW,
+                    );
+                    let sum: f64 = score.breakdown.iter().map(|h| h.points).sum();
+                    prop_assert!(score.total.is_finite(), "{score:?}\n{text}");
+                    prop_assert!((score.total - sum).abs() < 1e-6, "{score:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn any_text_is_parsed_or_refused_without_panicking(text in any::<String>()) {
+            if let Err(e) = PointsRules::parse(Path::new("rules.toml"), &text) {
+                prop_assert!(e.to_string().starts_with("rules file rules.toml"), "{e}");
+            }
+        }
+    }
+}

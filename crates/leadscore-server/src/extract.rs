@@ -61,17 +61,50 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            let mut error = ApiError::new(status, format!("invalid JSON body: {inner}"));
-            if path != "." && path != "?" {
-                error = error.within(&path);
+            let message = inner.to_string();
+            let error = ApiError::new(
+                status,
+                format!("invalid JSON body: {}", without_type_names(&message)),
+            );
+            // A missing field is reported at its parent object; name the field itself.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(field, _)| field);
+            match (path.as_str(), missing) {
+                ("." | "?", Some(field)) => error.within(field),
+                ("." | "?", None) => error,
+                (parent, Some(field)) => error.within(&format!("{parent}.{field}")),
+                (path, None) => error.within(path),
             }
-            error
         })?;
         deserializer.end().map_err(|e| {
             ApiError::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))
         })?;
         Ok(Self(value))
     }
+}
+
+/// Serde names the Rust type it expected (`expected struct ScoreRequest`); a client knows it as
+/// a JSON object.
+fn without_type_names(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("struct ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "struct ".len()..];
+        let name_end = after
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(after.len());
+        if name_end == 0 {
+            out.push_str("struct ");
+        } else {
+            out.push_str("a JSON object");
+        }
+        rest = &after[name_end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Query options of the scoring routes.
@@ -104,5 +137,21 @@ impl FromRequestParts<AppState> for Reasons {
             Some(n) => Ok(Self(n)),
             None => Ok(Self(state.config().reasons)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_type_names;
+
+    #[test]
+    fn rust_type_names_become_json_words() {
+        assert_eq!(
+            without_type_names(
+                "invalid type: null, expected struct ScoreRequest at line 1 column 4"
+            ),
+            "invalid type: null, expected a JSON object at line 1 column 4"
+        );
+        assert_eq!(without_type_names("a struct  here"), "a struct  here");
     }
 }

@@ -27,11 +27,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 
 pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
 pub use docs::{ApiDoc, document};
@@ -40,17 +38,25 @@ pub use extract::{ScoreOptions, ValidJson};
 pub use listen::ConnectionLimits;
 pub use metrics::Metrics;
 pub use routes::ModelsResponse;
-pub use state::{AppState, Engine, RequestLimits, ServerConfig};
+pub use state::{AppState, Engine, RUNNING_REPORTS, RequestLimits, ServerConfig};
 
 /// The HTTP API over a state: the routes behind their key layers, the documentation, the body
-/// limit, the timeout, panics answered as 500 problems, request metrics, and CORS when origins
-/// are configured.
+/// limit, the time limit, panics answered as 500 problems, request metrics, and CORS when
+/// origins are configured.
 pub fn app(state: AppState) -> Router {
+    let config = state.config();
+    let routes = routes::api(&auth::ApiKeys::new(&config.api_keys, config.keys_for_reads))
+        .merge(docs::routes());
+    with_layers(routes, state)
+}
+
+/// Wraps routes in the layers every answer goes through, so timeouts and panics are problems,
+/// counted and logged like any other answer.
+fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let config = state.config().clone();
     // AppState::new has checked the origins.
     let cors = cors::layer(&config.cors_origins).unwrap_or_default();
-    let router = routes::api(&auth::ApiKeys::new(&config.api_keys, config.keys_for_reads))
-        .merge(docs::routes())
+    let router = routes
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -59,9 +65,9 @@ pub fn app(state: AppState) -> Router {
                 ApiError::internal("a request handler panicked").into_response()
             },
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.timeout,
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            routes::time_limit,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -125,5 +131,64 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A panicking handler and one that outlives the time limit both answer a problem without
+    /// internals, and both are counted in `/metrics`.
+    #[tokio::test]
+    async fn panics_and_timeouts_are_counted_problems() {
+        let rules =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/starter-rules.toml");
+        let state = AppState::new(ServerConfig {
+            rules: Some(rules),
+            timeout: Duration::from_millis(50),
+            ..ServerConfig::default()
+        })
+        .expect("a state serving the starter rules");
+        let routes = Router::new()
+            .route(
+                "/panics",
+                get(|| async { panic!("secret internals") as &'static str }),
+            )
+            .route(
+                "/sleeps",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "late"
+                }),
+            );
+        let router = with_layers(routes, state.clone());
+        for (path, status) in [
+            ("/panics", StatusCode::INTERNAL_SERVER_ERROR),
+            ("/sleeps", StatusCode::REQUEST_TIMEOUT),
+        ] {
+            let request = Request::get(path).body(Body::empty()).expect("request");
+            let response = router.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status(), status, "{path}");
+            assert_eq!(response.headers()["content-type"], PROBLEM_JSON, "{path}");
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            let problem: serde_json::Value = serde_json::from_slice(&body).expect("problem json");
+            assert_eq!(problem["status"], status.as_u16(), "{path}");
+            assert!(!String::from_utf8_lossy(&body).contains("secret"), "{path}");
+        }
+        let metrics = state.metrics().render(None, None, None);
+        for line in [
+            "leadscore_requests_total{route=\"/panics\",status=\"500\"} 1",
+            "leadscore_requests_total{route=\"/sleeps\",status=\"408\"} 1",
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+        }
     }
 }

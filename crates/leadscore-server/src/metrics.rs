@@ -1,5 +1,6 @@
 //! Prometheus text metrics: requests by route and status (timeouts and panics included), a
-//! latency histogram, scored and unrecorded leads, the recorder's backlog, and the serving model.
+//! latency histogram, scored and unrecorded leads, running and cancelled report queries, the
+//! recorder's backlog, and the serving model.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,6 +22,18 @@ pub struct Metrics {
     sum_nanos: AtomicU64,
     scored: AtomicU64,
     unrecorded: AtomicU64,
+    reports_running: AtomicU64,
+    reports_cancelled: AtomicU64,
+}
+
+/// Counts a report query as running until dropped.
+#[derive(Debug)]
+pub struct RunningReport<'a>(&'a AtomicU64);
+
+impl Drop for RunningReport<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -46,6 +59,17 @@ impl Metrics {
     /// Counts scores refused because they could not be recorded.
     pub fn unrecorded(&self, leads: usize) {
         self.unrecorded.fetch_add(leads as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a report query as running until the returned guard is dropped.
+    pub fn report_started(&self) -> RunningReport<'_> {
+        self.reports_running.fetch_add(1, Ordering::Relaxed);
+        RunningReport(&self.reports_running)
+    }
+
+    /// Counts a report query stopped because its request ended unanswered.
+    pub fn report_cancelled(&self) {
+        self.reports_cancelled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The exposition text; `model` is the serving model's (name, version).
@@ -119,6 +143,20 @@ impl Metrics {
             "counter",
             "Scores refused (503) because they could not be recorded.",
             &counter(&self.unrecorded),
+        );
+        family(
+            &mut out,
+            "leadscore_report_queries_running",
+            "gauge",
+            "Experiment report queries running on blocking threads.",
+            &counter(&self.reports_running),
+        );
+        family(
+            &mut out,
+            "leadscore_report_queries_cancelled_total",
+            "counter",
+            "Report queries stopped because their request timed out or was abandoned.",
+            &counter(&self.reports_cancelled),
         );
         if let Some(status) = recorder {
             for (name, kind, help, value) in [

@@ -13,7 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadscore_compare::live::{ExperimentReport, experiment_report};
 use leadscore_data::time;
-use leadscore_store::{OutcomeImport, ScoreRecord, experiment_counts, record_outcomes};
+use leadscore_store::{
+    Cancellation, OutcomeImport, ScoreRecord, StoreError, experiment_counts, record_outcomes,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -82,6 +84,27 @@ pub(crate) async fn observe(
     state.metrics().observe(&route, status, elapsed);
     tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
+}
+
+/// Ends a request that outlives the configured time with a 408 problem; dropping the handler's
+/// future cancels its work (report queries are interrupted).
+pub(crate) async fn time_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = state.config().timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than the server's limit of {} ms",
+                limit.as_millis()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// Whether an answer may have been given before the request body was read: every error but a
@@ -313,11 +336,25 @@ async fn experiment(
     Path(name): Path<String>,
 ) -> Result<Json<ExperimentReport>, ApiError> {
     let db = database(&state)?;
+    // Waiting for a slot is cancelled with the request; the query itself is interrupted when
+    // this future is dropped (timeout, client gone, shutdown), so no thread outlives its request.
+    let slot = state
+        .report_slot()
+        .await
+        .ok_or_else(|| ApiError::internal("report slots closed"))?;
+    let cancellation = Cancellation::default();
+    let _cancel_when_dropped = CancelOnDrop(cancellation.clone());
     let (name, arms) = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let _running = state.metrics().report_started();
         if let Some(recorder) = state.recorder() {
             recorder.flush();
         }
-        experiment_counts(&db, &name).map(|arms| (name, arms))
+        let counts = experiment_counts(&db, &name, &cancellation);
+        if matches!(counts, Err(StoreError::Cancelled)) {
+            state.metrics().report_cancelled();
+        }
+        counts.map(|arms| (name, arms))
     })
     .await
     .map_err(ApiError::internal)?
@@ -329,6 +366,15 @@ async fn experiment(
         ));
     }
     Ok(Json(experiment_report(&name, arms)))
+}
+
+/// Cancels a blocking query when the request that started it ends unanswered.
+struct CancelOnDrop(Cancellation);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 /// The serving model and rules.

@@ -209,7 +209,12 @@ struct Inner {
     metrics: Metrics,
     /// File times of the last refused reload.
     refused: Mutex<Option<FileStamps>>,
+    /// Slots for report queries, so a burst of reports cannot occupy every blocking thread.
+    report_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Report queries that may run at once; more wait (cancelled by their timeout while waiting).
+pub const RUNNING_REPORTS: usize = 2;
 
 impl AppState {
     /// Loads the model and rules and opens the scores database.
@@ -237,6 +242,7 @@ impl AppState {
             experiments,
             metrics: Metrics::default(),
             refused: Mutex::new(None),
+            report_slots: Arc::new(tokio::sync::Semaphore::new(RUNNING_REPORTS)),
         })))
     }
 
@@ -298,6 +304,12 @@ impl AppState {
     /// The live experiments.
     pub fn experiments(&self) -> &[Experiment] {
         &self.0.experiments
+    }
+
+    /// Waits for a free report slot, released when the permit is dropped; `None` only if the
+    /// slots were closed, which nothing does.
+    pub async fn report_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.0.report_slots.clone().acquire_owned().await.ok()
     }
 
     /// Request metrics.

@@ -198,7 +198,7 @@ async fn client_errors_are_json_4xx_naming_the_field() {
         (
             json!({"attributes": {}}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "",
+            "lead_id",
         ),
         (
             json!({"lead_id": " "}),
@@ -735,5 +735,197 @@ async fn cors_allows_only_the_configured_origins() {
         })
         .expect_err("malformed origin");
         assert!(error.to_string().contains(bad), "{error}");
+    }
+}
+
+/// A report whose request times out is a counted 408, and its query is interrupted rather than
+/// left running on a blocking thread.
+#[tokio::test]
+async fn a_timed_out_report_is_a_counted_408_and_its_query_stops() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    leadscore_store::open(&db)
+        .expect("db")
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
+             INSERT INTO assignments (experiment, lead_id, arm, routed, assigned_at)
+             SELECT 'big', 'L' || i, CASE i % 2 WHEN 0 THEN 'model' ELSE 'points' END, i % 3 = 0,
+                    '2025-07-01' FROM n;
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 2 FROM n WHERE i < 300000)
+             INSERT INTO outcomes (lead_id, won, recorded_at)
+             SELECT 'L' || i, i % 5 = 0, '2025-08-01' FROM n;",
+        )
+        .expect("a large experiment");
+    let state = AppState::new(ServerConfig {
+        db: Some(db),
+        timeout: std::time::Duration::from_millis(1),
+        ..config()
+    })
+    .expect("state");
+    let router = app(state.clone());
+
+    let (status, answer, text) = call(&router, get("/v1/experiments/big")).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{text}");
+    assert_eq!(answer["status"], json!(408), "a problem body: {text}");
+
+    let metric = |text: &str, name: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let metrics = loop {
+        let metrics = state.metrics().render(None, None, None);
+        let running = metric(&metrics, "leadscore_report_queries_running ");
+        if running == Some(0.0) || std::time::Instant::now() > deadline {
+            break metrics;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        metric(&metrics, "leadscore_report_queries_running "),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "leadscore_report_queries_cancelled_total "),
+        Some(1.0),
+        "the query was interrupted, not run to its end: {metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "leadscore_requests_total{route=\"/v1/experiments/{name}\",status=\"408\"} "
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+}
+
+/// The request parser on bodies nobody wrote by hand: any JSON, any field of a valid lead replaced
+/// by any value, and raw bytes. Never a 5xx; every refusal is a problem naming its status, and a
+/// 422 names the field.
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            prop_oneof![
+                Just("2025-07-01".to_owned()),
+                Just("2025-02-30T25:00:00Z".to_owned()),
+                Just("\u{0}".to_owned()),
+                "[a-z_]{0,12}",
+                any::<String>(),
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z_]{0,10}", inner, 0..6)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A JSON pointer into the valid lead and a value to put there.
+    fn mutated_lead() -> impl Strategy<Value = Value> {
+        let paths = prop_oneof![
+            Just("/lead_id"),
+            Just("/attributes"),
+            Just("/attributes/industry"),
+            Just("/attributes/annual_revenue"),
+            Just("/attributes/"),
+            Just("/events"),
+            Just("/events/0"),
+            Just("/events/1/type"),
+            Just("/events/1/timestamp"),
+            Just("/events/2/value"),
+            Just("/as_of"),
+        ];
+        (paths, any_json()).prop_map(|(pointer, value)| {
+            let mut body = lead("P1");
+            match body.pointer_mut(pointer) {
+                Some(slot) => *slot = value,
+                None => {
+                    if let Some(Value::Object(attributes)) = body.pointer_mut("/attributes") {
+                        attributes
+                            .insert(pointer.trim_start_matches("/attributes/").to_owned(), value);
+                    }
+                }
+            }
+            body
+        })
+    }
+
+    fn check(
+        runtime: &tokio::runtime::Runtime,
+        router: &Router,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(), TestCaseError> {
+        let (status, answer, text) = runtime.block_on(call(router, post(path, body.clone())));
+        prop_assert!(!status.is_server_error(), "{status}: {text}");
+        if !status.is_success() {
+            prop_assert_eq!(
+                answer["status"].as_u64(),
+                Some(u64::from(status.as_u16())),
+                "{}",
+                text
+            );
+            prop_assert!(
+                answer["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "{}",
+                text
+            );
+        }
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            // Only a body whose first JSON value is not an object has no field to name.
+            let whole_body_is_not_an_object = body
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|&first| first != b'{');
+            prop_assert!(
+                !error_field(&answer).is_empty() || whole_body_is_not_an_object,
+                "a 422 names its field: {}",
+                text
+            );
+            prop_assert!(!text.contains("struct "), "no Rust type names: {}", text);
+        }
+        Ok(())
+    }
+
+    fn served() -> (tokio::runtime::Runtime, Router) {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let router = app(AppState::new(config()).expect("state"));
+        (runtime, router)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_json_body_is_answered_without_a_server_error(body in any_json()) {
+            let (runtime, router) = served();
+            check(&runtime, &router, "/v1/score", body.to_string().into_bytes())?;
+            check(&runtime, &router, "/v1/score/batch", serde_json::json!({"leads": [body]}).to_string().into_bytes())?;
+        }
+
+        #[test]
+        fn any_field_of_a_lead_replaced_by_any_value_is_scored_or_named(body in mutated_lead()) {
+            let (runtime, router) = served();
+            check(&runtime, &router, "/v1/score", body.to_string().into_bytes())?;
+        }
+
+        #[test]
+        fn raw_bytes_are_answered_without_a_server_error(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let (runtime, router) = served();
+            check(&runtime, &router, "/v1/score", body)?;
+        }
     }
 }

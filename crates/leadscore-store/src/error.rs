@@ -30,6 +30,9 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The query was cancelled (its request timed out or was abandoned).
+    #[error("the query was cancelled")]
+    Cancelled,
 }
 
 /// Why a score could not be recorded; the server answers 503 rather than acknowledge a score it

@@ -14,7 +14,7 @@ mod recorder;
 mod schema;
 
 pub use error::{RecordError, StoreError};
-pub use experiments::{experiment_counts, register_experiments};
+pub use experiments::{Cancellation, experiment_counts, register_experiments};
 pub use outcomes::{OutcomeImport, OutcomeRecord, OutcomeValue, record_outcomes};
 pub use recorder::{MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path};
 pub use schema::{open, open_existing};

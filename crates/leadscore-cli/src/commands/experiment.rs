@@ -4,7 +4,9 @@
 use anyhow::Result;
 use leadscore_compare::live::experiment_report;
 use leadscore_data::{Outcome, time};
-use leadscore_store::{OutcomeRecord, OutcomeValue, experiment_counts, record_outcomes};
+use leadscore_store::{
+    Cancellation, OutcomeRecord, OutcomeValue, experiment_counts, record_outcomes,
+};
 
 use crate::args::{ExperimentReportArgs, OutcomesImportArgs};
 use crate::config::LoadedConfig;
@@ -57,7 +59,7 @@ pub fn import(args: &OutcomesImportArgs) -> Result<()> {
 
 /// Prints an experiment's report.
 pub fn report(args: &ExperimentReportArgs) -> Result<()> {
-    let arms = experiment_counts(&args.db, &args.name)?;
+    let arms = experiment_counts(&args.db, &args.name, &Cancellation::default())?;
     anyhow::ensure!(
         !arms.is_empty(),
         "no lead has been assigned in an experiment named `{}` in {}",
