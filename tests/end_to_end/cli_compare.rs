@@ -49,6 +49,13 @@ fn compare(dir: &Path) -> serde_json::Value {
 fn compare_reports_both_scorings_and_the_html_matches_the_json() {
     let dir = tempfile::tempdir().expect("temp dir");
     let report = compare(dir.path());
+    assert!(
+        report["model_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("model ")),
+        "the model's name and version, under a key of its own (`model` holds its metrics): {}",
+        report["model_version"]
+    );
     assert_eq!(
         report["leads"], 553,
         "the most recent 20% of 2,767 closed leads"

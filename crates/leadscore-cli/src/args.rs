@@ -512,8 +512,8 @@ pub struct DataArgs {
     #[arg(long, value_name = "TOKEN[,TOKEN]", value_delimiter = ',')]
     pub missing_values: Vec<String>,
     /// Field separator: , ; | or tab [default: detected].
-    #[arg(long, value_name = "CHAR", value_parser = parse_separator)]
-    pub sep: Option<u8>,
+    #[arg(long, value_name = "CHAR")]
+    pub sep: Option<String>,
     /// Creation date column [default: created_at if present].
     #[arg(long, value_name = "COL")]
     pub created_at: Option<String>,
@@ -539,19 +539,6 @@ pub fn scoring_time(as_of: Option<&str>) -> anyhow::Result<i64> {
     })
 }
 
-/// Parses a separator given as a character or a name.
-pub fn parse_separator(text: &str) -> Result<u8, String> {
-    match text {
-        "," | "comma" => Ok(b','),
-        ";" | "semicolon" => Ok(b';'),
-        "|" | "pipe" => Ok(b'|'),
-        "\t" | "\\t" | "tab" => Ok(b'\t'),
-        other => Err(format!(
-            "`{other}` is not a supported separator; use , ; | or tab"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,12 +547,5 @@ mod tests {
     #[test]
     fn arguments_are_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn separators_by_character_or_name() {
-        assert_eq!(parse_separator(";"), Ok(b';'));
-        assert_eq!(parse_separator("tab"), Ok(b'\t'));
-        assert!(parse_separator("x").is_err());
     }
 }

@@ -2,8 +2,9 @@
 
 use anyhow::Result;
 use leadscore_artifact::ModelArtifact;
-use leadscore_data::{ColumnKind, EventLog, LeadsTable};
+use leadscore_data::{EventLog, LeadsTable};
 use leadscore_points::PointsRules;
+use leadscore_score::{check_rules_against, scoring_leads_options};
 
 use crate::config::DataSelection;
 use crate::output::spinner;
@@ -51,32 +52,18 @@ pub fn stale_scoring_time(loaded: &LoadedData, scoring_time: i64) -> Option<Stri
     })
 }
 
-/// Loads a file to be scored under the schema of the model and rules that score it: every column
-/// they read is read with their type and kept whatever its values (a column that is "No" in
-/// every row, a one-row file), then checks the rules against what was read.
+/// Loads a file to be scored under the schema of the model and rules that score it
+/// ([`scoring_leads_options`]), then checks the rules against what was read.
 pub fn load_for_scoring(
     selection: &DataSelection,
     model: Option<&ModelArtifact>,
     rules: Option<&PointsRules>,
 ) -> Result<LoadedData> {
     let mut selection = selection.clone();
-    if let Some(model) = model {
-        selection.leads_options = model.leads_options(&selection.leads_options);
-    }
-    if let Some(rules) = rules {
-        selection.leads_options.keep_columns(rules.fields());
-    }
+    selection.leads_options = scoring_leads_options(&selection.leads_options, model, rules);
     let loaded = load(&selection)?;
     if let Some(rules) = rules {
-        let columns: Vec<(String, ColumnKind)> = loaded
-            .leads
-            .columns
-            .iter()
-            .map(|c| (c.name.clone(), c.kind()))
-            .collect();
-        let warnings =
-            rules.check_against(&columns, loaded.events.as_ref().map(|e| e.types.as_slice()))?;
-        for warning in warnings {
+        for warning in check_rules_against(rules, &loaded.leads, loaded.events.as_ref())? {
             eprintln!("warning: {warning}");
         }
     }

@@ -12,7 +12,7 @@ mod output;
 pub use args::{
     Cli, Command, DataArgs, ExperimentCommand, ExportCommand, OutcomesCommand, PointsCommand,
 };
-pub use config::{ConfigFile, DEFAULT_CONFIG, LoadedConfig};
+pub use config::{DEFAULT_CONFIG, LoadedConfig};
 
 /// An error and its causes on one line, each cause once: library errors already name their
 /// cause in their message, and repeating it ("No such file or directory: No such file or

@@ -253,6 +253,38 @@ pub struct CompareSettings {
     pub seed: u64,
 }
 
+/// The closed leads a comparison is judged on, and how to say which they are: with a
+/// `fraction`, the most recently closed share (a stratified random share when the table has no
+/// close dates); without, every closed lead.
+pub fn choose_holdout(
+    leads: &LeadsTable,
+    fraction: Option<f64>,
+    seed: u64,
+) -> (Vec<usize>, String) {
+    let closed = leads.closed_rows();
+    let Some(fraction) = fraction else {
+        let description = format!("all {} closed leads", closed.len());
+        return (closed, description);
+    };
+    let (_, held) = leadscore_data::hold_out(
+        &closed,
+        &leads.won_mask(),
+        leads.closed_at.as_deref(),
+        leadscore_data::SplitKind::Auto,
+        fraction,
+        seed,
+    );
+    let order = if leads.closed_at.is_some() {
+        "most recently closed"
+    } else {
+        "stratified random"
+    };
+    (
+        held,
+        format!("the {order} {:.0}% of closed leads", 100.0 * fraction),
+    )
+}
+
 /// Scores `holdout` rows of a table with the scorer's model and rules and compares them.
 pub fn compare_holdout(
     scorer: &Scorer,

@@ -119,26 +119,27 @@ impl EventLog {
         options: &EventsOptions,
         leads: &LeadsTable,
     ) -> Result<Self, DataError> {
-        if leads.id_column.is_none() {
-            return Err(DataError::MissingColumn {
-                path: leads.path.clone(),
-                column: "lead_id".to_owned(),
-                role: "id (events are joined on it)",
-                hint: " (pass --id COLUMN)".to_owned(),
-                available: leads
-                    .columns
-                    .iter()
-                    .map(|c| format!("`{}`", c.name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
+        require_lead_ids(leads)?;
         let mut builder = LogBuilder::new(leads);
         match FileFormat::of(path)? {
             FileFormat::Delimited => read_delimited(path, options, &mut builder)?,
-            FileFormat::Parquet => read_parquet(path, options, &mut builder)?,
+            FileFormat::Parquet => read_raw(&RawTable::read(path, None)?, options, &mut builder)?,
         }
         Ok(builder.finish(path, leads.len()))
+    }
+
+    /// Reads an events table already in memory (handed over through Arrow), with the rules a
+    /// Parquet file is read with, and joins it to the leads by id; `origin` names it in errors.
+    pub fn from_frame(
+        frame: &polars::prelude::DataFrame,
+        origin: &Path,
+        options: &EventsOptions,
+        leads: &LeadsTable,
+    ) -> Result<Self, DataError> {
+        require_lead_ids(leads)?;
+        let mut builder = LogBuilder::new(leads);
+        read_raw(&RawTable::from_frame(frame, origin)?, options, &mut builder)?;
+        Ok(builder.finish(origin, leads.len()))
     }
 
     /// Builds a log from events already assigned to lead rows (tests, generators).
@@ -493,12 +494,31 @@ fn read_delimited(
     Ok(())
 }
 
-fn read_parquet(
-    path: &Path,
+/// Events are joined to leads on their ids: a leads table without an id column cannot take any.
+fn require_lead_ids(leads: &LeadsTable) -> Result<(), DataError> {
+    if leads.id_column.is_none() {
+        return Err(DataError::MissingColumn {
+            path: leads.path.clone(),
+            column: "lead_id".to_owned(),
+            role: "id (events are joined on it)",
+            hint: " (pass --id COLUMN)".to_owned(),
+            available: leads
+                .columns
+                .iter()
+                .map(|c| format!("`{}`", c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(())
+}
+
+fn read_raw(
+    raw: &RawTable,
     options: &EventsOptions,
     builder: &mut LogBuilder<'_>,
 ) -> Result<(), DataError> {
-    let raw = RawTable::read(path, None)?;
+    let path = raw.path.as_path();
     let columns = EventColumns::find(path, &raw.names, options)?;
     let text_of = |column: usize, row: usize| raw.columns[column].text(row).unwrap_or_default();
     for row in 0..raw.rows {

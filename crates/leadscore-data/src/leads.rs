@@ -288,6 +288,16 @@ impl LeadsTable {
         Self::from_raw(raw, options)
     }
 
+    /// Reads and validates a leads table already in memory (handed over through Arrow), with
+    /// the rules a Parquet file is read with; `origin` names it in errors.
+    pub fn from_frame(
+        frame: &polars::prelude::DataFrame,
+        origin: &Path,
+        options: &LeadsOptions,
+    ) -> Result<Self, DataError> {
+        Self::from_raw(RawTable::from_frame(frame, origin)?, options)
+    }
+
     /// Number of leads.
     pub fn len(&self) -> usize {
         self.ids.len()

@@ -27,7 +27,7 @@ pub use leads::{
     ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
     MISSING_CODE, Notice, Outcome, OutcomeValues, Severity,
 };
-pub use output::{OutputValues, write_table};
+pub use output::{OutputValues, output_frame, write_table};
 pub use sniff::sniff_separator;
 pub use split::{Folds, SplitKind, Validation, hold_out, validation_folds};
 pub use table::{FileFormat, UNNAMED_PREFIX, format_number};

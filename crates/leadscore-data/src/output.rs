@@ -82,6 +82,16 @@ fn write_csv(
 }
 
 fn write_parquet(file: &mut File, columns: &[(String, OutputValues)]) -> Result<(), String> {
+    let mut frame = output_frame(columns)?;
+    ParquetWriter::new(file)
+        .finish(&mut frame)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// An output table as a data frame (NaN numbers as nulls): what a Parquet output holds and what
+/// the Python package hands back through Arrow.
+pub fn output_frame(columns: &[(String, OutputValues)]) -> Result<DataFrame, String> {
     let series: Vec<Column> = columns
         .iter()
         .map(|(name, values)| match values {
@@ -96,9 +106,5 @@ fn write_parquet(file: &mut File, columns: &[(String, OutputValues)]) -> Result<
             OutputValues::Bool(v) => Column::new(name.as_str().into(), v),
         })
         .collect();
-    let mut frame = DataFrame::new_infer_height(series).map_err(|e| e.to_string())?;
-    ParquetWriter::new(file)
-        .finish(&mut frame)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    DataFrame::new_infer_height(series).map_err(|e| e.to_string())
 }

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{DataType, ParquetReader, SerReader, TimeUnit};
+use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader, TimeUnit};
 use rustc_hash::FxHashMap;
 
 use crate::error::{DataError, Location, Position};
@@ -325,73 +325,86 @@ fn read_parquet(path: &Path) -> Result<RawTable, DataError> {
             path: path.to_path_buf(),
         });
     }
-    let parquet_error = |message: String| DataError::Parquet {
-        path: path.to_path_buf(),
-        message,
-    };
     let frame = ParquetReader::new(file)
         .finish()
-        .map_err(|e| parquet_error(format!("not a readable Parquet file: {e}")))?;
-    if frame.height() == 0 {
-        return Err(DataError::NoRows {
+        .map_err(|e| DataError::Parquet {
             path: path.to_path_buf(),
-        });
-    }
-    let mut names = Vec::new();
-    let mut columns = Vec::new();
-    for column in frame.columns() {
-        let name = column.name().to_string();
-        let series = column.as_materialized_series();
-        let unsupported = |e: polars::error::PolarsError| {
-            parquet_error(format!("column `{name}` of type {}: {e}", series.dtype()))
+            message: format!("not a readable Parquet file: {e}"),
+        })?;
+    RawTable::from_frame(&frame, path)
+}
+
+impl RawTable {
+    /// The columns of an in-memory table (a Parquet file's, or a table handed over through
+    /// Arrow), typed the way Parquet types are read: strings and booleans as text, numbers as
+    /// numbers, dates and datetimes as epoch seconds. `origin` names the table in errors.
+    pub fn from_frame(frame: &DataFrame, origin: &Path) -> Result<Self, DataError> {
+        let path = origin;
+        let parquet_error = |message: String| DataError::Parquet {
+            path: path.to_path_buf(),
+            message,
         };
-        let raw = match series.dtype() {
-            DataType::String => {
-                let mut text = TextColumn::default();
-                for cell in series.str().map_err(unsupported)?.iter() {
-                    text.push(cell.unwrap_or(""));
+        if frame.height() == 0 {
+            return Err(DataError::NoRows {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut names = Vec::new();
+        let mut columns = Vec::new();
+        for column in frame.columns() {
+            let name = column.name().to_string();
+            let series = column.as_materialized_series();
+            let unsupported = |e: polars::error::PolarsError| {
+                parquet_error(format!("column `{name}` of type {}: {e}", series.dtype()))
+            };
+            let raw = match series.dtype() {
+                DataType::String => {
+                    let mut text = TextColumn::default();
+                    for cell in series.str().map_err(unsupported)?.iter() {
+                        text.push(cell.unwrap_or(""));
+                    }
+                    RawColumn::Text(text)
                 }
-                RawColumn::Text(text)
-            }
-            DataType::Boolean => {
-                let mut text = TextColumn::default();
-                for cell in series.bool().map_err(unsupported)?.iter() {
-                    text.push(cell.map_or("", |b| if b { "true" } else { "false" }));
+                DataType::Boolean => {
+                    let mut text = TextColumn::default();
+                    for cell in series.bool().map_err(unsupported)?.iter() {
+                        text.push(cell.map_or("", |b| if b { "true" } else { "false" }));
+                    }
+                    RawColumn::Text(text)
                 }
-                RawColumn::Text(text)
-            }
-            DataType::Date | DataType::Datetime(_, _) => {
-                let millis = series
-                    .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-                    .and_then(|s| s.cast(&DataType::Int64))
-                    .map_err(unsupported)?;
-                let values = millis
-                    .i64()
-                    .map_err(unsupported)?
-                    .iter()
-                    .map(|v| v.map(|ms| ms.div_euclid(1000)))
-                    .collect();
-                RawColumn::Time(values)
-            }
-            dtype if dtype.is_primitive_numeric() => {
-                let floats = series.cast(&DataType::Float64).map_err(unsupported)?;
-                RawColumn::Number(floats.f64().map_err(unsupported)?.iter().collect())
-            }
-            other => {
-                return Err(parquet_error(format!(
-                    "column `{name}` has type {other}, which leadscore cannot use; cast it to text, number or date"
-                )));
-            }
-        };
-        names.push(name);
-        columns.push(raw);
+                DataType::Date | DataType::Datetime(_, _) => {
+                    let millis = series
+                        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                        .and_then(|s| s.cast(&DataType::Int64))
+                        .map_err(unsupported)?;
+                    let values = millis
+                        .i64()
+                        .map_err(unsupported)?
+                        .iter()
+                        .map(|v| v.map(|ms| ms.div_euclid(1000)))
+                        .collect();
+                    RawColumn::Time(values)
+                }
+                dtype if dtype.is_primitive_numeric() => {
+                    let floats = series.cast(&DataType::Float64).map_err(unsupported)?;
+                    RawColumn::Number(floats.f64().map_err(unsupported)?.iter().collect())
+                }
+                other => {
+                    return Err(parquet_error(format!(
+                        "column `{name}` has type {other}, which leadscore cannot use; cast it to text, number or date"
+                    )));
+                }
+            };
+            names.push(name);
+            columns.push(raw);
+        }
+        Ok(RawTable {
+            path: path.to_path_buf(),
+            unnamed: unnamed_positions(&names),
+            names,
+            rows: frame.height(),
+            columns,
+            lines: None,
+        })
     }
-    Ok(RawTable {
-        path: path.to_path_buf(),
-        unnamed: unnamed_positions(&names),
-        names,
-        rows: frame.height(),
-        columns,
-        lines: None,
-    })
 }

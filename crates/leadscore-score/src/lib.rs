@@ -5,9 +5,11 @@
 //! pipeline, the calibrated probability, its percentile among training leads, the tier and the
 //! top reasons; with a rules file, the points score and its breakdown. A table is scored row by
 //! row with the same functions a single request uses, so batch and server answers are identical.
-//! [`evaluate`] measures a model on a file with outcomes through the same scorer.
+//! [`evaluate`] measures a model on a file with outcomes through the same scorer;
+//! [`Scorer::output_columns`] is the one shape of a scored table.
 
 mod evaluate;
+mod output;
 
 use leadscore_artifact::{Explanation, ModelArtifact};
 use leadscore_data::{EventLog, LeadsTable, Value};
@@ -17,6 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use evaluate::{EvaluateError, Evaluation, evaluate};
+pub use output::{breakdown_text, check_rules_against, reasons_text, scoring_leads_options};
 
 /// What the predictive model says about a lead.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

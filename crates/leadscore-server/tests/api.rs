@@ -775,8 +775,11 @@ async fn a_timed_out_report_is_a_counted_408_and_its_query_stops() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let metrics = loop {
         let metrics = state.metrics().render(None, None, None);
+        // The blocking task may not have started yet: wait for its end, not just for no task.
         let running = metric(&metrics, "leadscore_report_queries_running ");
-        if running == Some(0.0) || std::time::Instant::now() > deadline {
+        let cancelled = metric(&metrics, "leadscore_report_queries_cancelled_total ");
+        if (running == Some(0.0) && cancelled == Some(1.0)) || std::time::Instant::now() > deadline
+        {
             break metrics;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

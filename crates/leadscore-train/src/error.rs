@@ -44,6 +44,14 @@ pub enum TrainError {
         /// Accepted range.
         reason: &'static str,
     },
+    /// A setting (flag, settings-file key or keyword argument) has a value that means nothing.
+    #[error("invalid setting `{name}`: {message}")]
+    Setting {
+        /// The setting, as the settings file names it.
+        name: String,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
     /// A scorecard could not be learned.
     #[error(transparent)]
     Points(#[from] leadscore_points::PointsError),

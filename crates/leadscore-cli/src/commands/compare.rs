@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result};
 use leadscore_artifact::ModelArtifact;
-use leadscore_compare::{CompareSettings, Comparison, compare_holdout, html};
-use leadscore_data::{SplitKind, file_sha256, hold_out, time::now};
+use leadscore_compare::{CompareSettings, Comparison, choose_holdout, compare_holdout, html};
+use leadscore_data::{file_sha256, time::now};
 use leadscore_points::PointsRules;
 use leadscore_score::Scorer;
 use serde::Serialize;
@@ -17,8 +17,9 @@ use crate::output::{print_json, spinner, table};
 struct Report<'a> {
     file: String,
     holdout: String,
-    model: String,
-    rules: String,
+    /// The model's name and version (`model` holds its metrics).
+    model_version: String,
+    rules_file: String,
     #[serde(flatten)]
     comparison: &'a Comparison,
 }
@@ -31,35 +32,11 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let selection = args.data.resolve(&config)?;
     let loaded = data::load_for_scoring(&selection, Some(&artifact), Some(&rules))?;
     let leads = &loaded.leads;
-    let closed = leads.closed_rows();
-    let (holdout, description) = if args.whole_file {
-        (
-            closed.clone(),
-            format!("all {} closed leads of the file", closed.len()),
-        )
-    } else {
-        let (_, held) = hold_out(
-            &closed,
-            &leads.won_mask(),
-            leads.closed_at.as_deref(),
-            SplitKind::Auto,
-            args.holdout_fraction,
-            args.seed,
-        );
-        let dated = leads.closed_at.is_some();
-        (
-            held,
-            format!(
-                "the {} {:.0}% of closed leads",
-                if dated {
-                    "most recently closed"
-                } else {
-                    "stratified random"
-                },
-                100.0 * args.holdout_fraction
-            ),
-        )
-    };
+    let (holdout, description) = choose_holdout(
+        leads,
+        (!args.whole_file).then_some(args.holdout_fraction),
+        args.seed,
+    );
     if file_sha256(&leads.path) == artifact.training_data().leads_sha256
         && artifact.test().is_none()
     {
@@ -92,17 +69,17 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let report = Report {
         file: leads.path.display().to_string(),
         holdout: description,
-        model: scorer
+        model_version: scorer
             .model()
             .map(|m| format!("{} {}", m.name(), m.version()))
             .unwrap_or_default(),
-        rules: args.rules.display().to_string(),
+        rules_file: args.rules.display().to_string(),
         comparison: &comparison,
     };
     if let Some(path) = &args.html {
         let title = format!(
             "Predictive model {} vs points rules {} on {} of {}",
-            report.model, report.rules, report.holdout, report.file
+            report.model_version, report.rules_file, report.holdout, report.file
         );
         std::fs::write(path, html::render(&comparison, &title))
             .with_context(|| format!("writing {}", path.display()))?;
@@ -112,7 +89,12 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     }
     println!(
         "{} on {} ({} leads, {} won); model {} vs rules {}",
-        report.file, report.holdout, comparison.leads, comparison.won, report.model, report.rules
+        report.file,
+        report.holdout,
+        comparison.leads,
+        comparison.won,
+        report.model_version,
+        report.rules_file
     );
     let mut out = table(["", "predictive model", "points rules"]);
     let (m, p) = (&comparison.model, &comparison.points);

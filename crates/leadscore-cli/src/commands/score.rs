@@ -1,10 +1,10 @@
 //! `leadscore score`: a leads file in, one scored row per lead out.
 
 use anyhow::Result;
-use leadscore_artifact::{ModelArtifact, Reason};
-use leadscore_data::{OutputValues, write_table};
-use leadscore_points::{PointsRules, PointsScore};
-use leadscore_score::{LeadScore, Prediction, Scorer};
+use leadscore_artifact::ModelArtifact;
+use leadscore_data::write_table;
+use leadscore_points::PointsRules;
+use leadscore_score::{LeadScore, Scorer};
 use serde::Serialize;
 
 use crate::args::{ScoreArgs, scoring_time};
@@ -54,14 +54,6 @@ struct ScoreSummary {
     mql: Option<usize>,
 }
 
-fn reasons_text(reasons: &[Reason]) -> String {
-    reasons
-        .iter()
-        .map(|r| format!("{}={} ({:+.2})", r.source, r.value, r.contribution))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// Scores a file and writes the results.
 pub fn run(args: &ScoreArgs) -> Result<()> {
     let artifact = args.model.as_deref().map(ModelArtifact::load).transpose()?;
@@ -81,7 +73,7 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
     let scorer = Scorer::new(artifact, rules, args.reasons)?;
     let scores = scorer.score_table(&loaded.leads, loaded.events.as_ref(), scoring_time)?;
     bar.set_message(format!("writing {}", args.out.display()));
-    write_table(&args.out, &columns(&scores, &scorer))?;
+    write_table(&args.out, &scorer.output_columns(&scores))?;
     bar.finish_and_clear();
 
     let mut by_tier: Vec<(String, usize)> = Vec::new();
@@ -149,86 +141,4 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         summary.file
     );
     Ok(())
-}
-
-fn columns(scores: &[LeadScore], scorer: &Scorer) -> Vec<(String, OutputValues)> {
-    let mut columns = vec![(
-        "lead_id".to_owned(),
-        OutputValues::Text(scores.iter().map(|s| s.lead_id.clone()).collect()),
-    )];
-    if scorer.model().is_some() {
-        let predictions: Vec<&Prediction> = scores
-            .iter()
-            .filter_map(|s| s.prediction.as_ref())
-            .collect();
-        let number = |f: fn(&Prediction) -> f64| {
-            OutputValues::Number(predictions.iter().map(|p| f(p)).collect())
-        };
-        let text = |f: fn(&Prediction) -> String| {
-            OutputValues::Text(predictions.iter().map(|p| f(p)).collect())
-        };
-        columns.extend([
-            ("probability".to_owned(), number(|p| p.probability)),
-            ("percentile".to_owned(), number(|p| p.percentile)),
-            ("tier".to_owned(), text(|p| p.tier.clone())),
-            (
-                "top_positive".to_owned(),
-                text(|p| {
-                    p.reasons
-                        .as_ref()
-                        .map_or_else(String::new, |r| reasons_text(&r.positive))
-                }),
-            ),
-            (
-                "top_negative".to_owned(),
-                text(|p| {
-                    p.reasons
-                        .as_ref()
-                        .map_or_else(String::new, |r| reasons_text(&r.negative))
-                }),
-            ),
-            (
-                "model_version".to_owned(),
-                text(|p| p.model_version.clone()),
-            ),
-        ]);
-    }
-    if scorer.rules().is_some() {
-        let points: Vec<&PointsScore> = scores.iter().filter_map(|s| s.points.as_ref()).collect();
-        let number = |f: fn(&PointsScore) -> f64| {
-            OutputValues::Number(points.iter().map(|p| f(p)).collect())
-        };
-        let text = |f: fn(&PointsScore) -> String| {
-            OutputValues::Text(points.iter().map(|p| f(p)).collect())
-        };
-        columns.extend([
-            ("points".to_owned(), number(|p| p.total)),
-            ("fit_points".to_owned(), number(|p| p.fit)),
-            ("engagement_points".to_owned(), number(|p| p.engagement)),
-            (
-                "grade".to_owned(),
-                text(|p| p.grade.clone().unwrap_or_default()),
-            ),
-            (
-                "points_tier".to_owned(),
-                text(|p| p.tier.clone().unwrap_or_default()),
-            ),
-            (
-                "mql".to_owned(),
-                OutputValues::Bool(points.iter().map(|p| p.mql).collect()),
-            ),
-            ("points_breakdown".to_owned(), text(breakdown_text)),
-        ]);
-    }
-    columns
-}
-
-/// `Decision maker +20; Viewed pricing +12.5` — every hit, so the parts add up to the total.
-pub fn breakdown_text(points: &PointsScore) -> String {
-    points
-        .breakdown
-        .iter()
-        .map(|h| format!("{} {:+}", h.rule, h.points))
-        .collect::<Vec<_>>()
-        .join("; ")
 }

@@ -2,20 +2,18 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use leadscore_artifact::{
     CandidateResult, Importance, ModelArtifact, TrainingReport, ValidationReport,
 };
+use leadscore_data::Severity;
 use leadscore_data::time::now;
-use leadscore_data::{Severity, SplitKind, Validation};
-use leadscore_features::{AsOfPolicy, EventFeatureParams, FeaturePipelineParams};
 use leadscore_metrics::BinaryMetrics;
-use leadscore_models::ModelKind;
-use leadscore_train::{ColumnSignal, TrainInput, TrainParams, TrainProgress};
+use leadscore_train::{ColumnSignal, Settings, TrainInput, TrainProgress};
 use serde::Serialize;
 
-use crate::args::{FeatureArgs, TrainArgs};
-use crate::config::{ConfigFile, LoadedConfig};
+use crate::args::TrainArgs;
+use crate::config::LoadedConfig;
 use crate::data;
 use crate::output::{percent, print_json, progress, table};
 
@@ -35,89 +33,34 @@ struct TrainReport<'a> {
     warnings: Vec<&'a str>,
 }
 
-/// Feature settings from flags over the settings file.
-pub fn feature_params(args: &FeatureArgs, config: &ConfigFile) -> FeaturePipelineParams {
-    let section = &config.features;
-    let mut events = EventFeatureParams::new();
-    let windows = if args.windows.is_empty() {
-        section.windows_days.clone()
-    } else {
-        Some(args.windows.clone())
-    };
-    if let Some(windows) = windows {
-        events = events.windows_days(windows);
+/// The settings file with the training and feature flags laid over it.
+fn merged_settings(args: &TrainArgs, file: &Settings) -> Settings {
+    let mut settings = file.clone();
+    let features = &mut settings.features;
+    if !args.features.windows.is_empty() {
+        features.windows_days = Some(args.features.windows.clone());
     }
-    if let Some(half_life) = args.half_life.or(section.half_life_days) {
-        events = events.half_life_days(half_life);
+    features.half_life_days = args.features.half_life.or(features.half_life_days);
+    features.as_of_days_after_creation = args
+        .features
+        .as_of_days
+        .or(features.as_of_days_after_creation);
+    let train = &mut settings.train;
+    if !args.models.is_empty() {
+        train.models = Some(args.models.clone());
     }
-    if let Some(max) = section.max_event_types {
-        events = events.max_event_types(max);
+    train.validation = args.validation.clone().or(train.validation.take());
+    train.folds = args.folds.or(train.folds);
+    train.test_fraction = args.test_fraction.or(train.test_fraction);
+    train.test_split = args.test_split.clone().or(train.test_split.take());
+    train.seed = args.seed.or(train.seed);
+    if args.exclude_leaks {
+        train.exclude_leaks = Some(true);
     }
-    let as_of = match args.as_of_days.or(section.as_of_days_after_creation) {
-        Some(days) => AsOfPolicy::DaysAfterCreation(days),
-        None => AsOfPolicy::CloseDate,
-    };
-    FeaturePipelineParams::new().events(events).as_of(as_of)
-}
-
-fn parse_split(text: &str) -> Result<SplitKind> {
-    Ok(match text {
-        "auto" => SplitKind::Auto,
-        "time" => SplitKind::Time,
-        "random" | "stratified" => SplitKind::Random,
-        other => bail!("unknown test split `{other}`; use auto, time or random"),
-    })
-}
-
-fn train_params(args: &TrainArgs, config: &ConfigFile, name: &str) -> Result<TrainParams> {
-    let section = &config.train;
-    let kinds: Vec<String> = if args.models.is_empty() {
-        section.models.clone().unwrap_or_default()
-    } else {
-        args.models.clone()
-    };
-    let models = if kinds.is_empty() {
-        ModelKind::ALL.to_vec()
-    } else {
-        kinds
-            .iter()
-            .map(|k| k.parse::<ModelKind>().map_err(anyhow::Error::msg))
-            .collect::<Result<Vec<_>>>()?
-    };
-    let folds = args.folds.or(section.folds).unwrap_or(5);
-    let validation = match args
-        .validation
-        .as_deref()
-        .or(section.validation.as_deref())
-        .unwrap_or("auto")
-    {
-        "auto" => Validation::Auto {
-            folds,
-            fraction: 0.2,
-        },
-        "time" => Validation::Time { fraction: 0.2 },
-        "kfold" | "k-fold" | "cv" => Validation::KFold { folds },
-        other => bail!("unknown validation `{other}`; use auto, time or kfold"),
-    };
-    let mut params = TrainParams::new()
-        .models(models)
-        .validation(validation)
-        .test_fraction(args.test_fraction.or(section.test_fraction).unwrap_or(0.0))
-        .test_split(parse_split(
-            args.test_split
-                .as_deref()
-                .or(section.test_split.as_deref())
-                .unwrap_or("auto"),
-        )?)
-        .seed(args.seed.or(section.seed).unwrap_or(42))
-        .exclude_leaks(args.exclude_leaks || section.exclude_leaks.unwrap_or(false))
-        .allow_weak(args.allow_weak || section.allow_weak.unwrap_or(false))
-        .features(feature_params(&args.features, config))
-        .name(name);
-    if let Some(tiers) = &section.tiers {
-        params = params.tiers(tiers.clone());
+    if args.allow_weak {
+        train.allow_weak = Some(true);
     }
-    Ok(params)
+    settings
 }
 
 /// Trains and saves a model.
@@ -136,7 +79,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("models").join(format!("{name}.json")));
-    let params = train_params(args, &config.file, &name)?.check()?;
+    let params = merged_settings(args, &config.file)
+        .train_params(&name)?
+        .check()?;
     let loaded = data::load(&selection)?;
     let leads = &loaded.leads;
 
