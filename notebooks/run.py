@@ -1,4 +1,5 @@
-"""Executes the notebooks top to bottom; exits non-zero when a cell fails.
+"""Executes the notebooks top to bottom; exits non-zero when a cell fails or when a cell that
+draws a chart (`plt.show()`, `...Display.from_estimator`) shows no image.
 
     python notebooks/run.py            # execute, keep the committed files unchanged
     python notebooks/run.py --write    # execute and save the outputs into the notebooks
@@ -27,7 +28,23 @@ def main() -> int:
         except CellExecutionError as error:
             print(f"FAILED {path.relative_to(ROOT)}:\n{error}", file=sys.stderr)
             return 1
-        print(f"ok {path.relative_to(ROOT)} ({time.perf_counter() - started:.1f} s)")
+        blank = [
+            index
+            for index, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code"
+            and ("plt.show()" in cell.source or "Display.from_" in cell.source)
+            and not any("image/png" in output.get("data", {}) for output in cell.outputs)
+        ]
+        if blank:
+            print(f"FAILED {path.relative_to(ROOT)}: chart cell(s) {blank} rendered no image", file=sys.stderr)
+            return 1
+        charts = sum(
+            "image/png" in output.get("data", {})
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+            for output in cell.outputs
+        )
+        print(f"ok {path.relative_to(ROOT)} ({time.perf_counter() - started:.1f} s, {charts} charts)")
         if write:
             nbformat.write(notebook, path)
     return 0

@@ -32,24 +32,9 @@ pub fn load(selection: &DataSelection) -> Result<LoadedData> {
     Ok(LoadedData { leads, events })
 }
 
-/// Days between the data's last event and the scoring time beyond which open leads are warned
-/// about.
-const STALE_DAYS: i64 = 30;
-
-/// A warning when open leads are scored long after the data ends: their recent-activity features
-/// are all empty at that time, so they score as if they had gone cold — rarely what was meant
-/// when scoring an old export.
+/// The warning of [`stale_scoring_time`](leadscore_score::stale_scoring_time) for loaded data.
 pub fn stale_scoring_time(loaded: &LoadedData, scoring_time: i64) -> Option<String> {
-    let open = loaded.leads.count(leadscore_data::Outcome::Open);
-    let latest = EventLog::latest_time(&loaded.leads, loaded.events.as_ref())?;
-    let days = (scoring_time - latest) / leadscore_data::time::SECONDS_PER_DAY;
-    (open > 0 && days > STALE_DAYS).then(|| {
-        let latest = leadscore_data::time::format_date(latest);
-        format!(
-            "{open} open leads are scored at {}, {days} days after the data's last event or date ({latest}): their recent activity counts are empty then, so they score as gone cold; pass --as-of {latest} to score them as of the export",
-            leadscore_data::time::format_date(scoring_time)
-        )
-    })
+    leadscore_score::stale_scoring_time(&loaded.leads, loaded.events.as_ref(), scoring_time)
 }
 
 /// Loads a file to be scored under the schema of the model and rules that score it

@@ -115,15 +115,18 @@ fn read_for_scoring(
     Ok((table, events, warnings))
 }
 
-/// Scores a table with a scorer and returns `leadscore score`'s columns, releasing the GIL.
+/// Scores a table with a scorer and returns `leadscore score`'s columns, releasing the GIL, and
+/// adds the CLI's warning when open leads are scored long after the data ends.
 fn score_to_table(
     py: Python<'_>,
     scorer: &Scorer,
     leads: &LeadsTable,
     events: Option<&EventLog>,
     as_of: Option<&str>,
+    warnings: &mut Vec<String>,
 ) -> PyResult<ArrowTable> {
     let time = scoring_time(as_of)?;
+    warnings.extend(leadscore_score::stale_scoring_time(leads, events, time));
     let frame = py.detach(|| {
         let scores = scorer
             .score_table(leads, events, time)
@@ -216,7 +219,7 @@ impl Model {
         rules: Option<PyRef<'_, Rules>>,
     ) -> PyResult<(ArrowTable, Vec<String>)> {
         let rules = rules.map(|r| r.rules.clone());
-        let (table, events, warnings) = read_for_scoring(
+        let (table, events, mut warnings) = read_for_scoring(
             leads,
             events,
             settings,
@@ -224,7 +227,7 @@ impl Model {
             rules.as_ref(),
         )?;
         let scorer = Scorer::new(Some(self.artifact.clone()), rules, reasons).map_err(fail)?;
-        let scored = score_to_table(py, &scorer, &table, events.as_ref(), as_of)?;
+        let scored = score_to_table(py, &scorer, &table, events.as_ref(), as_of, &mut warnings)?;
         Ok((scored, warnings))
     }
 
@@ -358,10 +361,10 @@ impl Rules {
         settings: &str,
         as_of: Option<&str>,
     ) -> PyResult<(ArrowTable, Vec<String>)> {
-        let (table, events, warnings) =
+        let (table, events, mut warnings) =
             read_for_scoring(leads, events, settings, None, Some(&self.rules))?;
         let scorer = Scorer::new(None, Some(self.rules.clone()), 0).map_err(fail)?;
-        let scored = score_to_table(py, &scorer, &table, events.as_ref(), as_of)?;
+        let scored = score_to_table(py, &scorer, &table, events.as_ref(), as_of, &mut warnings)?;
         Ok((scored, warnings))
     }
 

@@ -345,3 +345,9 @@ def test_compare_matches_the_cli_and_renders_html(data, models, tmp_path):
     assert comparison["leads"] > 100
     html = comparison._repr_html_()
     assert "<svg" in html and "ROC" in html
+
+
+def test_scoring_an_old_export_now_warns_as_the_cli_does(data, models):
+    _, leads, events = data
+    with pytest.warns(UserWarning, match="as_of="):
+        models["logistic"].score(leads, events)

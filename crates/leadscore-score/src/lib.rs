@@ -19,7 +19,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use evaluate::{EvaluateError, Evaluation, evaluate};
-pub use output::{breakdown_text, check_rules_against, reasons_text, scoring_leads_options};
+pub use output::{
+    breakdown_text, check_rules_against, reasons_text, scoring_leads_options, stale_scoring_time,
+};
 
 /// What the predictive model says about a lead.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

@@ -26,6 +26,30 @@ pub fn breakdown_text(points: &PointsScore) -> String {
         .join("; ")
 }
 
+/// Days between the data's last event and the scoring time beyond which open leads are warned
+/// about.
+const STALE_DAYS: i64 = 30;
+
+/// A warning when open leads are scored long after the data ends: their recent-activity features
+/// are all empty at that time, so they score as if they had gone cold — rarely what was meant
+/// when scoring an old export.
+pub fn stale_scoring_time(
+    leads: &LeadsTable,
+    events: Option<&EventLog>,
+    scoring_time: i64,
+) -> Option<String> {
+    let open = leads.count(leadscore_data::Outcome::Open);
+    let latest = EventLog::latest_time(leads, events)?;
+    let days = (scoring_time - latest) / leadscore_data::time::SECONDS_PER_DAY;
+    (open > 0 && days > STALE_DAYS).then(|| {
+        let latest = leadscore_data::time::format_date(latest);
+        format!(
+            "{open} open leads are scored at {}, {days} days after the data's last event or date ({latest}): their recent activity counts are empty then, so they score as gone cold; pass --as-of {latest} (as_of= in Python) to score them as of the export",
+            leadscore_data::time::format_date(scoring_time)
+        )
+    })
+}
+
 /// How to read a table scored by `model` and `rules`: the model's schema (types, outcome
 /// values, dates) under `given`, and every column the model or rules read kept whatever its
 /// values (a column that is "No" in every row, a one-row table).
