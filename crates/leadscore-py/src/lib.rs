@@ -142,6 +142,19 @@ struct Model {
     artifact: ModelArtifact,
 }
 
+impl Model {
+    /// Leads and events read for this model alone.
+    fn read(
+        &self,
+        leads: &Bound<'_, PyAny>,
+        events: Option<&Bound<'_, PyAny>>,
+        settings: &str,
+    ) -> PyResult<(LeadsTable, Option<EventLog>)> {
+        read_for_scoring(leads, events, settings, Some(&self.artifact), None)
+            .map(|(table, events, _)| (table, events))
+    }
+}
+
 #[pymethods]
 impl Model {
     /// Reads and checks a model file.
@@ -241,8 +254,7 @@ impl Model {
         settings: &str,
         as_of: Option<&str>,
     ) -> PyResult<Vec<f64>> {
-        let (table, events, _) =
-            read_for_scoring(leads, events, settings, Some(&self.artifact), None)?;
+        let (table, events) = self.read(leads, events, settings)?;
         let scorer = Scorer::new(Some(self.artifact.clone()), None, 0).map_err(fail)?;
         let time = scoring_time(as_of)?;
         let scores = py
@@ -265,8 +277,7 @@ impl Model {
         settings: &str,
         as_of: Option<&str>,
     ) -> PyResult<ArrowTable> {
-        let (table, events, _) =
-            read_for_scoring(leads, events, settings, Some(&self.artifact), None)?;
+        let (table, events) = self.read(leads, events, settings)?;
         let time = scoring_time(as_of)?;
         let artifact = &self.artifact;
         let frame = py.detach(|| {
@@ -310,8 +321,7 @@ impl Model {
         events: Option<&Bound<'_, PyAny>>,
         settings: &str,
     ) -> PyResult<String> {
-        let (table, events, _) =
-            read_for_scoring(leads, events, settings, Some(&self.artifact), None)?;
+        let (table, events) = self.read(leads, events, settings)?;
         let scorer = Scorer::new(Some(self.artifact.clone()), None, 0).map_err(fail)?;
         let evaluation = py
             .detach(|| {

@@ -9,6 +9,7 @@
 //!    out-of-fold probabilities give the percentile table and tier cut points.
 //! 5. The best candidate is refitted on the whole development part; the test part is scored once.
 
+use std::sync::mpsc;
 use std::time::Instant;
 
 use leadscore_artifact::{
@@ -416,6 +417,7 @@ impl ValidTrainParams {
         let mut fit_seconds = vec![0.0; candidates.len()];
         let mut fold_models = vec![Vec::new(); candidates.len()];
         for (train_rows, valid_rows) in &plan.folds {
+            progress(TrainProgress::Stage("building the fold's features"));
             let pipeline = self.features.fit(leads, input.events, train_rows);
             let matrix = pipeline.transform_table(leads, input.events, input.scoring_time)?;
             let info = pipeline.features();
@@ -423,25 +425,40 @@ impl ValidTrainParams {
             let (valid_x, valid_y) = select(&matrix, labels, valid_rows);
             let train = TrainingData::new(train_x.view(), &train_y, &info);
             let valid = TrainingData::new(valid_x.view(), &valid_y, &info);
-            // Candidates are independent: fit them side by side (linfa's solvers are single-threaded).
-            let fits: Vec<(Model, f64)> = candidates
-                .par_iter()
-                .map(|candidate| {
-                    let clock = Instant::now();
-                    candidate
-                        .fit(&train, Some(&valid))
-                        .map(|model| (model, clock.elapsed().as_secs_f64()))
-                })
-                .collect::<Result<_, _>>()?;
+            // Candidates are independent: fit them side by side (linfa's solvers are
+            // single-threaded), and tell the progress display of each as it finishes.
+            let (finished, finished_fits) = mpsc::channel::<usize>();
+            let fits: Vec<(Model, f64)> = std::thread::scope(|scope| {
+                let fitting = scope.spawn(|| {
+                    candidates
+                        .par_iter()
+                        .enumerate()
+                        .map_with(finished, |finished, (c, candidate)| {
+                            let clock = Instant::now();
+                            let fit = candidate
+                                .fit(&train, Some(&valid))
+                                .map(|model| (model, clock.elapsed().as_secs_f64()));
+                            // The receiver outlives the fits; a failed send only means it is gone.
+                            let _ = finished.send(c);
+                            fit
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                });
+                for c in finished_fits {
+                    progress(TrainProgress::FitDone {
+                        candidate: format!("{} {}", candidates[c].kind(), candidates[c].describe()),
+                    });
+                }
+                fitting
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })?;
             for (c, (model, seconds)) in fits.into_iter().enumerate() {
                 fit_seconds[c] += seconds / plan.folds.len() as f64;
                 for (&row, logit) in valid_rows.iter().zip(model.predict_logits(valid_x.view())) {
                     out_of_fold[c][row] = logit;
                 }
                 fold_models[c].push(model);
-                progress(TrainProgress::FitDone {
-                    candidate: format!("{} {}", candidates[c].kind(), candidates[c].describe()),
-                });
             }
         }
         let validated: Vec<usize> = plan

@@ -232,3 +232,40 @@ fn a_column_filled_only_when_deals_close_is_flagged() {
         warning.reason
     );
 }
+
+/// The progress display hears of every fit of the search, one by one, before the search ends.
+#[test]
+fn progress_reports_each_fit_as_it_finishes() {
+    let sample = sample(1500, 5);
+    let input = TrainInput {
+        leads: &sample.leads,
+        events: Some(&sample.events),
+        scoring_time: sample.export_time,
+    };
+    let mut total = None;
+    let mut fits = 0;
+    let mut stages_after_the_last_fit = Vec::new();
+    TrainParams::new()
+        .models(vec![ModelKind::Logistic, ModelKind::DecisionTree])
+        .validation(Validation::KFold { folds: 3 })
+        .check()
+        .expect("valid")
+        .train(input, &mut |event| match event {
+            leadscore_train::TrainProgress::SearchStarted { total: n } => total = Some(n),
+            leadscore_train::TrainProgress::FitDone { candidate } => {
+                assert!(
+                    total.is_some(),
+                    "{candidate} reported before the search started"
+                );
+                fits += 1;
+                stages_after_the_last_fit.clear();
+            }
+            leadscore_train::TrainProgress::Stage(stage) => stages_after_the_last_fit.push(stage),
+        })
+        .expect("trains");
+    assert_eq!(Some(fits), total, "one report per candidate and fold");
+    assert!(
+        !stages_after_the_last_fit.is_empty(),
+        "calibration and the final fit come after the search"
+    );
+}

@@ -153,7 +153,7 @@ def _time(as_of: Any) -> Optional[str]:
 
 
 class _ProgressBar:
-    """Training progress: a notebook-friendly bar when tqdm is installed, else lines on stderr."""
+    """Training progress: a notebook-friendly bar (tqdm.auto), or a line on stderr without tqdm."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
