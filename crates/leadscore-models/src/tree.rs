@@ -46,6 +46,10 @@ pub struct Tree {
 /// (2^k values); a tree with a longer path is explained by the recursive algorithm.
 const MAX_TABLE_FEATURES: usize = 12;
 
+/// Most table values of one tree (128 KiB), so that a model's tables stay a few megabytes; a
+/// tree needing more is explained by the recursive algorithm.
+const MAX_TABLE_VALUES: usize = 1 << 14;
+
 /// A lazily built [`ShapTables`]; equal to any other and empty when cloned, since it is derived
 /// from the tree's arrays.
 #[derive(Debug, Default)]
@@ -89,10 +93,11 @@ struct LeafTable {
 }
 
 impl ShapTables {
-    /// The tables of `tree`, or `None` when a path has too many distinct features or a zero
-    /// cover (the recursion handles those).
+    /// The tables of `tree`, or `None` when a path has too many distinct features, the tables
+    /// would be too large, or a cover is zero (the recursion handles those).
     fn build(tree: &Tree) -> Option<Self> {
         let mut leaves = Vec::new();
+        let mut values = 0;
         // (node, path so far as (node, went_left)) in depth-first order.
         let mut stack: Vec<(usize, Vec<(u32, bool)>)> = vec![(0, Vec::new())];
         while let Some((node, path)) = stack.pop() {
@@ -134,6 +139,10 @@ impl ShapTables {
                     .iter()
                     .any(|&z| !(z > f64::MIN_POSITIVE && z.is_finite()))
             {
+                return None;
+            }
+            values += 1 << features.len();
+            if values > MAX_TABLE_VALUES {
                 return None;
             }
             let h = subset_sums(&zero);
