@@ -4,5 +4,6 @@
 # Usage: bench/soak.sh [--requests 1000000] [--clients 8] [--hostile 0.5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/env.sh
+# Sourced with an argument, so that this script's own arguments are not read as requirement files.
+source bench/env.sh bench/requirements.txt
 "$venv/bin/python" bench/soak.py "$@"

@@ -53,7 +53,7 @@ const MAX_TABLE_VALUES: usize = 1 << 14;
 /// A lazily built [`ShapTables`]; equal to any other and empty when cloned, since it is derived
 /// from the tree's arrays.
 #[derive(Debug, Default)]
-struct ShapCache(OnceLock<Option<ShapTables>>);
+struct ShapCache(OnceLock<Option<Box<ShapTables>>>);
 
 impl Clone for ShapCache {
     fn clone(&self) -> Self {
@@ -74,29 +74,45 @@ impl PartialEq for ShapCache {
 /// a feature in A gets v(1 - z_i)/z_i · H(A∖{i}), a feature outside A gets -v·H(A). Building
 /// H costs O(2^k k) per leaf once; explaining a row costs O(path length) per leaf instead of the
 /// recursion's O(k²).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct ShapTables {
-    leaves: Vec<LeafTable>,
+    /// Per leaf, where its parts start in the flat arrays below.
+    leaves: Vec<LeafSpan>,
+    /// Distinct features of each leaf's path; bit b of a leaf's sets stands for its b-th.
+    features: Vec<u32>,
+    /// Per leaf feature: v(1 - z)/z, the factor of a feature the row follows.
+    followed_factor: Vec<f64>,
+    /// Every split of each leaf's path.
+    steps: Vec<Step>,
+    /// H(B) for every subset B of each leaf's features.
+    h: Vec<f64>,
 }
 
-#[derive(Debug)]
-struct LeafTable {
-    value: f64,
-    /// Distinct features of the path; bit b of a set stands for `features[b]`.
-    features: Vec<u32>,
-    /// Their zero fractions (products of cover ratios along the path), all positive.
-    zero: Vec<f64>,
-    /// Every split of the path: (node, whether the path goes left, bit of its feature).
-    steps: Vec<(u32, bool, u8)>,
-    /// H(B) for every subset B of `features`.
-    h: Vec<f64>,
+/// One leaf's parts in [`ShapTables`]' arrays.
+#[derive(Debug, Clone, Copy)]
+struct LeafSpan {
+    /// The leaf value, negated: the factor of a feature the row does not follow.
+    unfollowed_factor: f64,
+    features: u32,
+    feature_count: u8,
+    steps: u32,
+    step_count: u8,
+    h: u32,
+}
+
+/// A split on a leaf's path: the node, whether the path goes left, and its feature's bit.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    node: u32,
+    left: bool,
+    bit: u8,
 }
 
 impl ShapTables {
     /// The tables of `tree`, or `None` when a path has too many distinct features, the tables
     /// would be too large, or a cover is zero (the recursion handles those).
     fn build(tree: &Tree) -> Option<Self> {
-        let mut leaves = Vec::new();
+        let mut tables = Self::default();
         let mut values = 0;
         // (node, path so far as (node, went_left)) in depth-first order.
         let mut stack: Vec<(usize, Vec<(u32, bool)>)> = vec![(0, Vec::new())];
@@ -132,7 +148,11 @@ impl ShapTables {
                         features.len() - 1
                     }
                 };
-                steps.push((split as u32, left, bit as u8));
+                steps.push(Step {
+                    node: split as u32,
+                    left,
+                    bit: bit as u8,
+                });
             }
             if features.len() > MAX_TABLE_FEATURES
                 || zero
@@ -145,16 +165,23 @@ impl ShapTables {
             if values > MAX_TABLE_VALUES {
                 return None;
             }
-            let h = subset_sums(&zero);
-            leaves.push(LeafTable {
-                value: tree.value[node],
-                features,
-                zero,
-                steps,
-                h,
+            let value = tree.value[node];
+            tables.leaves.push(LeafSpan {
+                unfollowed_factor: -value,
+                features: tables.features.len() as u32,
+                feature_count: features.len() as u8,
+                steps: tables.steps.len() as u32,
+                step_count: steps.len() as u8,
+                h: tables.h.len() as u32,
             });
+            tables.h.extend(subset_sums(&zero));
+            tables
+                .followed_factor
+                .extend(zero.iter().map(|&z| value * (1.0 - z) / z));
+            tables.features.extend(features);
+            tables.steps.extend(steps);
         }
-        Some(Self { leaves })
+        Some(tables)
     }
 
     fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) {
@@ -170,24 +197,32 @@ impl ShapTables {
             }
         }
         for leaf in &self.leaves {
-            let mut followed: usize = (1 << leaf.features.len()) - 1;
-            for &(node, left, bit) in &leaf.steps {
-                let node = node as usize;
+            let mut followed: usize = (1 << leaf.feature_count) - 1;
+            let steps = leaf.steps as usize..leaf.steps as usize + leaf.step_count as usize;
+            for step in &self.steps[steps] {
+                let node = step.node as usize;
                 let goes_left = if small {
                     lefts & (1 << node) != 0
                 } else {
                     tree.goes_left(node, row[tree.feature[node] as usize])
                 };
-                if goes_left != left {
-                    followed &= !(1 << bit);
+                if goes_left != step.left {
+                    followed &= !(1 << step.bit);
                 }
             }
-            for (bit, (&feature, &z)) in leaf.features.iter().zip(&leaf.zero).enumerate() {
+            let h = &self.h[leaf.h as usize..];
+            let features =
+                leaf.features as usize..leaf.features as usize + leaf.feature_count as usize;
+            for (bit, (&feature, &factor)) in self.features[features.clone()]
+                .iter()
+                .zip(&self.followed_factor[features])
+                .enumerate()
+            {
                 let mask = 1 << bit;
                 phi[feature as usize] += if followed & mask != 0 {
-                    leaf.value * (1.0 - z) / z * leaf.h[followed & !mask]
+                    factor * h[followed & !mask]
                 } else {
-                    -leaf.value * leaf.h[followed]
+                    leaf.unfollowed_factor * h[followed]
                 };
             }
         }
@@ -471,7 +506,11 @@ impl Tree {
         if self.is_empty() {
             return;
         }
-        match self.shap_tables.0.get_or_init(|| ShapTables::build(self)) {
+        match self
+            .shap_tables
+            .0
+            .get_or_init(|| ShapTables::build(self).map(Box::new))
+        {
             Some(tables) => tables.add_contributions(self, row, phi),
             None => self.add_contributions_recursively(row, phi),
         }
