@@ -351,3 +351,20 @@ def test_scoring_an_old_export_now_warns_as_the_cli_does(data, models):
     _, leads, events = data
     with pytest.warns(UserWarning, match="as_of="):
         models["logistic"].score(leads, events)
+
+
+def test_events_under_other_column_names_are_read_everywhere(data, models):
+    _, leads, events = data
+    renamed = events.rename_columns(["who", "when", "what", "amount"])
+    columns = {"lead_id": "who", "timestamp": "when", "event_type": "what", "value": "amount"}
+    model = models["gbdt"]
+    expected = model.predict_proba(leads, events, as_of=AS_OF)
+    assert np.array_equal(
+        model.predict_proba(leads, renamed, as_of=AS_OF, event_columns=columns), expected
+    )
+    scored = model.score(leads, renamed, as_of=AS_OF, event_columns=columns)
+    assert np.array_equal(scored["probability"].to_numpy(), expected)
+    assert model.explain(leads, renamed, as_of=AS_OF, event_columns=columns).num_rows == leads.num_rows
+    assert model.evaluate(leads, renamed, event_columns=columns)["auc"] == model.evaluate(leads, events)["auc"]
+    with pytest.raises(TypeError, match="event_columns"):
+        model.predict_proba(leads, renamed, event_columns={"who": "lead_id"})

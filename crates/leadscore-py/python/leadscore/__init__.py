@@ -249,14 +249,20 @@ class Model:
         return f"<leadscore.Model {self.name} {self.kind} version {self.version}>"
 
     def predict_proba(
-        self, leads: Table, events: Optional[Table] = None, *, as_of: Any = None, **reading: Any
+        self,
+        leads: Table,
+        events: Optional[Table] = None,
+        *,
+        as_of: Any = None,
+        event_columns: Optional[dict] = None,
+        **reading: Any,
     ) -> np.ndarray:
         """The calibrated probability of every lead, in table order."""
         return np.asarray(
             self._native.predict_proba(
                 _arrow_input(leads, "leads"),
                 _arrow_input(events, "events"),
-                _settings(_reading(**reading)),
+                _settings(_reading(**reading), _event_columns(event_columns)),
                 _time(as_of),
             ),
             dtype=float,
@@ -290,7 +296,13 @@ class Model:
         return _to_arrow(table)
 
     def explain(
-        self, leads: Table, events: Optional[Table] = None, *, as_of: Any = None, **reading: Any
+        self,
+        leads: Table,
+        events: Optional[Table] = None,
+        *,
+        as_of: Any = None,
+        event_columns: Optional[dict] = None,
+        **reading: Any,
     ) -> pa.Table:
         """Each attribute's and event type's contribution to every lead's calibrated log-odds
         (``base`` + the row = the log-odds of the probability)."""
@@ -298,18 +310,25 @@ class Model:
             self._native.explain(
                 _arrow_input(leads, "leads"),
                 _arrow_input(events, "events"),
-                _settings(_reading(**reading)),
+                _settings(_reading(**reading), _event_columns(event_columns)),
                 _time(as_of),
             )
         )
 
-    def evaluate(self, leads: Table, events: Optional[Table] = None, **reading: Any) -> dict:
+    def evaluate(
+        self,
+        leads: Table,
+        events: Optional[Table] = None,
+        *,
+        event_columns: Optional[dict] = None,
+        **reading: Any,
+    ) -> dict:
         """AUC, PR-AUC, log loss, Brier and calibration on the closed leads of a table."""
         return json.loads(
             self._native.evaluate(
                 _arrow_input(leads, "leads"),
                 _arrow_input(events, "events"),
-                _settings(_reading(**reading)),
+                _settings(_reading(**reading), _event_columns(event_columns)),
             )
         )
 
