@@ -103,6 +103,11 @@ def test_every_table_kind_scores_identically(data, models):
     expected = model.predict_proba(leads, events, as_of=AS_OF)
     kinds = {
         "polars": (pl.from_arrow(leads), pl.from_arrow(events)),
+        "polars categorical": (
+            pl.from_arrow(leads).with_columns(pl.col("industry").cast(pl.Categorical)),
+            events,
+        ),
+        "pandas categorical": (leads.to_pandas().astype({"country": "category"}), events),
         "pandas": (leads.to_pandas(), events.to_pandas()),
         "duckdb": (duckdb.sql("SELECT * FROM leads"), duckdb.sql("SELECT * FROM events")),
         "record batch reader": (

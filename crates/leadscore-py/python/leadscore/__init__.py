@@ -51,10 +51,11 @@ CSV/Parquet path."""
 
 
 def _arrow_input(table: Table, what: str) -> Any:
-    """What the native reader accepts: a path, or an object with ``__arrow_c_stream__``.
+    """What the native reader accepts: a path, or a pyarrow table (which has
+    ``__arrow_c_stream__``).
 
-    pandas frames go through pyarrow (older pandas has no stream interface, and categorical
-    columns arrive as dictionaries, which are decoded to their values)."""
+    Tables of other libraries go through pyarrow (older pandas has no stream interface), and
+    categorical columns, which arrive as dictionaries, are decoded to their values."""
     if table is None:
         return None
     if isinstance(table, (str, os.PathLike)):
@@ -64,11 +65,19 @@ def _arrow_input(table: Table, what: str) -> Any:
         table = pa.Table.from_pandas(table, preserve_index=False)
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
+    elif isinstance(table, pa.RecordBatchReader):
+        table = table.read_all()
+    elif not isinstance(table, pa.Table) and hasattr(table, "__arrow_c_stream__"):
+        # polars, DuckDB and others: through pyarrow, so that categorical (dictionary) columns
+        # are decoded below like pandas ones.
+        table = pa.table(table)
     if isinstance(table, pa.Table):
         decoded = []
         for field, column in zip(table.schema, table.columns):
             if pa.types.is_dictionary(field.type):
-                column = column.cast(field.type.value_type)
+                column = pa.chunked_array(
+                    [_decoded(chunk) for chunk in column.chunks], type=_plain(field.type.value_type)
+                )
             decoded.append(column)
         return pa.Table.from_arrays(decoded, names=table.column_names)
     if hasattr(table, "__arrow_c_stream__"):
@@ -77,6 +86,16 @@ def _arrow_input(table: Table, what: str) -> Any:
         f"`{what}` must be a table (pyarrow, polars, pandas, DuckDB) or a CSV/Parquet path; "
         f"got {type(table).__name__}"
     )
+
+
+def _plain(value_type: pa.DataType) -> pa.DataType:
+    """String views (polars' categories) as plain strings, which every pyarrow kernel takes."""
+    return pa.string() if pa.types.is_string_view(value_type) else value_type
+
+
+def _decoded(chunk: pa.DictionaryArray) -> pa.Array:
+    """A dictionary-encoded (categorical) array as its values."""
+    return chunk.dictionary.cast(_plain(chunk.dictionary.type)).take(chunk.indices)
 
 
 def _settings(
