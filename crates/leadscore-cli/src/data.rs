@@ -32,11 +32,6 @@ pub fn load(selection: &DataSelection) -> Result<LoadedData> {
     Ok(LoadedData { leads, events })
 }
 
-/// The warning of [`stale_scoring_time`](leadscore_score::stale_scoring_time) for loaded data.
-pub fn stale_scoring_time(loaded: &LoadedData, scoring_time: i64) -> Option<String> {
-    leadscore_score::stale_scoring_time(&loaded.leads, loaded.events.as_ref(), scoring_time)
-}
-
 /// Loads a file to be scored under the schema of the model and rules that score it
 /// ([`scoring_leads_options`]), then checks the rules against what was read.
 pub fn load_for_scoring(

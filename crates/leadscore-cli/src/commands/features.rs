@@ -19,7 +19,9 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     selection.leads_options.require_target = false;
     let loaded = data::load_for_scoring(&selection, Some(&artifact), None)?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
-    if let Some(warning) = data::stale_scoring_time(&loaded, scoring_time) {
+    if let Some(warning) =
+        leadscore_score::stale_scoring_time(&loaded.leads, loaded.events.as_ref(), scoring_time)
+    {
         eprintln!("warning: {warning}");
     }
     let leads = &loaded.leads;

@@ -63,9 +63,10 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
     selection.leads_options.require_target = false;
     let loaded = data::load_for_scoring(&selection, artifact.as_ref(), rules.as_ref())?;
     let scoring_time = scoring_time(args.as_of.as_deref())?;
-    let warnings: Vec<String> = data::stale_scoring_time(&loaded, scoring_time)
-        .into_iter()
-        .collect();
+    let warnings: Vec<String> =
+        leadscore_score::stale_scoring_time(&loaded.leads, loaded.events.as_ref(), scoring_time)
+            .into_iter()
+            .collect();
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
