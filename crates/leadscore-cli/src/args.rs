@@ -321,6 +321,11 @@ pub struct ServeArgs {
     /// (repeatable); none: no cross-origin calls.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
+    /// Seed an empty --db with a demo history for the console: DIR/leads.csv (and
+    /// DIR/events.csv) scored over the last four weeks, assigned to the experiments, and the
+    /// outcomes of leads scored over a week ago recorded. E.g. `--demo data/sample`.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_db")]
+    pub demo: Option<PathBuf>,
     /// Longest shutdown waits for open connections, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub shutdown_grace_secs: f64,

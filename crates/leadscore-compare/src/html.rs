@@ -2,120 +2,15 @@
 
 use std::fmt::Write as _;
 
+use crate::chart::{Frame, HEIGHT, MARGIN, WIDTH, axes, escape, svg};
 use crate::{Band, Comparison};
 
 const MODEL_COLOR: &str = "#1f77b4";
 const POINTS_COLOR: &str = "#ff7f0e";
-const WIDTH: f64 = 420.0;
-const HEIGHT: f64 = 300.0;
-const MARGIN: f64 = 45.0;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A plot area mapping data ranges to pixels.
-struct Frame {
-    x: (f64, f64),
-    y: (f64, f64),
-}
-
-impl Frame {
-    fn px(&self, x: f64) -> f64 {
-        MARGIN
-            + (x - self.x.0) / (self.x.1 - self.x.0).max(f64::MIN_POSITIVE) * (WIDTH - 2.0 * MARGIN)
-    }
-
-    fn py(&self, y: f64) -> f64 {
-        HEIGHT
-            - MARGIN
-            - (y - self.y.0) / (self.y.1 - self.y.0).max(f64::MIN_POSITIVE)
-                * (HEIGHT - 2.0 * MARGIN)
-    }
-
-    fn polyline(&self, points: &[(f64, f64)], color: &str, dashed: bool) -> String {
-        let coordinates: Vec<String> = points
-            .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", self.px(x), self.py(y)))
-            .collect();
-        format!(
-            r#"<polyline fill="none" stroke="{color}" stroke-width="2"{} points="{}"/>"#,
-            if dashed {
-                r#" stroke-dasharray="4 3""#
-            } else {
-                ""
-            },
-            coordinates.join(" ")
-        )
-    }
-}
-
-fn axes(frame: &Frame, x_label: &str, y_label: &str) -> String {
-    let mut out = String::new();
-    let (left, right) = (MARGIN, WIDTH - MARGIN);
-    let (top, bottom) = (MARGIN, HEIGHT - MARGIN);
-    let _ = write!(
-        out,
-        r##"<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#333"/><line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#333"/>"##
-    );
-    for k in 0..=4 {
-        let t = f64::from(k) / 4.0;
-        let (x, y) = (
-            frame.x.0 + t * (frame.x.1 - frame.x.0),
-            frame.y.0 + t * (frame.y.1 - frame.y.0),
-        );
-        let _ = write!(
-            out,
-            r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}</text>"##,
-            frame.px(x),
-            bottom + 14.0,
-            tick(x),
-            left - 4.0,
-            frame.py(y) + 3.0,
-            tick(y)
-        );
-    }
-    let _ = write!(
-        out,
-        r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text><text x="12" y="{:.1}" font-size="11" text-anchor="middle" transform="rotate(-90 12 {:.1})">{}</text>"##,
-        WIDTH / 2.0,
-        HEIGHT - 8.0,
-        escape(x_label),
-        HEIGHT / 2.0,
-        HEIGHT / 2.0,
-        escape(y_label)
-    );
-    out
-}
-
-fn tick(value: f64) -> String {
-    if value.abs() >= 10.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.2}")
-    }
-}
-
-fn svg(id: &str, title: &str, body: &str, legend: bool) -> String {
-    let legend = if legend {
-        format!(
-            r##"<rect x="{0}" y="8" width="10" height="10" fill="{MODEL_COLOR}"/><text x="{1}" y="17" font-size="11">predictive model</text><rect x="{2}" y="8" width="10" height="10" fill="{POINTS_COLOR}"/><text x="{3}" y="17" font-size="11">points rules</text>"##,
-            WIDTH - 230.0,
-            WIDTH - 216.0,
-            WIDTH - 110.0,
-            WIDTH - 96.0
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        r##"<figure><svg id="{id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{t}"><rect width="100%" height="100%" fill="#fff"/><text x="{MARGIN}" y="30" font-size="13" font-weight="bold">{t}</text>{legend}{body}</svg></figure>"##,
-        t = escape(title)
-    )
-}
+const LEGEND: [(&str, &str); 2] = [
+    ("predictive model", MODEL_COLOR),
+    ("points rules", POINTS_COLOR),
+];
 
 fn roc_chart(c: &Comparison) -> String {
     let frame = Frame {
@@ -133,7 +28,7 @@ fn roc_chart(c: &Comparison) -> String {
         "roc",
         &format!("ROC — AUC {:.3} vs {:.3}", c.model.auc, c.points.auc),
         &body,
-        true,
+        &LEGEND,
     )
 }
 
@@ -159,7 +54,7 @@ fn gains_chart(c: &Comparison) -> String {
         frame.polyline(&curve(&c.model.gains), MODEL_COLOR, false),
         frame.polyline(&curve(&c.points.gains), POINTS_COLOR, false)
     );
-    svg("gains", "Cumulative gains", &body, true)
+    svg("gains", "Cumulative gains", &body, &LEGEND)
 }
 
 fn calibration_chart(c: &Comparison) -> String {
@@ -189,7 +84,7 @@ fn calibration_chart(c: &Comparison) -> String {
             frame.py(y)
         );
     }
-    svg("calibration", "Model calibration (deciles)", &body, false)
+    svg("calibration", "Model calibration (deciles)", &body, &[])
 }
 
 fn deciles_chart(c: &Comparison) -> String {
@@ -224,7 +119,7 @@ fn deciles_chart(c: &Comparison) -> String {
             );
         }
     }
-    svg("deciles", "Conversion by score decile", &body, true)
+    svg("deciles", "Conversion by score decile", &body, &LEGEND)
 }
 
 fn scatter_chart(c: &Comparison) -> String {
@@ -255,12 +150,7 @@ fn scatter_chart(c: &Comparison) -> String {
             if won { "#2ca02c" } else { "#888" }
         );
     }
-    svg(
-        "scatter",
-        "Points vs probability (green: won)",
-        &body,
-        false,
-    )
+    svg("scatter", "Points vs probability (green: won)", &body, &[])
 }
 
 /// A count that may be an expectation over tied scores: whole numbers without decimals.

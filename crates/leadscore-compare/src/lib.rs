@@ -4,6 +4,7 @@
 //! on the headline differences, and [`html::render`], a self-contained report with inline SVG;
 //! and live A/B experiments ([`live`]): arms, stable assignment, routing and their statistics.
 
+pub mod chart;
 mod error;
 pub mod html;
 pub mod live;

@@ -146,6 +146,67 @@ pub enum Condition {
     Event(EventRule),
 }
 
+impl std::fmt::Display for Condition {
+    /// The condition in words, for tables people read: `job_level is c-level, vp or director`,
+    /// `annual_revenue from 10000000 to below 100000000`, `each pricing_view event, at most 30
+    /// points, within 90 days, halving every 30 days`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |values: &[String]| match values {
+            [] => String::new(),
+            [one] => one.clone(),
+            [first @ .., last] => format!("{} or {last}", first.join(", ")),
+        };
+        match self {
+            Self::Field { field, condition } => match condition {
+                FieldCondition::In { values } => write!(f, "{field} is {}", list(values)),
+                FieldCondition::NotIn { values } => {
+                    write!(f, "{field} is present and not {}", list(values))
+                }
+                FieldCondition::Range { at_least, below } => match (at_least, below) {
+                    (Some(low), Some(high)) => write!(
+                        f,
+                        "{field} from {} to below {}",
+                        leadscore_data::format_number(*low),
+                        leadscore_data::format_number(*high)
+                    ),
+                    (Some(low), None) => write!(
+                        f,
+                        "{field} at least {}",
+                        leadscore_data::format_number(*low)
+                    ),
+                    (None, Some(high)) => {
+                        write!(f, "{field} below {}", leadscore_data::format_number(*high))
+                    }
+                    (None, None) => write!(f, "{field} is any number"),
+                },
+                FieldCondition::Missing(true) => write!(f, "{field} is missing"),
+                FieldCondition::Missing(false) => write!(f, "{field} is present"),
+            },
+            Self::Event(rule) => {
+                if rule.once {
+                    write!(f, "the latest {} event", rule.event)?;
+                } else {
+                    write!(f, "each {} event", rule.event)?;
+                }
+                if let Some(max) = rule.max {
+                    write!(f, ", at most {} points", leadscore_data::format_number(max))?;
+                }
+                if let Some(days) = rule.within_days {
+                    write!(f, ", within {} days", leadscore_data::format_number(days))?;
+                }
+                if let Some(days) = rule.half_life_days {
+                    write!(
+                        f,
+                        ", halving every {} days",
+                        leadscore_data::format_number(days)
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// One checked rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rule {

@@ -619,3 +619,53 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn conditions_read_as_words_for_the_console() {
+    let rules = rules(
+        r#"
+mql_threshold = 10
+[[rule]]
+name = "Decision maker"
+group = "fit"
+field = "job_level"
+in = ["c-level", "VP", "director"]
+points = 20
+[[rule]]
+name = "Mid-size"
+group = "fit"
+field = "annual_revenue"
+at_least = 10000000
+below = 100000000
+points = 5
+[[rule]]
+name = "No country"
+group = "fit"
+field = "country"
+missing = true
+points = -5
+[[rule]]
+name = "Pricing"
+group = "engagement"
+event = "pricing_view"
+points = 10
+max = 30
+within_days = 90
+half_life_days = 30
+"#,
+    );
+    let texts: Vec<String> = rules
+        .rules
+        .iter()
+        .map(|r| r.condition.to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "job_level is c-level, vp or director",
+            "annual_revenue from 10000000 to below 100000000",
+            "country is missing",
+            "each pricing_view event, at most 30 points, within 90 days, halving every 30 days",
+        ]
+    );
+}

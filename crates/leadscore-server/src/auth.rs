@@ -13,21 +13,49 @@ use axum::response::Response;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::session::Sessions;
 
-/// The accepted API keys, kept as digests, and whether read routes need one too.
+/// The accepted API keys, kept as digests, whether read routes need one too, and the console's
+/// sessions (a signed-in browser may read as its key would).
 #[derive(Debug, Clone)]
 pub struct ApiKeys {
     digests: Arc<Vec<[u8; 32]>>,
     for_reads: bool,
+    sessions: Sessions,
 }
 
 impl ApiKeys {
-    /// The keys a server accepts; `for_reads` protects the read routes too.
-    pub fn new(keys: &[String], for_reads: bool) -> Self {
+    /// The keys a server accepts; `for_reads` protects the read routes too; a console session
+    /// stands for a key on read routes only (write routes need the key itself).
+    pub fn new(keys: &[String], for_reads: bool, sessions: Sessions) -> Self {
         Self {
             digests: Arc::new(keys.iter().map(|k| digest(k)).collect()),
             for_reads,
+            sessions,
         }
+    }
+
+    /// Whether keys are configured at all.
+    pub fn any(&self) -> bool {
+        !self.digests.is_empty()
+    }
+
+    /// Whether reads need a key or a session.
+    pub fn for_reads(&self) -> bool {
+        self.for_reads
+    }
+
+    /// The sessions of the console.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Whether `key` is one of the accepted keys (compared in constant time).
+    pub fn accepts(&self, key: &str) -> bool {
+        let given = digest(key.trim());
+        self.digests
+            .iter()
+            .fold(false, |found, k| found | digest_eq(k, &given))
     }
 }
 
@@ -47,15 +75,14 @@ pub async fn require_read_key(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if keys.for_reads {
+    if keys.for_reads && keys.sessions.find(request.headers()).is_none() {
         check(&keys, request.headers())?;
     }
     Ok(next.run(request).await)
 }
 
 fn check(keys: &ApiKeys, headers: &HeaderMap) -> Result<(), ApiError> {
-    let keys = &keys.digests;
-    if keys.is_empty() {
+    if !keys.any() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "this route needs an API key and the server has none; start it with --api-key",
@@ -66,13 +93,7 @@ fn check(keys: &ApiKeys, headers: &HeaderMap) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token);
     match given {
-        Some(key)
-            if keys
-                .iter()
-                .fold(false, |found, k| found | digest_eq(k, &digest(key))) =>
-        {
-            Ok(())
-        }
+        Some(key) if keys.accepts(key) => Ok(()),
         Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown API key")),
         None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -30,6 +30,8 @@ use crate::state::AppState;
         crate::routes::score_batch,
         crate::routes::outcomes,
         crate::routes::experiment,
+        crate::routes::lead,
+        crate::routes::activity,
         crate::routes::models,
         crate::routes::reload,
         crate::routes::healthz,
@@ -46,7 +48,8 @@ use crate::state::AppState;
         leadscore_store::OutcomeRecord,
         leadscore_store::OutcomeImport,
         Problem,
-        ModelsResponse
+        ModelsResponse,
+        crate::routes::Activity
     )),
     modifiers(&BearerKey)
 )]

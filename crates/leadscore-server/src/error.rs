@@ -36,6 +36,9 @@ pub enum ServerError {
     /// A CORS origin that is not `*` or a scheme, host and optional port.
     #[error("--cors-origin `{0}`: expected `*` or an origin such as https://crm.example.com")]
     CorsOrigin(String),
+    /// The demo history could not be seeded.
+    #[error("--demo: {0}")]
+    Demo(String),
     /// The server socket failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
@@ -117,6 +120,11 @@ impl ApiError {
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// What is wrong, as the client is told (never internals).
+    pub fn detail(&self) -> &str {
+        &self.detail
     }
 }
 

@@ -115,28 +115,61 @@ pub struct ScoreOptions {
     /// the explanation, the costliest part of a boosted model's answer.
     #[param(minimum = 0, maximum = 20)]
     pub reasons: Option<usize>,
+    /// `false` answers a what-if: the score is neither recorded nor assigned to experiments
+    /// (default `true`).
+    pub record: Option<bool>,
 }
 
-/// The number of reasons a scoring request asks for.
-#[derive(Debug, Clone, Copy)]
-pub struct Reasons(pub usize);
+/// A query string of type `T`; one that does not fit is a 400 problem.
+#[derive(Debug, Clone)]
+pub struct ValidQuery<T>(pub T);
 
-impl FromRequestParts<AppState> for Reasons {
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid query string: {}", e.body_text()),
+                )
+            })?;
+        Ok(Self(value))
+    }
+}
+
+/// What a scoring request asks for: reasons each way, and whether the score is recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoring {
+    /// Positive and negative reasons per lead.
+    pub reasons: usize,
+    /// Record the score and assign the lead to experiments.
+    pub record: bool,
+}
+
+impl FromRequestParts<AppState> for Scoring {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Query(options) = Query::<ScoreOptions>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()).within("reasons"))?;
-        match options.reasons {
-            Some(n) if n > 20 => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("at most 20 reasons each way, got {n}"),
-            )
-            .within("reasons")),
-            Some(n) => Ok(Self(n)),
-            None => Ok(Self(state.config().reasons)),
-        }
+        let ValidQuery(options) =
+            ValidQuery::<ScoreOptions>::from_request_parts(parts, state).await?;
+        let reasons = match options.reasons {
+            Some(n) if n > 20 => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("at most 20 reasons each way, got {n}"),
+                )
+                .within("reasons"));
+            }
+            Some(n) => n,
+            None => state.config().reasons,
+        };
+        Ok(Self {
+            reasons,
+            record: options.record.unwrap_or(true),
+        })
     }
 }
 

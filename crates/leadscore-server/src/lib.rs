@@ -1,10 +1,11 @@
 //! `leadscore serve`: the HTTP edge of leadscore. One answer per lead — calibrated probability,
 //! percentile, tier, points with their breakdown, and the top reasons — from the one scorer
 //! (`leadscore-score`), journaled in the score database (`leadscore-store`) before it is sent,
-//! with live experiments (`leadscore-compare::live`), hot reload, API keys, Prometheus metrics
-//! and a generated OpenAPI document. Handlers only parse, call and answer: API keys are a layer,
-//! bodies a validated-JSON extractor, and every error an RFC 9457 problem that never shows
-//! internals.
+//! with live experiments (`leadscore-compare::live`), hot reload, API keys, Prometheus metrics,
+//! a generated OpenAPI document, and a web console at `/` for marketers (server-rendered pages
+//! over the same queries as the JSON routes, sign-in sessions, and [`seed_demo`] for a demo
+//! history). Handlers only parse, call and answer: API keys are a layer, bodies a validated-JSON
+//! extractor, and every API error an RFC 9457 problem that never shows internals.
 //!
 //! [`app`] builds the router over an [`AppState`] (tested with `tower::ServiceExt::oneshot`);
 //! [`serve`] binds it to a socket with file watching, bounded connections (header-read timeout,
@@ -12,7 +13,9 @@
 
 mod api;
 mod auth;
+mod console;
 mod cors;
+mod demo;
 mod docs;
 mod docs_page;
 mod error;
@@ -20,6 +23,7 @@ mod extract;
 mod listen;
 mod metrics;
 mod routes;
+mod session;
 mod state;
 
 use std::net::SocketAddr;
@@ -32,21 +36,23 @@ use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
+pub use demo::{DEMO_DAYS, DemoSummary, seed_demo};
 pub use docs::{ApiDoc, document};
 pub use error::{ApiError, PROBLEM_JSON, Problem, ServerError};
-pub use extract::{ScoreOptions, ValidJson};
+pub use extract::{ScoreOptions, Scoring, ValidJson, ValidQuery};
 pub use listen::ConnectionLimits;
 pub use metrics::Metrics;
-pub use routes::ModelsResponse;
+pub use routes::{Activity, ModelsResponse};
 pub use state::{AppState, Engine, RUNNING_REPORTS, RequestLimits, ServerConfig};
 
-/// The HTTP API over a state: the routes behind their key layers, the documentation, the body
-/// limit, the time limit, panics answered as 500 problems, request metrics, and CORS when
-/// origins are configured.
+/// The HTTP API over a state: the routes behind their key layers, the documentation, the web
+/// console, the body limit, the time limit, panics answered as 500 problems, request metrics,
+/// and CORS when origins are configured.
 pub fn app(state: AppState) -> Router {
-    let config = state.config();
-    let routes = routes::api(&auth::ApiKeys::new(&config.api_keys, config.keys_for_reads))
-        .merge(docs::routes());
+    let keys = state.keys().clone();
+    let routes = routes::api(&keys)
+        .merge(docs::routes())
+        .merge(console::routes(&keys));
     with_layers(routes, state)
 }
 

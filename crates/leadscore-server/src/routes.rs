@@ -14,7 +14,8 @@ use axum::{Json, Router};
 use leadscore_compare::live::{ExperimentReport, experiment_report};
 use leadscore_data::time;
 use leadscore_store::{
-    Cancellation, OutcomeImport, ScoreRecord, StoreError, experiment_counts, record_outcomes,
+    Cancellation, DayVolume, LeadHistory, OutcomeImport, ScoreMix, ScoreRecord, StoreError,
+    daily_volume, experiment_counts, lead_history, record_outcomes, score_mix,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,7 +25,7 @@ use crate::api::{
 };
 use crate::auth::{ApiKeys, require_read_key, require_write_key};
 use crate::error::{ApiError, Problem};
-use crate::extract::{Reasons, ValidJson};
+use crate::extract::{Scoring, ValidJson, ValidQuery};
 use crate::state::{AppState, Engine, RequestLimits};
 
 /// The API routes, each group behind its key layer.
@@ -34,6 +35,8 @@ pub(crate) fn api(keys: &ApiKeys) -> Router<AppState> {
         .route("/v1/score/batch", post(score_batch))
         .route("/v1/models", get(models))
         .route("/v1/experiments/{name}", get(experiment))
+        .route("/v1/leads/{lead_id}", get(lead))
+        .route("/v1/activity", get(activity))
         .route_layer(middleware::from_fn_with_state(
             keys.clone(),
             require_read_key,
@@ -151,7 +154,7 @@ fn score_one(
 }
 
 /// Assigns each answer to its arms in the live experiments.
-fn assign(state: &AppState, engine: &Engine, responses: &mut [ScoreResponse]) {
+pub(crate) fn assign(state: &AppState, engine: &Engine, responses: &mut [ScoreResponse]) {
     let threshold = engine.scorer.rules().map(|r| r.mql_threshold);
     for response in responses {
         response.experiments = state
@@ -162,21 +165,36 @@ fn assign(state: &AppState, engine: &Engine, responses: &mut [ScoreResponse]) {
     }
 }
 
-/// Journals the answers before they are sent: an answer is only given for a score that is kept.
-fn record(state: &AppState, responses: &[ScoreResponse]) -> Result<(), ApiError> {
+/// Journals the answers, scored at `scored_at` (RFC 3339), before they are sent: an answer is only
+/// given for a score that is kept.
+pub(crate) fn record(
+    state: &AppState,
+    responses: &[ScoreResponse],
+    scored_at: &str,
+) -> Result<(), ApiError> {
     state.metrics().scored(responses.len());
     let Some(recorder) = state.recorder() else {
         return Ok(());
     };
-    let scored_at = time::format_timestamp(time::now());
-    let records = responses
+    recorder
+        .record(score_records(responses, scored_at))
+        .map_err(|e| {
+            state.metrics().unrecorded(responses.len());
+            tracing::error!(error = %e, "refusing to answer scores that cannot be recorded");
+            ApiError::unavailable(format!("{e}; the score was not given, retry later"))
+        })
+}
+
+/// The rows that keep answers given at `scored_at`, with the answers themselves.
+pub(crate) fn score_records(responses: &[ScoreResponse], scored_at: &str) -> Vec<ScoreRecord> {
+    responses
         .iter()
         .map(|response| {
             let prediction = response.score.prediction.as_ref();
             let points = response.score.points.as_ref();
             ScoreRecord {
                 lead_id: response.score.lead_id.clone(),
-                scored_at: scored_at.clone(),
+                scored_at: scored_at.to_owned(),
                 model: prediction.map(|p| (p.model.clone(), p.model_version.clone())),
                 probability: prediction.map(|p| p.probability),
                 tier: prediction.map(|p| p.tier.clone()),
@@ -184,14 +202,10 @@ fn record(state: &AppState, responses: &[ScoreResponse]) -> Result<(), ApiError>
                 grade: points.and_then(|p| p.grade.clone()),
                 mql: points.map(|p| p.mql),
                 decisions: response.experiments.clone(),
+                answer: serde_json::to_string(response).ok(),
             }
         })
-        .collect();
-    recorder.record(records).map_err(|e| {
-        state.metrics().unrecorded(responses.len());
-        tracing::error!(error = %e, "refusing to answer scores that cannot be recorded");
-        ApiError::unavailable(format!("{e}; the score was not given, retry later"))
-    })
+        .collect()
 }
 
 /// Score one lead.
@@ -212,19 +226,23 @@ fn record(state: &AppState, responses: &[ScoreResponse]) -> Result<(), ApiError>
 )]
 async fn score(
     State(state): State<AppState>,
-    Reasons(reasons): Reasons,
+    Scoring {
+        reasons,
+        record: keep,
+    }: Scoring,
     ValidJson(request): ValidJson<ScoreRequest>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
     let engine = state.engine();
-    let mut response = score_one(
-        &engine,
-        &state.config().limits,
-        &request,
-        time::now(),
-        reasons,
-    )?;
-    assign(&state, &engine, std::slice::from_mut(&mut response));
-    record(&state, std::slice::from_ref(&response))?;
+    let now = time::now();
+    let mut response = score_one(&engine, &state.config().limits, &request, now, reasons)?;
+    if keep {
+        assign(&state, &engine, std::slice::from_mut(&mut response));
+        record(
+            &state,
+            std::slice::from_ref(&response),
+            &time::format_timestamp(now),
+        )?;
+    }
     Ok(Json(response))
 }
 
@@ -247,7 +265,10 @@ async fn score(
 )]
 async fn score_batch(
     State(state): State<AppState>,
-    Reasons(reasons): Reasons,
+    Scoring {
+        reasons,
+        record: keep,
+    }: Scoring,
     ValidJson(request): ValidJson<BatchRequest>,
 ) -> Result<Json<BatchResponse>, ApiError> {
     let limit = state.config().max_batch;
@@ -278,12 +299,14 @@ async fn score_batch(
     })
     .await
     .map_err(ApiError::internal)??;
-    assign(&state, &engine, &mut results);
-    record(&state, &results)?;
+    if keep {
+        assign(&state, &engine, &mut results);
+        record(&state, &results, &time::format_timestamp(now))?;
+    }
     Ok(Json(BatchResponse { results }))
 }
 
-fn database(state: &AppState) -> Result<std::path::PathBuf, ApiError> {
+pub(crate) fn database(state: &AppState) -> Result<std::path::PathBuf, ApiError> {
     state.config().db.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -335,30 +358,10 @@ async fn experiment(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<ExperimentReport>, ApiError> {
-    let db = database(&state)?;
-    // Waiting for a slot is cancelled with the request; the query itself is interrupted when
-    // this future is dropped (timeout, client gone, shutdown), so no thread outlives its request.
-    let slot = state
-        .report_slot()
-        .await
-        .ok_or_else(|| ApiError::internal("report slots closed"))?;
-    let cancellation = Cancellation::default();
-    let _cancel_when_dropped = CancelOnDrop(cancellation.clone());
-    let (name, arms) = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let _running = state.metrics().report_started();
-        if let Some(recorder) = state.recorder() {
-            recorder.flush();
-        }
-        let counts = experiment_counts(&db, &name, &cancellation);
-        if matches!(counts, Err(StoreError::Cancelled)) {
-            state.metrics().report_cancelled();
-        }
-        counts.map(|arms| (name, arms))
+    let (name, arms) = read_query(&state, move |db, cancellation| {
+        experiment_counts(db, &name, cancellation).map(|arms| (name, arms))
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .await?;
     if arms.is_empty() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -368,6 +371,39 @@ async fn experiment(
     Ok(Json(experiment_report(&name, arms)))
 }
 
+/// Runs a query on the score database off the async workers, after the recorder has written
+/// what it holds. At most [`crate::RUNNING_REPORTS`] run at once; waiting for a slot is cancelled
+/// with the request, and the query itself is interrupted when the request ends unanswered
+/// (timeout, client gone, shutdown), so no thread outlives its request.
+pub(crate) async fn read_query<T: Send + 'static>(
+    state: &AppState,
+    query: impl FnOnce(&std::path::Path, &Cancellation) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let db = database(state)?;
+    let slot = state
+        .report_slot()
+        .await
+        .ok_or_else(|| ApiError::internal("report slots closed"))?;
+    let cancellation = Cancellation::default();
+    let _cancel_when_dropped = CancelOnDrop(cancellation.clone());
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let _running = state.metrics().report_started();
+        if let Some(recorder) = state.recorder() {
+            recorder.flush();
+        }
+        let answer = query(&db, &cancellation);
+        if matches!(answer, Err(StoreError::Cancelled)) {
+            state.metrics().report_cancelled();
+        }
+        answer
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
+}
+
 /// Cancels a blocking query when the request that started it ends unanswered.
 struct CancelOnDrop(Cancellation);
 
@@ -375,6 +411,149 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel();
     }
+}
+
+/// Everything recorded about a lead: its scores (newest first, with the answers given), its
+/// experiment arms and its outcome.
+#[utoipa::path(
+    get,
+    path = "/v1/leads/{lead_id}",
+    tag = "history",
+    params(
+        ("lead_id" = String, Path, description = "Lead id"),
+        ("limit" = Option<usize>, Query, description = "Most scores returned, newest first (1–1000, default 50)")
+    ),
+    responses(
+        (status = 200, description = "The lead's scores, arms and outcome", body = Object),
+        (status = 400, description = "`limit` out of range or the id too long", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nothing recorded about this lead", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The server has no database", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn lead(
+    State(state): State<AppState>,
+    Path(lead_id): Path<String>,
+    ValidQuery(options): ValidQuery<HistoryOptions>,
+) -> Result<Json<LeadHistory>, ApiError> {
+    let longest = state.config().limits.max_id_bytes;
+    if lead_id.len() > longest {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{} bytes; a lead id has at most {longest}", lead_id.len()),
+        )
+        .within("lead_id"));
+    }
+    let limit = options.limit.unwrap_or(DEFAULT_HISTORY);
+    if !(1..=MAX_HISTORY).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1 to {MAX_HISTORY}, got {limit}"),
+        )
+        .within("limit"));
+    }
+    let history = lead_history_of(&state, lead_id.clone(), limit).await?;
+    if history.total_scores == 0 && history.assignments.is_empty() && history.outcome.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("nothing is recorded about lead `{lead_id}`"),
+        ));
+    }
+    Ok(Json(history))
+}
+
+/// Scores of a lead shown by default.
+pub(crate) const DEFAULT_HISTORY: usize = 50;
+/// Most scores of a lead shown at once.
+const MAX_HISTORY: usize = 1_000;
+
+/// Query options of `/v1/leads/{lead_id}`.
+#[derive(Debug, serde::Deserialize)]
+struct HistoryOptions {
+    limit: Option<usize>,
+}
+
+/// A lead's history, through [`read_query`].
+pub(crate) async fn lead_history_of(
+    state: &AppState,
+    lead_id: String,
+    limit: usize,
+) -> Result<LeadHistory, ApiError> {
+    read_query(state, move |db, cancellation| {
+        lead_history(db, &lead_id, limit, cancellation)
+    })
+    .await
+}
+
+/// Scoring activity of the last days: scores per day and the tier and grade mix of each lead's
+/// latest score.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Activity {
+    /// First day counted (`YYYY-MM-DD`, UTC).
+    pub since: String,
+    /// Scores per day, oldest first; days without scores are left out.
+    #[schema(value_type = Vec<Object>)]
+    pub days: Vec<DayVolume>,
+    /// The latest score of each lead scored since then, by tier and by grade.
+    #[schema(value_type = Object)]
+    pub mix: ScoreMix,
+}
+
+/// Query options of `/v1/activity`.
+#[derive(Debug, serde::Deserialize)]
+struct ActivityOptions {
+    days: Option<u32>,
+}
+
+/// Days of activity shown by default.
+pub(crate) const DEFAULT_ACTIVITY_DAYS: u32 = 30;
+/// Most days of activity at once.
+const MAX_ACTIVITY_DAYS: u32 = 366;
+
+/// Scoring activity: scores per day and the tier and grade mix of recent scores.
+#[utoipa::path(
+    get,
+    path = "/v1/activity",
+    tag = "history",
+    params(("days" = Option<u32>, Query, description = "Days counted back from today, UTC (1–366, default 30)")),
+    responses(
+        (status = 200, description = "Scores per day and the mix of recent scores", body = Activity),
+        (status = 400, description = "`days` out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The server has no database", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn activity(
+    State(state): State<AppState>,
+    ValidQuery(options): ValidQuery<ActivityOptions>,
+) -> Result<Json<Activity>, ApiError> {
+    let days = options.days.unwrap_or(DEFAULT_ACTIVITY_DAYS);
+    if !(1..=MAX_ACTIVITY_DAYS).contains(&days) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("days must be 1 to {MAX_ACTIVITY_DAYS}, got {days}"),
+        )
+        .within("days"));
+    }
+    Ok(Json(activity_of(&state, days, time::now()).await?))
+}
+
+/// The activity of the `days` days up to `now`, through [`read_query`].
+pub(crate) async fn activity_of(
+    state: &AppState,
+    days: u32,
+    now: i64,
+) -> Result<Activity, ApiError> {
+    let since = time::format_date(now - (i64::from(days) - 1) * time::SECONDS_PER_DAY);
+    let first = since.clone();
+    let (days, mix) = read_query(state, move |db, cancellation| {
+        Ok((
+            daily_volume(db, &first, cancellation)?,
+            score_mix(db, &first, cancellation)?,
+        ))
+    })
+    .await?;
+    Ok(Activity { since, days, mix })
 }
 
 /// The serving model and rules.

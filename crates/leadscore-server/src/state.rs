@@ -13,8 +13,10 @@ use leadscore_points::PointsRules;
 use leadscore_score::Scorer;
 use leadscore_store::Recorder;
 
+use crate::auth::ApiKeys;
 use crate::error::ServerError;
 use crate::metrics::Metrics;
+use crate::session::Sessions;
 
 /// Server settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,6 +213,8 @@ struct Inner {
     refused: Mutex<Option<FileStamps>>,
     /// Slots for report queries, so a burst of reports cannot occupy every blocking thread.
     report_slots: Arc<tokio::sync::Semaphore>,
+    /// API keys and the console's sessions.
+    keys: ApiKeys,
 }
 
 /// Report queries that may run at once; more wait (cancelled by their timeout while waiting).
@@ -235,7 +239,9 @@ impl AppState {
             (Some(path), None) => return Err(ServerError::ExperimentsNeedDatabase(path.clone())),
             (None, _) => Vec::new(),
         };
+        let keys = ApiKeys::new(&config.api_keys, config.keys_for_reads, Sessions::default());
         Ok(Self(Arc::new(Inner {
+            keys,
             config,
             engine: RwLock::new(Arc::new(engine)),
             recorder,
@@ -310,6 +316,16 @@ impl AppState {
     /// slots were closed, which nothing does.
     pub async fn report_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.0.report_slots.clone().acquire_owned().await.ok()
+    }
+
+    /// API keys and the console's sessions.
+    pub(crate) fn keys(&self) -> &ApiKeys {
+        &self.0.keys
+    }
+
+    /// Signed-in console browsers.
+    pub fn sessions(&self) -> &Sessions {
+        self.0.keys.sessions()
     }
 
     /// Request metrics.

@@ -1,14 +1,13 @@
 //! Experiments in the database: their arms, and the per-arm counts of a report.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use leadscore_compare::live::{ArmCounts, Experiment};
-use rusqlite::{InterruptHandle, TransactionBehavior, params};
+use rusqlite::{TransactionBehavior, params};
 
+use crate::cancel::{Cancellation, watched};
 use crate::error::StoreError;
-use crate::schema::{database_error, open, open_existing};
+use crate::schema::{database_error, open};
 
 /// Records the arms of the served experiments, so reports know the baseline and the order.
 pub fn register_experiments(path: &Path, experiments: &[Experiment]) -> Result<(), StoreError> {
@@ -30,56 +29,6 @@ pub fn register_experiments(path: &Path, experiments: &[Experiment]) -> Result<(
     transaction.commit().map_err(&error)
 }
 
-/// Stops a running report query from another thread: the server cancels the query of a request
-/// that timed out or was abandoned, so no thread keeps working for an answer nobody will read.
-#[derive(Clone, Default)]
-pub struct Cancellation {
-    inner: Arc<CancellationState>,
-}
-
-impl std::fmt::Debug for Cancellation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cancellation")
-            .field("cancelled", &self.is_cancelled())
-            .finish()
-    }
-}
-
-#[derive(Default)]
-struct CancellationState {
-    cancelled: AtomicBool,
-    running: Mutex<Option<InterruptHandle>>,
-}
-
-impl Cancellation {
-    /// Stops the query now if it runs, or before it starts.
-    pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        if let Ok(running) = self.inner.running.lock()
-            && let Some(handle) = running.as_ref()
-        {
-            handle.interrupt();
-        }
-    }
-
-    /// Whether [`cancel`](Self::cancel) was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::SeqCst)
-    }
-
-    /// Lets `cancel` interrupt `connection`; fails when cancelled already.
-    fn watch(&self, connection: &rusqlite::Connection) -> Result<(), StoreError> {
-        if let Ok(mut running) = self.inner.running.lock() {
-            *running = Some(connection.get_interrupt_handle());
-        }
-        // Checked after the handle is in place, so a cancel between the two is never missed.
-        if self.is_cancelled() {
-            return Err(StoreError::Cancelled);
-        }
-        Ok(())
-    }
-}
-
 /// Per-arm counts of an experiment, baseline arm first; empty when no lead was assigned.
 /// `cancellation` stops the query early with [`StoreError::Cancelled`].
 pub fn experiment_counts(
@@ -87,15 +36,7 @@ pub fn experiment_counts(
     experiment: &str,
     cancellation: &Cancellation,
 ) -> Result<Vec<ArmCounts>, StoreError> {
-    let error = |e: rusqlite::Error| {
-        if cancellation.is_cancelled() {
-            StoreError::Cancelled
-        } else {
-            database_error(path)(e)
-        }
-    };
-    let connection = open_existing(path)?;
-    cancellation.watch(&connection)?;
+    let (connection, error) = watched(path, cancellation)?;
     let mut query = connection
         .prepare(
             "SELECT a.arm, count(*), sum(a.routed), sum(a.routed AND o.lead_id IS NOT NULL),

@@ -4,17 +4,25 @@
 //! Scores reach it through the [`Recorder`]: acknowledged only once journaled, written in batches
 //! off the request path, replayed after a crash, and refused (rather than silently lost) when
 //! they cannot be kept. Outcomes are recorded idempotently ([`record_outcomes`]); experiment
-//! reports read their per-arm counts here ([`experiment_counts`]). Read-only commands open the
+//! reports read their per-arm counts here ([`experiment_counts`]); the web console its history
+//! ([`daily_volume`], [`score_mix`], [`lead_history`], [`experiment_weeks`]). Read-only commands open the
 //! database with [`open_existing`] and never create an empty one.
 
+mod cancel;
 mod error;
 mod experiments;
+mod history;
 mod outcomes;
 mod recorder;
 mod schema;
 
+pub use cancel::Cancellation;
 pub use error::{RecordError, StoreError};
-pub use experiments::{Cancellation, experiment_counts, register_experiments};
+pub use experiments::{experiment_counts, register_experiments};
+pub use history::{
+    ArmWeek, DayVolume, LeadHistory, ScoreMix, StoredAssignment, StoredOutcome, StoredScore,
+    daily_volume, experiment_weeks, lead_history, score_mix,
+};
 pub use outcomes::{OutcomeImport, OutcomeRecord, OutcomeValue, record_outcomes};
 pub use recorder::{MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path};
 pub use schema::{open, open_existing};

@@ -47,6 +47,10 @@ pub struct ScoreRecord {
     pub mql: Option<bool>,
     /// Experiment arms and routing decisions.
     pub decisions: Vec<Decision>,
+    /// The answer as JSON (probability, reasons, points breakdown), for looking a lead up later;
+    /// absent in journals written before it was kept.
+    #[serde(default)]
+    pub answer: Option<String>,
 }
 
 /// A record with the id that makes replaying the journal idempotent.
@@ -366,8 +370,8 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut insert = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO scores (record_id, lead_id, scored_at, model, model_version, probability, tier, points, grade, mql)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT OR IGNORE INTO scores (record_id, lead_id, scored_at, model, model_version, probability, tier, points, grade, mql, answer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         let mut assign = transaction.prepare_cached(
             "INSERT OR IGNORE INTO assignments (experiment, lead_id, arm, routed, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -384,6 +388,7 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
                 r.points,
                 r.grade,
                 r.mql,
+                r.answer,
             ])?;
             for d in &r.decisions {
                 assign.execute(params![

@@ -66,19 +66,27 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     // read transaction that later upgrades to a write cannot wait and fails at once.
     connection.busy_timeout(BUSY_TIMEOUT).map_err(&error)?;
     connection.execute_batch(SCHEMA).map_err(&error)?;
-    let has_record_id: bool = connection
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('scores') WHERE name = 'record_id'",
-            [],
-            |row| row.get::<_, i64>(0),
-        )
-        .map_err(&error)?
-        > 0;
-    if !has_record_id {
-        // Files written before the journal existed: ids let a replayed journal skip rows that
-        // were already committed.
+    let has_column = |name: &str| {
+        connection
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('scores') WHERE name = ?1",
+                [name],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(&error)
+    };
+    // Files written before the journal existed: ids let a replayed journal skip rows that were
+    // already committed.
+    if !has_column("record_id")? {
         connection
             .execute_batch("ALTER TABLE scores ADD COLUMN record_id TEXT")
+            .map_err(&error)?;
+    }
+    // Files written before answers were kept: their leads show scores without reasons.
+    if !has_column("answer")? {
+        connection
+            .execute_batch("ALTER TABLE scores ADD COLUMN answer TEXT")
             .map_err(&error)?;
     }
     connection

@@ -21,6 +21,7 @@ fn record(lead: &str) -> ScoreRecord {
             routed: true,
             policy: Policy::ModelTopShare,
         }],
+        answer: Some(r#"{"probability":0.25}"#.to_owned()),
     }
 }
 

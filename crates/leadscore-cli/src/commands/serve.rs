@@ -3,9 +3,52 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use leadscore_server::{AppState, ConnectionLimits, RequestLimits, ServerConfig, serve};
+use leadscore_data::{EventsOptions, LeadsOptions, time};
+use leadscore_server::{
+    AppState, ConnectionLimits, DEMO_DAYS, RequestLimits, ServerConfig, seed_demo, serve,
+};
 
 use crate::args::ServeArgs;
+use crate::config::DataSelection;
+use crate::data;
+
+/// Seeds the demo history from `folder`'s leads.csv and events.csv (`--demo`).
+fn seed(state: &AppState, folder: &std::path::Path) -> Result<()> {
+    let leads = folder.join("leads.csv");
+    anyhow::ensure!(
+        leads.is_file(),
+        "--demo {}: no leads.csv in that folder (the bundled sample is data/sample)",
+        folder.display()
+    );
+    let events = Some(folder.join("events.csv")).filter(|p| p.is_file());
+    let selection = DataSelection {
+        leads,
+        events,
+        leads_options: LeadsOptions {
+            require_target: false,
+            ..LeadsOptions::default()
+        },
+        events_options: EventsOptions::default(),
+    };
+    let engine = state.engine();
+    let loaded = data::load_for_scoring(&selection, engine.scorer.model(), engine.scorer.rules())?;
+    match seed_demo(state, &loaded.leads, loaded.events.as_ref(), time::now())? {
+        Some(summary) => eprintln!(
+            "seeded a demo history: {} scores over the last {DEMO_DAYS} days, {} outcomes recorded",
+            summary.scores, summary.outcomes
+        ),
+        None => eprintln!(
+            "{} already holds scores: no demo history added",
+            state
+                .config()
+                .db
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
+    }
+    Ok(())
+}
 
 /// Starts logging, loads the model and rules, and serves until interrupted.
 pub fn run(args: &ServeArgs) -> Result<()> {
@@ -43,6 +86,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         cors_origins: args.cors_origins.clone(),
     };
     let state = AppState::new(config)?;
+    if let Some(folder) = &args.demo {
+        seed(&state, folder)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -59,6 +105,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         header_timeout: seconds(args.header_timeout_secs, "header-timeout-secs")?,
         shutdown_grace: seconds(args.shutdown_grace_secs, "shutdown-grace-secs")?,
     };
+    eprintln!(
+        "console: http://{}/   API reference: http://{}/docs",
+        args.listen, args.listen
+    );
     runtime.block_on(serve(state, args.listen, limits))?;
     Ok(())
 }
