@@ -1,6 +1,8 @@
 //! `leadscore train`, `evaluate` and `score` run as a user runs them, on the bundled data.
 
-use crate::common::{failure, full_bank_marketing, json, on_sample, repo_file, success};
+use crate::common::{
+    failure, full_bank_marketing, json, on_sample, repo_file, success, write_landing_page_export,
+};
 use std::path::Path;
 
 fn train_sample(dir: &Path, extra: &[&str]) -> serde_json::Value {
@@ -335,4 +337,62 @@ fn golden_scores_of_the_committed_models() {
             assert_eq!((&a.2, &a.3, &a.4), (&g.2, &g.3, &g.4), "{kind} {}", a.0);
         }
     }
+}
+
+/// A landing page with a thousand levels: the model keeps the 50 most frequent as codes and
+/// learns every page's won log-odds (out of fold), so it beats the page alone instead of being
+/// refused as weaker than its own baseline; its validation AUC is within the test AUC's interval
+/// on an independent export.
+#[test]
+fn a_high_cardinality_column_lifts_the_model_and_validation_tells_the_truth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    write_landing_page_export(&train, 8_000, 1_000, 1);
+    write_landing_page_export(&test, 4_000, 1_000, 2);
+    let model = dir.path().join("pages.json");
+    let data = ["--target", "Converted", "--id", "Lead Number"];
+    let mut args = vec!["train", "--leads", train.to_str().expect("utf-8")];
+    args.extend(data);
+    args.extend(["--out", model.to_str().expect("utf-8"), "--json"]);
+    let report = json(&success(dir.path(), &args));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).expect("model")).expect("json");
+    let page = saved["features"]["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .find(|c| c["name"] == "Landing Page")
+        .expect("the page column");
+    assert!(
+        page["rates"]["levels"]
+            .as_object()
+            .expect("statistics")
+            .len()
+            > 300,
+        "{page}"
+    );
+    let mut args = vec![
+        "evaluate",
+        "--model",
+        model.to_str().expect("utf-8"),
+        "--leads",
+        test.to_str().expect("utf-8"),
+    ];
+    args.extend(data);
+    args.push("--json");
+    let evaluation = json(&success(dir.path(), &args));
+    let validation = report["validation"]["metrics"]["auc"]
+        .as_f64()
+        .expect("auc");
+    let tested = evaluation["auc"].as_f64().expect("auc");
+    let interval = &evaluation["auc_interval"];
+    let (low, high) = (
+        interval[0].as_f64().expect("low"),
+        interval[1].as_f64().expect("high"),
+    );
+    assert!(tested > 0.70, "test AUC {tested}");
+    assert!(
+        (low..=high).contains(&validation),
+        "validation AUC {validation} outside the test interval [{low}, {high}]"
+    );
 }

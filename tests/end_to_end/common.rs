@@ -86,3 +86,47 @@ pub fn chromium() -> PathBuf {
         })
         .expect("chromium is not installed (apt-get install chromium)")
 }
+
+/// A marketing-qualified-lead export as such exports come: a lead source, a landing page among
+/// `pages` whose popularity follows a power law and which decides conversion, and nothing else.
+/// Page names may hold quotes and non-ASCII letters. Deterministic for a seed.
+pub fn write_landing_page_export(path: &Path, leads: usize, pages: u64, seed: u64) {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let mut next = move || {
+        // SplitMix64: a fixed, dependency-free stream.
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) as f64 / u64::MAX as f64
+    };
+    // The page effect is a fixed function of the page, the same for every seed.
+    let effect =
+        |page: u64| ((page.wrapping_mul(2_654_435_761) % 1_000) as f64 / 1_000.0 - 0.5) * 3.0;
+    let sources = ["organic", "paid", "social", "referral"];
+    let mut writer = csv::Writer::from_path(path).expect("csv");
+    writer
+        .write_record(["Lead Number", "Lead Source", "Landing Page", "Converted"])
+        .expect("header");
+    for i in 0..leads {
+        // Power-law popularity: page ≈ pages^u − 1 for a uniform u.
+        let page = ((pages as f64).powf(next()) - 1.0).floor() as u64;
+        let source = (next() * sources.len() as f64) as usize % sources.len();
+        let logit = -1.3 + effect(page) + [0.4, -0.2, -0.4, 0.6][source];
+        let won = next() < 1.0 / (1.0 + (-logit).exp());
+        let name = match page % 97 {
+            0 => format!("l'offre n°{page}"),
+            1 => format!("Übersicht-{page}"),
+            _ => format!("lp-{page:04}"),
+        };
+        writer
+            .write_record([
+                format!("{}", 600_000 + i),
+                sources[source].to_owned(),
+                name,
+                if won { "yes" } else { "no" }.to_owned(),
+            ])
+            .expect("row");
+    }
+    writer.flush().expect("flush");
+}

@@ -399,3 +399,42 @@ fn tricky_levels_and_a_300_tree_model_score_identically() {
         },
     );
 }
+
+/// A landing page with 1,000 levels (quotes and non-ASCII letters among them): its level
+/// statistics are one more CASE in the query, and every engine scores as `leadscore score` does.
+#[test]
+#[ignore = "needs PostgreSQL (initdb, pg_ctl, psql) and a Python with duckdb; CI installs both and runs it with --include-ignored"]
+fn level_statistics_of_a_high_cardinality_column_score_identically() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let leads = dir.join("pages.csv");
+    crate::common::write_landing_page_export(&leads, 4_000, 1_000, 3);
+    let (postgres, duckdb) = (Postgres::start(), DuckDb::find());
+    for kind in ["logistic", "gbdt"] {
+        let model = train(
+            dir,
+            &leads,
+            None,
+            kind,
+            &["--target", "Converted", "--id", "Lead Number"],
+        );
+        let saved = std::fs::read_to_string(&model).expect("model");
+        assert!(
+            saved.contains("\"pseudo_count\""),
+            "{kind}: no level statistics"
+        );
+        check(
+            dir,
+            &postgres,
+            &duckdb,
+            &Case {
+                label: &format!("landing pages {kind}"),
+                model: &model,
+                rules: None,
+                leads: &leads,
+                events: None,
+                separator: ',',
+            },
+        );
+    }
+}

@@ -3,14 +3,19 @@
 //! A categorical column keeps the levels seen at least `min_level_count` times in the training
 //! rows (at most `max_levels`, most frequent first); rarer levels and levels never seen in
 //! training share one "other" code, so a new job title at scoring time is handled, not an error.
+//! A column that pools many levels that way also gets level statistics ([`LevelRates`]: each
+//! level's smoothed won log-odds), a second feature that tells the rare levels apart.
 
 use std::sync::OnceLock;
 
-use leadscore_data::{ColumnKind, ColumnValues, LeadsTable, MISSING_CODE, TextRule, Value};
+use leadscore_data::{
+    ColumnKind, ColumnValues, LeadsTable, MISSING_CODE, Outcome, TextRule, Value,
+};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FeatureError;
+use crate::rates::{LevelRates, MIN_POOLED_LEVELS};
 
 /// Name of the pooled level of rare and unseen categories.
 pub const OTHER_LEVEL: &str = "(other)";
@@ -94,11 +99,24 @@ impl ValidExplicitParams {
                             .then_with(|| levels[a].cmp(&levels[b]))
                     });
                     kept.truncate(self.0.max_levels);
-                    ColumnEncoder::new(
+                    let seen = counts.iter().filter(|&&n| n > 0).count();
+                    let encoder = ColumnEncoder::new(
                         &column.name,
                         ColumnKind::Categorical,
                         kept.iter().map(|&l| levels[l].clone()).collect(),
-                    )
+                    );
+                    if seen - kept.len() < MIN_POOLED_LEVELS {
+                        return encoder;
+                    }
+                    let groups: Vec<Option<u32>> = rows
+                        .iter()
+                        .map(|&row| Some(codes[row]).filter(|&c| c != MISSING_CODE))
+                        .collect();
+                    let won: Vec<bool> = rows
+                        .iter()
+                        .map(|&row| leads.outcomes[row] == Outcome::Won)
+                        .collect();
+                    encoder.with_rates(LevelRates::fit(levels, &groups, &won))
                 }
             })
             .collect()
@@ -114,6 +132,10 @@ pub struct ColumnEncoder {
     pub kind: ColumnKind,
     /// Kept levels (categorical); code `levels.len()` is [`OTHER_LEVEL`].
     pub levels: Vec<String>,
+    /// Level statistics, the column's second feature, when it pools many levels (absent in
+    /// files written before they existed: such models have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates: Option<LevelRates>,
     #[serde(skip)]
     lookup: OnceLock<LevelLookup>,
 }
@@ -121,7 +143,10 @@ pub struct ColumnEncoder {
 /// Equality is over the saved fields; the lookup cache is derived from them.
 impl PartialEq for ColumnEncoder {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.kind == other.kind && self.levels == other.levels
+        self.name == other.name
+            && self.kind == other.kind
+            && self.levels == other.levels
+            && self.rates == other.rates
     }
 }
 
@@ -132,7 +157,27 @@ impl ColumnEncoder {
             name: name.to_owned(),
             kind,
             levels,
+            rates: None,
             lookup: OnceLock::new(),
+        }
+    }
+
+    /// The encoder with level statistics as its second feature.
+    pub fn with_rates(mut self, rates: LevelRates) -> Self {
+        self.rates = Some(rates);
+        self
+    }
+
+    /// The level statistic of one cell (NaN when missing or when the column has none), read
+    /// under `text_rule` as [`encode`](Self::encode) reads levels.
+    pub fn rate(&self, value: Value<'_>, text_rule: TextRule) -> f64 {
+        let Some(rates) = &self.rates else {
+            return f64::NAN;
+        };
+        match value {
+            Value::Missing => f64::NAN,
+            Value::Text(text) => rates.log_odds(&text_rule.normalize(text)),
+            Value::Number(number) => rates.log_odds(&leadscore_data::format_number(number)),
         }
     }
 
@@ -195,6 +240,14 @@ impl ColumnEncoder {
                 }
             }
             ColumnKind::Numeric => Ok(()),
+        }?;
+        match (&self.rates, self.kind) {
+            (Some(_), ColumnKind::Numeric) => Err(format!(
+                "numeric column `{}` has level statistics",
+                self.name
+            )),
+            (Some(rates), ColumnKind::Categorical) => rates.validate(&self.name),
+            (None, _) => Ok(()),
         }
     }
 

@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod explicit;
 mod pipeline;
+mod rates;
 
 pub use as_of::AsOfPolicy;
 pub use error::FeatureError;
@@ -20,5 +21,6 @@ pub use events::{
 pub use explicit::{ColumnEncoder, ExplicitParams, OTHER_LEVEL, ValidExplicitParams};
 pub use pipeline::{
     FeatureInfo, FeatureKind, FeatureMatrix, FeaturePipelineParams, FeatureSource,
-    FittedFeaturePipeline, LeadInput, SourceLayout, ValidFeaturePipelineParams,
+    FittedFeaturePipeline, LeadInput, RATE_SUFFIX, SourceLayout, ValidFeaturePipelineParams,
 };
+pub use rates::{FOLDS, LevelRates, MIN_POOLED_LEVELS, out_of_fold_log_odds, smoothed_log_odds};

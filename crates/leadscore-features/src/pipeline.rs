@@ -2,11 +2,14 @@
 //!
 //! Fitted on training rows only, saved in the model artifact, and applied through one code path:
 //! [`FittedFeaturePipeline::transform_table`] encodes each cell of a table with the same
-//! [`ColumnEncoder::encode`] and aggregates events with the same
+//! [`ColumnEncoder::encode`] and [`ColumnEncoder::rate`] and aggregates events with the same
 //! [`FittedEventFeatures::aggregate`] that [`FittedFeaturePipeline::transform_lead`] uses for a
-//! single request.
+//! single request. The one exception is deliberate: the rows a model is fitted on get their level
+//! rates out of fold ([`FittedFeaturePipeline::transform_for_fitting`]).
 
-use leadscore_data::{ColumnKind, EventLog, LeadsTable, TextRule, Value};
+use leadscore_data::{
+    ColumnKind, ColumnValues, EventLog, LeadsTable, MISSING_CODE, Outcome, TextRule, Value,
+};
 use ndarray::Array2;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -17,6 +20,10 @@ use crate::events::{
     EventCounts, EventFeatureParams, FittedEventFeatures, LeadEvent, ValidEventFeatureParams,
 };
 use crate::explicit::{ColumnEncoder, ExplicitParams, ValidExplicitParams};
+use crate::rates::out_of_fold_log_odds;
+
+/// Name suffix of a column's level-statistic feature (`landing_page.won_log_odds`).
+pub const RATE_SUFFIX: &str = "won_log_odds";
 
 /// Settings of the whole pipeline.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -191,6 +198,13 @@ impl FittedFeaturePipeline {
                 source: FeatureSource::Attribute(c.name.clone()),
             })
             .collect();
+        for encoder in self.rated_columns() {
+            features.push(FeatureInfo {
+                name: format!("{}.{RATE_SUFFIX}", encoder.name),
+                kind: FeatureKind::Numeric,
+                source: FeatureSource::Attribute(encoder.name.clone()),
+            });
+        }
         if let Some(events) = &self.events {
             for (name, event_type) in events
                 .feature_names()
@@ -242,7 +256,7 @@ impl FittedFeaturePipeline {
             FeatureSource::Behaviour(event_type) => self
                 .events
                 .as_ref()
-                .map(|events| events.describe(event_type, &row[self.columns.len()..]))
+                .map(|events| events.describe(event_type, &row[self.explicit_width()..]))
                 .unwrap_or_default(),
         }
     }
@@ -285,9 +299,21 @@ impl FittedFeaturePipeline {
             .map_or(Ok(()), FittedEventFeatures::validate)
     }
 
+    /// The encoders with level rates, in column order: their rate features follow the columns'
+    /// own features.
+    pub fn rated_columns(&self) -> impl Iterator<Item = &ColumnEncoder> {
+        self.columns.iter().filter(|c| c.rates.is_some())
+    }
+
+    /// Features of the explicit columns: one per column, then one per column with level rates;
+    /// behaviour features start here.
+    pub fn explicit_width(&self) -> usize {
+        self.columns.len() + self.rated_columns().count()
+    }
+
     /// Number of output features.
     pub fn n_features(&self) -> usize {
-        self.columns.len()
+        self.explicit_width()
             + self
                 .events
                 .as_ref()
@@ -323,6 +349,15 @@ impl FittedFeaturePipeline {
                 values[(row, j)] = encoder.encode(column.value(row), self.text_rule)?;
             }
         }
+        for (k, encoder) in self.rated_columns().enumerate() {
+            // Present: the loop above checked every encoder's column.
+            if let Some(column) = leads.column(&encoder.name) {
+                let j = self.columns.len() + k;
+                for row in 0..leads.len() {
+                    values[(row, j)] = encoder.rate(column.value(row), self.text_rule);
+                }
+            }
+        }
         let as_of = self.as_of.for_table(leads, scoring_time);
         let mut event_counts = EventCounts::default();
         if let Some(event_features) = &self.events {
@@ -334,7 +369,7 @@ impl FittedFeaturePipeline {
             })?;
             let (matrix, counts) = event_features.transform_log(log, &as_of);
             values
-                .slice_mut(ndarray::s![.., self.columns.len()..])
+                .slice_mut(ndarray::s![.., self.explicit_width()..])
                 .assign(&matrix);
             event_counts = counts;
         }
@@ -343,6 +378,40 @@ impl FittedFeaturePipeline {
             as_of,
             event_counts,
         })
+    }
+
+    /// Features of a table for fitting a model on `rows` (the rows this pipeline was fitted on):
+    /// [`transform_table`](Self::transform_table), except that the level statistics of `rows`
+    /// come from the other folds of `rows` ([`out_of_fold_log_odds`]), so no fitting row sees its own
+    /// outcome; every other row keeps the statistics a scored lead gets.
+    pub fn transform_for_fitting(
+        &self,
+        leads: &LeadsTable,
+        events: Option<&EventLog>,
+        scoring_time: i64,
+        rows: &[usize],
+    ) -> Result<FeatureMatrix, FeatureError> {
+        let mut matrix = self.transform_table(leads, events, scoring_time)?;
+        let won: Vec<bool> = rows
+            .iter()
+            .map(|&r| leads.outcomes[r] == Outcome::Won)
+            .collect();
+        for (k, encoder) in self.rated_columns().enumerate() {
+            let Some(ColumnValues::Categorical { codes, .. }) =
+                leads.column(&encoder.name).map(|c| &c.values)
+            else {
+                continue;
+            };
+            let groups: Vec<Option<u32>> = rows
+                .iter()
+                .map(|&r| Some(codes[r]).filter(|&c| c != MISSING_CODE))
+                .collect();
+            let j = self.columns.len() + k;
+            for (&row, rate) in rows.iter().zip(out_of_fold_log_odds(&groups, &won)) {
+                matrix.values[(row, j)] = rate;
+            }
+        }
+        Ok(matrix)
     }
 
     /// Features of one lead.
@@ -358,6 +427,14 @@ impl FittedFeaturePipeline {
                 .copied()
                 .unwrap_or(Value::Missing);
             row.push(encoder.encode(value, self.text_rule)?);
+        }
+        for encoder in self.rated_columns() {
+            let value = lead
+                .attributes
+                .get(encoder.name.as_str())
+                .copied()
+                .unwrap_or(Value::Missing);
+            row.push(encoder.rate(value, self.text_rule));
         }
         let mut counts = EventCounts::default();
         if let Some(event_features) = &self.events {

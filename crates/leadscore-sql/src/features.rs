@@ -1,5 +1,6 @@
-//! The feature row in SQL: explicit columns encoded as the model encodes them, and the
-//! point-in-time behaviour aggregates — the same definitions the Rust pipeline uses.
+//! The feature row in SQL: explicit columns encoded as the model encodes them (codes, then the
+//! level statistics of high-cardinality columns), and the point-in-time behaviour aggregates — the
+//! same definitions the Rust pipeline uses.
 
 use leadscore_data::ColumnKind;
 use leadscore_data::time::SECONDS_PER_DAY;
@@ -116,6 +117,22 @@ pub(crate) fn feature_sql(
             }
         })
         .collect();
+    for encoder in pipeline.rated_columns() {
+        let Some(rates) = &encoder.rates else {
+            continue;
+        };
+        let x = format!("l.{}", input_column(&encoder.name));
+        let mut case = format!("CASE WHEN {x} IS NULL THEN NULL");
+        for (level, rate) in &rates.levels {
+            case.push_str(&format!(
+                " WHEN {x} = {} THEN {}",
+                d.text(level),
+                d.number(*rate)
+            ));
+        }
+        case.push_str(&format!(" ELSE {} END", d.number(rates.unseen())));
+        features.push(case);
+    }
     let mut aggregates = Vec::new();
     if let Some(events) = &pipeline.events {
         let spec = events.spec();

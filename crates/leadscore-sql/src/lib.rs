@@ -497,7 +497,7 @@ fn behaviour_words(
         return "''".to_owned();
     };
     let names = events.feature_names();
-    let offset = pipeline.columns.len();
+    let offset = pipeline.explicit_width();
     let feature = |suffix: &str| {
         names
             .iter()

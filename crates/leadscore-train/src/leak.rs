@@ -16,7 +16,7 @@
 //! categories, a bin for missing), so an id-like column cannot look predictive by memorising rows.
 
 use leadscore_data::{ColumnValues, LeadsTable, MISSING_CODE, Outcome};
-use leadscore_features::{FeatureInfo, FeatureKind, FeatureSource};
+use leadscore_features::{FeatureInfo, FeatureKind, FeatureSource, out_of_fold_log_odds};
 use leadscore_metrics::{quantile_edges, roc_auc};
 use leadscore_models::{GbdtParams, TrainingData};
 use ndarray::Array2;
@@ -259,27 +259,11 @@ fn column_bins(values: &ColumnValues, rows: &[usize]) -> Vec<u32> {
     }
 }
 
-/// AUC of 5-fold out-of-fold smoothed won rates per bin.
+/// AUC of the out-of-fold smoothed won log-odds per bin: the column's own predictive power, by
+/// the same statistic a model's level statistics use.
 fn out_of_fold_auc(bins: &[u32], y: &[bool]) -> f64 {
-    let n_bins = bins.iter().copied().max().unwrap_or(0) as usize + 1;
-    let prior = y.iter().filter(|&&v| v).count() as f64 / y.len().max(1) as f64;
-    let mut scores = vec![0.0; y.len()];
-    for fold in 0..5 {
-        let (mut won, mut total) = (vec![0.0; n_bins], vec![0.0; n_bins]);
-        for (i, (&bin, &label)) in bins.iter().zip(y).enumerate() {
-            if i % 5 != fold {
-                total[bin as usize] += 1.0;
-                won[bin as usize] += f64::from(u8::from(label));
-            }
-        }
-        for (i, &bin) in bins.iter().enumerate() {
-            if i % 5 == fold {
-                let b = bin as usize;
-                scores[i] = (won[b] + 10.0 * prior) / (total[b] + 10.0);
-            }
-        }
-    }
-    roc_auc(&scores, y).unwrap_or(0.5)
+    let groups: Vec<Option<u32>> = bins.iter().map(|&b| Some(b)).collect();
+    roc_auc(&out_of_fold_log_odds(&groups, y), y).unwrap_or(0.5)
 }
 
 /// AUC of a quick boosted model on every column but `excluded`, trained on half of (at most

@@ -419,7 +419,12 @@ impl ValidTrainParams {
         for (train_rows, valid_rows) in &plan.folds {
             progress(TrainProgress::Stage("building the fold's features"));
             let pipeline = self.features.fit(leads, input.events, train_rows);
-            let matrix = pipeline.transform_table(leads, input.events, input.scoring_time)?;
+            let matrix = pipeline.transform_for_fitting(
+                leads,
+                input.events,
+                input.scoring_time,
+                train_rows,
+            )?;
             let info = pipeline.features();
             let (train_x, train_y) = select(&matrix, labels, train_rows);
             let (valid_x, valid_y) = select(&matrix, labels, valid_rows);
@@ -514,7 +519,12 @@ impl ValidTrainParams {
         let validated: Vec<&Model> = search.fold_models[best].iter().collect();
         let params = search.candidates[best].for_final_fit(&validated);
         let pipeline = self.features.fit(input.leads, input.events, development);
-        let matrix = pipeline.transform_table(input.leads, input.events, input.scoring_time)?;
+        let matrix = pipeline.transform_for_fitting(
+            input.leads,
+            input.events,
+            input.scoring_time,
+            development,
+        )?;
         let info = pipeline.features();
         let (development_x, development_y) = select(&matrix, labels, development);
         let model = params.fit(
