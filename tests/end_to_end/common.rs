@@ -73,9 +73,9 @@ pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-/// Headless Chromium, which CI installs (Debian's `chromium`).
-pub fn chromium() -> PathBuf {
-    ["chromium", "chromium-browser", "google-chrome"]
+/// The first of `names` on the `PATH`; the test fails with `install` as the remedy otherwise.
+pub fn executable(names: &[&str], install: &str) -> PathBuf {
+    names
         .iter()
         .find_map(|name| {
             let found = Command::new("which").arg(name).output().ok()?;
@@ -84,7 +84,15 @@ pub fn chromium() -> PathBuf {
                 .success()
                 .then(|| PathBuf::from(String::from_utf8_lossy(&found.stdout).trim()))
         })
-        .expect("chromium is not installed (apt-get install chromium)")
+        .unwrap_or_else(|| panic!("{} is not installed ({install})", names[0]))
+}
+
+/// Headless Chromium, which CI installs (Debian's `chromium`).
+pub fn chromium() -> PathBuf {
+    executable(
+        &["chromium", "chromium-browser", "google-chrome"],
+        "apt-get install chromium",
+    )
 }
 
 /// A marketing-qualified-lead export as such exports come: a lead source, a landing page among

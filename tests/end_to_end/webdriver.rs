@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::chromium;
+use crate::common::{chromium, executable};
 
 /// One HTTP/1.1 request on a new connection: the status and the body (chunked bodies decoded).
 pub fn http(address: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
@@ -126,16 +126,10 @@ pub fn wait_for_port(address: SocketAddr, what: &str, child: &mut Child) {
 
 /// Debian's chromedriver (package `chromium-driver`), which CI installs beside Chromium.
 fn chromedriver() -> PathBuf {
-    ["chromedriver", "chromium-driver"]
-        .iter()
-        .find_map(|name| {
-            let found = Command::new("which").arg(name).output().ok()?;
-            found
-                .status
-                .success()
-                .then(|| PathBuf::from(String::from_utf8_lossy(&found.stdout).trim()))
-        })
-        .expect("chromedriver is not installed (apt-get install chromium-driver)")
+    executable(
+        &["chromedriver", "chromium-driver"],
+        "apt-get install chromium-driver",
+    )
 }
 
 /// A running chromedriver, stopped when dropped.
