@@ -326,6 +326,10 @@ pub struct ServeArgs {
     /// outcomes of leads scored over a week ago recorded. E.g. `--demo data/sample`.
     #[arg(long, value_name = "DIR", conflicts_with = "no_db")]
     pub demo: Option<PathBuf>,
+    /// Do not keep each answer's reasons and points breakdown with its score: more requests per
+    /// second, and the console's lead page shows scores without reasons.
+    #[arg(long)]
+    pub no_answers: bool,
     /// Longest shutdown waits for open connections, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub shutdown_grace_secs: f64,

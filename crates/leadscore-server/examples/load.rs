@@ -1,5 +1,7 @@
 //! Load benchmark on 127.0.0.1: single-lead `POST /v1/score` against each given model, next to a
-//! bare axum route returning a constant (the stack's limit), measured in the same run.
+//! bare axum route returning a constant (the stack's limit), measured in the same run: the full
+//! answer, the answer without reasons, and the full answer from a server that does not keep
+//! answers with their scores (`--no-answers`).
 //!
 //! ```sh
 //! cargo run --release -p leadscore-server --example load -- \
@@ -139,25 +141,33 @@ async fn main() {
         "bare axum route (constant)".to_owned(),
         measure(start(bare).await, "/v1/score", &options).await,
     )];
-    for model in &options.models {
-        let state = AppState::new(ServerConfig {
-            model: Some(model.clone()),
-            rules: options.rules.clone(),
-            db: std::env::var_os("LOAD_NO_DB")
-                .is_none()
-                .then(|| db.path().join("scores.db")),
-            ..ServerConfig::default()
-        })
-        .expect("model loads");
-        let label = state.engine().scorer.model().map_or_else(String::new, |m| {
-            format!("leadscore {} ({})", m.model().kind(), m.name())
-        });
-        let address = start(app(state.clone())).await;
-        let full = measure(address, "/v1/score", &options).await;
-        let bare_answer = measure(address, "/v1/score?reasons=0", &options).await;
-        state.close();
-        rows.push((format!("{label}, full answer"), full));
-        rows.push((format!("{label}, no reasons"), bare_answer));
+    for (k, model) in options.models.iter().enumerate() {
+        for keep_answers in [true, false] {
+            let state = AppState::new(ServerConfig {
+                model: Some(model.clone()),
+                rules: options.rules.clone(),
+                db: std::env::var_os("LOAD_NO_DB")
+                    .is_none()
+                    .then(|| db.path().join(format!("scores-{k}-{keep_answers}.db"))),
+                keep_answers,
+                ..ServerConfig::default()
+            })
+            .expect("model loads");
+            let label = state.engine().scorer.model().map_or_else(String::new, |m| {
+                format!("leadscore {} ({})", m.model().kind(), m.name())
+            });
+            let address = start(app(state.clone())).await;
+            if keep_answers {
+                let full = measure(address, "/v1/score", &options).await;
+                let bare_answer = measure(address, "/v1/score?reasons=0", &options).await;
+                rows.push((format!("{label}, full answer"), full));
+                rows.push((format!("{label}, no reasons"), bare_answer));
+            } else {
+                let full = measure(address, "/v1/score", &options).await;
+                rows.push((format!("{label}, full answer, --no-answers"), full));
+            }
+            state.close();
+        }
     }
     let bare_rps = rows[0].1.requests_per_second;
     println!(
@@ -171,12 +181,12 @@ async fn main() {
             .map_or("none".into(), |r| r.display().to_string())
     );
     println!(
-        "{:<56}{:>10}{:>9}{:>9}{:>9}",
+        "{:<66}{:>10}{:>9}{:>9}{:>9}",
         "target", "req/s", "p50 ms", "p99 ms", "vs bare"
     );
     for (label, run) in &rows {
         println!(
-            "{:<56}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%",
+            "{:<66}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%",
             label,
             run.requests_per_second,
             run.p50_ms,

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::ScoreResponse;
 use crate::error::ServerError;
-use crate::routes::{assign, score_records};
+use crate::routes::{assign, score_records, to_json};
 use crate::state::AppState;
 
 /// Days back over which demo leads are scored.
@@ -75,9 +75,14 @@ pub fn seed_demo(
         };
         assign(state, &engine, std::slice::from_mut(&mut response));
         let lead_id = response.score.lead_id.clone();
+        let body = to_json(&response).map_err(|e| ServerError::Demo(e.detail().to_owned()))?;
         recorder
             .record(score_records(
                 std::slice::from_ref(&response),
+                state
+                    .config()
+                    .keep_answers
+                    .then_some(std::slice::from_ref(&body)),
                 &time::format_timestamp(scored_at),
             ))
             .map_err(|e| ServerError::Demo(e.to_string()))?;

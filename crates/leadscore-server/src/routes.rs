@@ -166,18 +166,21 @@ pub(crate) fn assign(state: &AppState, engine: &Engine, responses: &mut [ScoreRe
 }
 
 /// Journals the answers, scored at `scored_at` (RFC 3339), before they are sent: an answer is only
-/// given for a score that is kept.
+/// given for a score that is kept. `bodies` are the answers as sent (JSON), kept with each score
+/// unless the server runs with `--no-answers`.
 pub(crate) fn record(
     state: &AppState,
     responses: &[ScoreResponse],
+    bodies: &[String],
     scored_at: &str,
 ) -> Result<(), ApiError> {
     state.metrics().scored(responses.len());
     let Some(recorder) = state.recorder() else {
         return Ok(());
     };
+    let bodies = state.config().keep_answers.then_some(bodies);
     recorder
-        .record(score_records(responses, scored_at))
+        .record(score_records(responses, bodies, scored_at))
         .map_err(|e| {
             state.metrics().unrecorded(responses.len());
             tracing::error!(error = %e, "refusing to answer scores that cannot be recorded");
@@ -185,11 +188,16 @@ pub(crate) fn record(
         })
 }
 
-/// The rows that keep answers given at `scored_at`, with the answers themselves.
-pub(crate) fn score_records(responses: &[ScoreResponse], scored_at: &str) -> Vec<ScoreRecord> {
+/// The rows that keep answers given at `scored_at`, with the answers' JSON bodies when given.
+pub(crate) fn score_records(
+    responses: &[ScoreResponse],
+    bodies: Option<&[String]>,
+    scored_at: &str,
+) -> Vec<ScoreRecord> {
     responses
         .iter()
-        .map(|response| {
+        .enumerate()
+        .map(|(k, response)| {
             let prediction = response.score.prediction.as_ref();
             let points = response.score.points.as_ref();
             ScoreRecord {
@@ -202,10 +210,20 @@ pub(crate) fn score_records(responses: &[ScoreResponse], scored_at: &str) -> Vec
                 grade: points.and_then(|p| p.grade.clone()),
                 mql: points.map(|p| p.mql),
                 decisions: response.experiments.clone(),
-                answer: serde_json::to_string(response).ok(),
+                answer: bodies.and_then(|b| b.get(k).cloned()),
             }
         })
         .collect()
+}
+
+/// A JSON body serialised once: sent as is and, when recorded, kept as is.
+fn json_body(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The JSON of an answer.
+pub(crate) fn to_json(response: &ScoreResponse) -> Result<String, ApiError> {
+    serde_json::to_string(response).map_err(ApiError::internal)
 }
 
 /// Score one lead.
@@ -231,19 +249,23 @@ async fn score(
         record: keep,
     }: Scoring,
     ValidJson(request): ValidJson<ScoreRequest>,
-) -> Result<Json<ScoreResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let engine = state.engine();
     let now = time::now();
     let mut response = score_one(&engine, &state.config().limits, &request, now, reasons)?;
     if keep {
         assign(&state, &engine, std::slice::from_mut(&mut response));
+    }
+    let body = to_json(&response)?;
+    if keep {
         record(
             &state,
             std::slice::from_ref(&response),
+            std::slice::from_ref(&body),
             &time::format_timestamp(now),
         )?;
     }
-    Ok(Json(response))
+    Ok(json_body(body))
 }
 
 /// Score many leads in one call.
@@ -270,7 +292,7 @@ async fn score_batch(
         record: keep,
     }: Scoring,
     ValidJson(request): ValidJson<BatchRequest>,
-) -> Result<Json<BatchResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = state.config().max_batch;
     if request.leads.len() > limit {
         return Err(ApiError::new(
@@ -301,9 +323,16 @@ async fn score_batch(
     .map_err(ApiError::internal)??;
     if keep {
         assign(&state, &engine, &mut results);
-        record(&state, &results, &time::format_timestamp(now))?;
     }
-    Ok(Json(BatchResponse { results }))
+    let bodies = results.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+    if keep {
+        record(&state, &results, &bodies, &time::format_timestamp(now))?;
+    }
+    // The shape of `BatchResponse`, from the bodies already written.
+    Ok(json_body(format!(
+        r#"{{"results":[{}]}}"#,
+        bodies.join(",")
+    )))
 }
 
 pub(crate) fn database(state: &AppState) -> Result<std::path::PathBuf, ApiError> {

@@ -46,12 +46,15 @@ pub struct ServerConfig {
     /// Browser origins allowed to call the API (`*` for any); none: no CORS headers, so browsers
     /// keep other sites' pages out.
     pub cors_origins: Vec<String>,
+    /// Keep each answer (reasons, points breakdown) with its score, for the console's lead page
+    /// and `GET /v1/leads/{id}`; off trades them for throughput.
+    pub keep_answers: bool,
 }
 
 impl Default for ServerConfig {
     /// No model or rules; no database; no keys; batches of up to 1,000 leads; 16 MiB bodies (a
     /// full batch with 100 events per lead); the default [`RequestLimits`]; 10 s per request; 3
-    /// reasons each way.
+    /// reasons each way; answers kept with their scores.
     fn default() -> Self {
         Self {
             model: None,
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             reasons: 3,
             experiments: None,
             cors_origins: Vec::new(),
+            keep_answers: true,
         }
     }
 }

@@ -433,3 +433,36 @@ async fn a_server_without_a_database_says_so_on_its_pages() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("start it with --api-key"));
 }
+
+#[tokio::test]
+async fn without_answers_a_score_is_kept_without_its_reasons() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let router = app(AppState::new(ServerConfig {
+        model: Some(repo("tests/fixtures/golden-logistic.json")),
+        db: Some(dir.path().join("scores.db")),
+        keep_answers: false,
+        ..ServerConfig::default()
+    })
+    .expect("state"));
+    let request = Request::post("/v1/score")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"lead_id": "L1", "attributes": {"job_level": "vp"}}).to_string(),
+        ))
+        .expect("request");
+    let (status, _, answer) = send(&router, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        json_of(&answer)["reasons"].is_object(),
+        "the answer still has its reasons"
+    );
+    let (_, _, history) = send(&router, get("/v1/leads/L1", None)).await;
+    let history = json_of(&history);
+    assert_eq!(
+        history["scores"][0]["probability"],
+        json_of(&answer)["probability"]
+    );
+    assert!(history["scores"][0]["answer"].is_null(), "{history}");
+    let (_, _, page) = send(&router, get("/leads?id=L1", None)).await;
+    assert!(page.contains("recorded without its answer"), "{page}");
+}

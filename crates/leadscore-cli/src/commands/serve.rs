@@ -84,6 +84,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         reasons: args.reasons,
         experiments: args.experiments.clone(),
         cors_origins: args.cors_origins.clone(),
+        keep_answers: !args.no_answers,
     };
     let state = AppState::new(config)?;
     if let Some(folder) = &args.demo {

@@ -126,7 +126,7 @@ fn latest_score(score: &StoredScore) -> String {
             }
         }
         None => out.push_str(
-            "<p class=\"hint\">This score was recorded before answers were kept: no reasons or breakdown.</p>",
+            "<p class=\"hint\">This score was recorded without its answer (before answers were kept, or by a server started with --no-answers): no reasons or breakdown.</p>",
         ),
     }
     out
