@@ -21,13 +21,20 @@ pub(crate) struct ExperimentView<'a> {
     pub weeks: Vec<ArmWeek>,
 }
 
+/// A share as a policy states it: `10%`, `12.5%`.
+fn share(value: f64) -> String {
+    let text = percent(value);
+    text.strip_suffix(".0%")
+        .map_or(text.clone(), |whole| format!("{whole}%"))
+}
+
 fn policy_text(arm: &leadscore_compare::live::Arm) -> String {
     match (arm.policy, arm.value) {
         (Policy::PointsThreshold, Some(v)) => format!("points ≥ {}", points(v)),
         (Policy::PointsThreshold, None) => "points ≥ the MQL threshold".to_owned(),
-        (Policy::ModelTopShare, Some(v)) => format!("model's top {}", percent(v)),
+        (Policy::ModelTopShare, Some(v)) => format!("model's top {}", share(v)),
         (Policy::ModelTopShare, None) => "model's top share".to_owned(),
-        (Policy::ModelCutoff, Some(v)) => format!("probability ≥ {}", percent(v)),
+        (Policy::ModelCutoff, Some(v)) => format!("probability ≥ {}", share(v)),
         (Policy::ModelCutoff, None) => "probability cut-off".to_owned(),
     }
 }
@@ -195,4 +202,31 @@ pub(crate) fn experiments(views: &[ExperimentView<'_>], has_db: bool) -> String 
         out.push_str("</section>");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_read_as_people_state_them() {
+        let arm = |policy, value| leadscore_compare::live::Arm {
+            name: "a".to_owned(),
+            share: 0.5,
+            policy,
+            value,
+        };
+        assert_eq!(
+            policy_text(&arm(Policy::ModelTopShare, Some(0.1))),
+            "model's top 10%"
+        );
+        assert_eq!(
+            policy_text(&arm(Policy::ModelCutoff, Some(0.125))),
+            "probability ≥ 12.5%"
+        );
+        assert_eq!(
+            policy_text(&arm(Policy::PointsThreshold, Some(50.0))),
+            "points ≥ 50"
+        );
+    }
 }
