@@ -1,0 +1,134 @@
+"""Every speed goal of issue 14 in one run, each figure next to its peer measured in the same run.
+
+Usage: bench/ratios.sh [--leads N] [--write-readme]
+
+- Serving: single-lead `POST /v1/score` with the full answer against a bare axum route in the same
+  process (the load example), for the logistic and the boosted golden models.
+- Training: one fit of leadscore's GBDT against one LightGBM fit, and leadscore's logistic against
+  scikit-learn's lbfgs, on the same N generated leads and the same features (bench/compare.py).
+- Batch: `leadscore score` on the N training leads and their events, logistic without reasons and
+  GBDT with reasons: leads/s and peak memory against the input files' size.
+- Event aggregation: events/s per core (the criterion bench of leadscore-features).
+
+`--write-readme` replaces the README's table between its `bench/ratios.sh` markers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import compare
+from warehouse import run as measured
+
+ROOT = Path(__file__).resolve().parent.parent
+LEADSCORE = compare.LEADSCORE
+BEGIN, END = "<!-- bench/ratios.sh: begin -->", "<!-- bench/ratios.sh: end -->"
+
+
+def run(*args: str, env: dict | None = None) -> str:
+    out = subprocess.run(list(args), check=True, capture_output=True, text=True, cwd=ROOT, env=env)
+    return out.stdout
+
+
+def serving() -> list[tuple]:
+    out = run(str(Path(LEADSCORE).parent / "examples" / "load"),
+              "--model", "tests/fixtures/golden-logistic.json", "--model", "tests/fixtures/golden-gbdt.json")
+    rates = {}
+    for line in out.splitlines():
+        match = re.match(r"(.+?)\s{2,}(\d+)\s+[\d.]+\s+([\d.]+)\s+\d+%$", line)
+        if match:
+            rates[match.group(1).strip()] = (float(match.group(2)), float(match.group(3)))
+    bare = rates["bare axum route (constant)"][0]
+    rows = []
+    for kind, name, goal in [("logistic", "golden-logistic", 0.70), ("gbdt", "golden-gbdt", 0.50)]:
+        full, p99 = rates[f"leadscore {kind} ({name}), full answer"]
+        rows.append((f"serving {kind}, full answer (p99 {p99:.2f} ms)", f"{full:,.0f} req/s",
+                     f"bare axum {bare:,.0f} req/s", full / bare, f"≥ {goal:.0%} of bare"))
+    return rows
+
+
+def training(leads: int) -> tuple[list[tuple], Path]:
+    work = compare.WORK / f"ratios-{leads}"
+    work.mkdir(parents=True, exist_ok=True)
+    spec = compare.prepare_synthetic(work, leads)
+    fits, aucs, models = {}, {}, {}
+    for kind in ["logistic", "gbdt"]:
+        model = work / f"{kind}.json"
+        report = compare.leadscore("train", *compare.files(work, "train", spec), "--models", kind, "--out", str(model))
+        fits[kind] = next(c for c in report["leaderboard"] if c["chosen"])["fit_seconds"]
+        evaluation = compare.leadscore("evaluate", "--model", str(model), *compare.files(work, "test", spec))
+        aucs[kind] = evaluation["auc"]
+        models[kind] = model
+    train, test, features, categorical = compare.peer_frames(work, spec, models["gbdt"])
+    peers = {name: (auc, seconds) for name, auc, seconds in compare.run_peers(train, test, features, categorical)}
+    rows = [
+        ("GBDT fit", f"{fits['gbdt']:.2f} s (AUC {aucs['gbdt']:.4f})",
+         f"LightGBM {peers['lightgbm'][1]:.2f} s (AUC {peers['lightgbm'][0]:.4f})",
+         peers["lightgbm"][1] / fits["gbdt"], "≥ 1× LightGBM's speed, AUC ≥"),
+        ("logistic fit", f"{fits['logistic']:.2f} s (AUC {aucs['logistic']:.4f})",
+         f"scikit-learn {peers['sklearn logistic'][1]:.2f} s (AUC {peers['sklearn logistic'][0]:.4f})",
+         peers["sklearn logistic"][1] / fits["logistic"], "≥ 1× scikit-learn's speed"),
+    ]
+    return rows, work
+
+
+def batch(work: Path) -> list[tuple]:
+    leads, events = work / "train" / "leads.csv", work / "train" / "events.csv"
+    size = leads.stat().st_size + events.stat().st_size
+    n = sum(1 for _ in leads.open()) - 1
+    rows = []
+    for kind, reasons, goal in [("logistic", "0", 1_000_000), ("gbdt", "3", 200_000)]:
+        seconds, peak_mib = measured(
+            [LEADSCORE, "score", "--model", str(work / f"{kind}.json"), "--leads", str(leads), "--events", str(events),
+             "--reasons", reasons, "--out", str(work / f"scores-{kind}.parquet")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        rows.append((f"batch {kind}, {'no' if reasons == '0' else reasons} reasons ({n:,} leads)",
+                     f"{n / seconds:,.0f} leads/s, peak {peak_mib:,.0f} MiB",
+                     f"goal {goal:,} leads/s; input files {size / 2**20:,.0f} MiB", (n / seconds) / goal,
+                     "≥ 1× goal, peak ≤ 2× input"))
+    return rows
+
+
+def aggregation() -> list[tuple]:
+    out = subprocess.run(["cargo", "bench", "-q", "-p", "leadscore-features", "--bench", "aggregate"],
+                         check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    block = out[out.index("aggregate_"):]
+    match = re.search(r"thrpt:\s+\[[\d.]+ \w+/s ([\d.]+) (\w)elem/s", block)
+    value = float(match.group(1)) * {"M": 1e6, "K": 1e3, "G": 1e9}[match.group(2)]
+    cores = os.cpu_count() or 1
+    return [("event aggregation", f"{value / 1e6:.1f} M events/s on {cores} cores",
+             f"{value / cores / 1e6:.1f} M per core", value / cores / 10e6, "≥ 10 M events/s per core")]
+
+
+def table(rows: list[tuple], load: str) -> str:
+    lines = [f"Measured by `bench/ratios.sh` (load average {load}):", "",
+             "| measure | leadscore | peer or goal | ratio | goal |", "|---|---|---|---|---|"]
+    for what, ours, theirs, ratio, goal in rows:
+        lines.append(f"| {what} | {ours} | {theirs} | {ratio:.2f} | {goal} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+    leads = int(argv[argv.index("--leads") + 1]) if "--leads" in argv else 100_000
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    rows = serving()
+    trained, work = training(leads)
+    rows += trained + batch(work) + aggregation()
+    load = f"{load} at the start, {' '.join(Path('/proc/loadavg').read_text().split()[:3])} at the end"
+    text = table(rows, load)
+    print(text)
+    if "--write-readme" in argv:
+        readme = ROOT / "README.md"
+        content = readme.read_text()
+        start, end = content.index(BEGIN) + len(BEGIN), content.index(END)
+        readme.write_text(content[:start] + "\n" + text + "\n" + content[end:])
+        print(f"wrote the table into {readme}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
