@@ -130,19 +130,21 @@ pub fn csrf_matches(session: &Session, given: &str) -> bool {
     a.iter().zip(&b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Whether a browser's `Origin` (sent with every form POST by current browsers) is this server;
-/// a missing header is left to the anti-forgery token.
+/// Whether a browser's `Origin` (sent with every form POST by current browsers) is this server,
+/// as the request names it (`Host`) or as a reverse proxy in front of it says it was reached
+/// (`X-Forwarded-Host`); a missing header is left to the anti-forgery token.
 pub fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    origin
-        .split_once("://")
-        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+    let Some((_, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    [header::HOST.as_str(), "x-forwarded-host"]
+        .into_iter()
+        .filter_map(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+        .flat_map(|hosts| hosts.split(','))
+        .any(|host| authority.eq_ignore_ascii_case(host.trim()))
 }
 
 #[cfg(test)]
@@ -202,5 +204,16 @@ mod tests {
             HeaderValue::from_static("https://evil.test"),
         );
         assert!(!same_origin(&headers));
+        // Behind a reverse proxy that passes its upstream address as Host.
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://leads.example.com"),
+        );
+        assert!(!same_origin(&headers));
+        headers.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("leads.example.com"),
+        );
+        assert!(same_origin(&headers));
     }
 }

@@ -251,6 +251,32 @@ async fn reloading_needs_a_session_and_its_token() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[header::LOCATION], "/");
 
+    // Another site cannot sign a browser in; a proxy that says where it was reached at can.
+    let (status, _, page) = send(
+        &router,
+        form(
+            "/login",
+            &format!("key={KEY}"),
+            None,
+            Some("https://evil.test"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("this form came from another site"), "{page}");
+    let mut proxied = form(
+        "/login",
+        &format!("key={KEY}"),
+        None,
+        Some("https://leads.example.com"),
+    );
+    proxied.headers_mut().insert(
+        "x-forwarded-host",
+        axum::http::HeaderValue::from_static("leads.example.com"),
+    );
+    let (status, _, page) = send(&router, proxied).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+
     let (cookie, csrf) = sign_in(&router).await;
     let (status, _, page) =
         send(&router, form("/models", "csrf=forged", Some(&cookie), None)).await;

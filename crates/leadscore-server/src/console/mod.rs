@@ -404,10 +404,12 @@ async fn login(
         // Slows down guessing keys through the form.
         tokio::time::sleep(FAILED_SIGN_IN_DELAY).await;
         let who = auth(&state, &headers);
-        let message = if keys.any() {
-            "unknown API key"
-        } else {
+        let message = if !keys.any() {
             "this server has no API keys, so there is nothing to sign in to"
+        } else if !session::same_origin(&headers) {
+            "this form came from another site (or through a proxy that hides the address it was reached at: have it pass X-Forwarded-Host)"
+        } else {
+            "unknown API key"
         };
         let body = layout::login(&next, Some(message), who.keys);
         return html(
