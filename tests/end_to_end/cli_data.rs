@@ -178,3 +178,33 @@ fn errors_are_one_line_with_a_non_zero_exit() {
     );
     assert!(message.contains("looks ';'-separated"), "{message}");
 }
+
+/// `serve --demo` on a folder without a leads file stops before listening, naming the folder and
+/// the bundled one; nothing is seeded.
+#[test]
+fn a_demo_folder_without_leads_is_refused_before_serving() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("no-sample");
+    std::fs::create_dir(&empty).expect("folder");
+    let db = dir.path().join("demo.db");
+    let model = repo_file("tests/fixtures/golden-logistic.json");
+    let stderr = failure(
+        dir.path(),
+        &[
+            "serve",
+            "--model",
+            model.to_str().expect("utf-8"),
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--demo",
+            empty.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    assert!(
+        stderr
+            .contains("no-sample: no leads.csv in that folder (the bundled sample is data/sample)"),
+        "{stderr}"
+    );
+}
