@@ -1,6 +1,6 @@
 //! Models that turn feature rows into won probabilities, and explain them.
 //!
-//! Three families behind one interface ([`Model`]): logistic regression (linfa-logistic),
+//! Three families behind one interface ([`Model`]): logistic regression (own Newton solver),
 //! a decision tree (linfa-trees, with probability leaves) and gradient-boosted trees (written
 //! here: histogram-based, leaf-wise, native missing values and categories). Each follows the
 //! `XParams` → `check()` → `fit()` → `FittedX` pattern. Every model gives exact per-feature

@@ -4,7 +4,7 @@ use leadscore_features::{FeatureInfo, FeatureKind, FeatureSource};
 use leadscore_metrics::roc_auc;
 use leadscore_models::{
     DecisionTreeParams, GbdtParams, LogisticParams, Model, ModelKind, PlattCalibration,
-    TrainingData, sigmoid,
+    TrainingData, fit_logistic_design, sigmoid,
 };
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -153,12 +153,79 @@ fn the_boosted_model_is_calibrated_after_platt_scaling() {
 
 #[test]
 fn the_logistic_sign_follows_the_won_class_even_when_it_is_rare() {
-    // linfa calls the majority label "positive"; here lost is the majority.
     let (x, y, _) = problem(5_000, 7);
     assert!(y.iter().filter(|&&v| v).count() * 3 < y.len());
     let model = fit(ModelKind::Logistic, &x, &y, None);
     let auc = roc_auc(&model.predict_logits(x.view()), &y).expect("two classes");
     assert!(auc > 0.7, "AUC {auc}");
+}
+
+/// The penalised log loss's gradient, computed here independently of the solver.
+fn penalised_gradient(
+    design: &Array2<f64>,
+    y: &[bool],
+    alpha: f64,
+    weights: &[f64],
+    intercept: f64,
+) -> Vec<f64> {
+    let mut gradient: Vec<f64> = weights.iter().map(|w| alpha * w).collect();
+    gradient.push(0.0);
+    for (row, &won) in design.rows().into_iter().zip(y) {
+        let z = intercept + row.iter().zip(weights).map(|(x, w)| x * w).sum::<f64>();
+        let residual = sigmoid(z) - f64::from(u8::from(won));
+        for (g, x) in gradient.iter_mut().zip(row) {
+            *g += residual * x;
+        }
+        *gradient.last_mut().expect("intercept") += residual;
+    }
+    gradient
+}
+
+/// A design like a real one: a standardised number, a one-hot category whose columns sum to the
+/// intercept (exactly collinear), and a rare class.
+fn collinear_design(n: usize) -> (Array2<f64>, Vec<bool>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut design = Array2::zeros((n, 4));
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let number: f64 = rng.random::<f64>() * 2.0 - 1.0;
+        let level = rng.random_range(0..3usize);
+        design[(i, 0)] = number;
+        design[(i, 1 + level)] = 1.0;
+        let logit = -2.0 + 1.5 * number + [0.0, 0.7, -0.7][level];
+        y.push(rng.random::<f64>() < sigmoid(logit));
+    }
+    (design, y)
+}
+
+#[test]
+fn the_logistic_fit_reaches_the_optimum_even_on_collinear_columns() {
+    let (design, y) = collinear_design(20_000);
+    for alpha in [0.0, 1.0, 100.0] {
+        let (weights, intercept) =
+            fit_logistic_design(design.clone(), &y, alpha, 100, 1e-10).expect("fits");
+        let gradient = penalised_gradient(&design, &y, alpha, &weights, intercept);
+        let largest = gradient.iter().fold(0.0_f64, |m, g| m.max(g.abs()));
+        assert!(
+            largest / 20_000.0 < 1e-8,
+            "alpha {alpha}: gradient {gradient:?}"
+        );
+        // The known signal is found: levels ordered as the truth says.
+        assert!(weights[0] > 1.0, "alpha {alpha}: {weights:?}");
+        assert!(
+            weights[2] > weights[1] && weights[1] > weights[3],
+            "alpha {alpha}: {weights:?}"
+        );
+    }
+}
+
+#[test]
+fn a_non_finite_design_value_is_an_error_naming_its_cell() {
+    let (mut design, y) = collinear_design(100);
+    design[(42, 3)] = f64::INFINITY;
+    let error = fit_logistic_design(design, &y, 1.0, 100, 1e-4).expect_err("refused");
+    let message = error.to_string();
+    assert!(message.contains("row 42, column 3"), "{message}");
 }
 
 #[test]
