@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", leadscore_cli::one_line(&error));
-            ExitCode::FAILURE
+            ExitCode::from(leadscore_cli::exit_status(&error))
         }
     }
 }

@@ -9,6 +9,8 @@ mod common;
 mod console;
 mod engines;
 mod experiment_replay;
+mod monitor;
+mod registry;
 mod serve_parity;
 mod serve_process;
 mod unseen_exports;

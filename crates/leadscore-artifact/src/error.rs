@@ -90,6 +90,63 @@ pub enum ArtifactError {
         /// What does not fit.
         message: String,
     },
+    /// A registry has no model of that name.
+    #[error(
+        "model registry {}: no model named `{name}` (models: {})",
+        root.display(),
+        if known.is_empty() { "none yet; `leadscore train --registry` adds one".to_owned() } else { known.join(", ") }
+    )]
+    UnknownModel {
+        /// The registry folder.
+        root: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// Names it has.
+        known: Vec<String>,
+    },
+    /// A model has no such version.
+    #[error("model `{name}` has no version `{version}` (versions: {})", known.join(", "))]
+    UnknownVersion {
+        /// The model.
+        name: String,
+        /// The version asked for.
+        version: String,
+        /// Versions it has.
+        known: Vec<String>,
+    },
+    /// A version is registered once; model files in a registry are never rewritten.
+    #[error("model file {} already exists; a registered version is never overwritten", path.display())]
+    VersionExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// Rollback needs an earlier champion.
+    #[error(
+        "model `{name}`: no earlier champion to roll back to (the champion is {}); `leadscore models promote` serves any version",
+        champion.as_deref().unwrap_or("no version")
+    )]
+    NothingToRollBack {
+        /// The model.
+        name: String,
+        /// Its champion.
+        champion: Option<String>,
+    },
+    /// A pointer without a champion cannot be served.
+    #[error("model pointer {} names no champion; run `leadscore models promote`", path.display())]
+    NoChampion {
+        /// The pointer file.
+        path: PathBuf,
+    },
+    /// A name or version that cannot be a file name.
+    #[error(
+        "{what} `{name}` cannot name a file: use 1–100 characters without / \\ : * ? \" < > |, control characters or a leading dot, and not `registry`"
+    )]
+    BadRegistryName {
+        /// "model name" or "model version".
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
 }
 
 impl ArtifactError {

@@ -7,17 +7,25 @@
 //! weights, trees that cannot loop or overflow the stack, sorted percentiles and tiers. A bad file
 //! is a typed [`ArtifactError`] naming the file and, where there is one, the line. Beside it lives
 //! the scoring maths every consumer shares: the calibrated probability, its percentile among
-//! training leads, the tier, and exact reasons grouped by column or event type.
+//! training leads, the tier, and exact reasons grouped by column or event type. The model
+//! registry keeps every version of a model beside a pointer naming the champion in service
+//! (promote, rollback, a challenger in shadow), and [`ModelDiff`] shows what changed between two.
 
+mod diff;
 mod error;
 mod file;
 mod meta;
+mod registry;
 mod scoring;
 
+pub use diff::{DiffRow, ModelDiff};
 pub use error::ArtifactError;
 pub use file::{ArtifactParts, FORMAT, FORMAT_VERSION, ModelArtifact};
 pub use meta::{
     CandidateResult, DataFingerprint, Importance, InputSchema, LeakWarning, Tier, TrainingReport,
     ValidationReport,
+};
+pub use registry::{
+    ModelLine, POINTER_FILE, Pointer, Registered, Registry, RegistryEvent, served_files,
 };
 pub use scoring::{Explanation, ModelScore, Reason};

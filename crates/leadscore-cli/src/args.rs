@@ -51,6 +51,132 @@ pub enum Command {
     /// Take the model to the data: the whole scoring pipeline as SQL.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// The model registry: versions, champion, shadow challenger, promote, rollback, diff.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Is the served model still right: score drift, backtest on outcomes, shadow challenger.
+    Monitor(MonitorArgs),
+}
+
+/// `leadscore models …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Every model of the registry with its versions, champion and challenger.
+    List(RegistryArgs),
+    /// One model's versions with their metrics, and the log of its pointer.
+    Show(ModelNameArgs),
+    /// What changed between two versions: metrics, model, data, tiers, features.
+    Diff(ModelsDiffArgs),
+    /// Score a version in shadow beside the champion (recorded, never answered).
+    Shadow(ModelsShadowArgs),
+    /// Serve a version: it becomes the champion (a running server reloads within a second).
+    Promote(ModelVersionArgs),
+    /// Serve the previous champion again.
+    Rollback(ModelNameArgs),
+}
+
+/// Where the registry is.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Registry folder: one subfolder per model name.
+    #[arg(long, value_name = "DIR", default_value = "models")]
+    pub registry: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A model of the registry.
+#[derive(Debug, Args)]
+pub struct ModelNameArgs {
+    /// Model name.
+    pub name: String,
+    /// The registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// A version of a model of the registry.
+#[derive(Debug, Args)]
+pub struct ModelVersionArgs {
+    /// Model name.
+    pub name: String,
+    /// Version.
+    #[arg(value_name = "VERSION")]
+    pub model_version: String,
+    /// The registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `leadscore models diff`.
+#[derive(Debug, Args)]
+pub struct ModelsDiffArgs {
+    /// Model name.
+    pub name: String,
+    /// The older version [default: the champion].
+    pub old: Option<String>,
+    /// The newer version [default: the newest version].
+    pub new: Option<String>,
+    /// The registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `leadscore models shadow`.
+#[derive(Debug, Args)]
+pub struct ModelsShadowArgs {
+    /// Model name.
+    pub name: String,
+    /// The version to score in shadow.
+    #[arg(
+        value_name = "VERSION",
+        required_unless_present = "off",
+        conflicts_with = "off"
+    )]
+    pub model_version: Option<String>,
+    /// Stop scoring a challenger.
+    #[arg(long)]
+    pub off: bool,
+    /// The registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `leadscore monitor`.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Scores database of the server.
+    #[arg(long, value_name = "FILE", default_value = "leadscore.db")]
+    pub db: PathBuf,
+    /// The served model: a model file, or a registry folder (`models/NAME`, whose champion and
+    /// challenger are monitored).
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Weeks of score drift, counted back from today.
+    #[arg(long, default_value_t = 12)]
+    pub weeks: u32,
+    /// PSI from which a week warns.
+    #[arg(long, default_value_t = 0.1)]
+    pub psi_warn: f64,
+    /// PSI from which a week alerts.
+    #[arg(long, default_value_t = 0.25)]
+    pub psi_alert: f64,
+    /// How far below validation AUC a month's AUC may fall.
+    #[arg(long, default_value_t = 0.05)]
+    pub auc_margin: f64,
+    /// Fewest scores for a week to be judged.
+    #[arg(long, default_value_t = 100)]
+    pub min_week_scores: u64,
+    /// Fewest outcomes for a month to be judged.
+    #[arg(long, default_value_t = 100)]
+    pub min_month_outcomes: usize,
+    /// Exit with status 3 from this verdict on: alert or warn.
+    #[arg(long, value_name = "STATUS", default_value = "alert")]
+    pub fail_on: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `leadscore export …` subcommands.
@@ -117,6 +243,10 @@ pub struct TrainArgs {
     /// Model name [default: the name of the --out file, else of the leads file].
     #[arg(long)]
     pub name: Option<String>,
+    /// Add the model to this registry as `DIR/<name>/<version>.json` instead of writing --out;
+    /// the first version of a name becomes its champion.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub registry: Option<PathBuf>,
     /// Model kinds to try: logistic, tree, gbdt [default: all].
     #[arg(long, value_name = "KIND[,KIND]", value_delimiter = ',')]
     pub models: Vec<String>,

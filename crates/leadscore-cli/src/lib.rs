@@ -10,7 +10,8 @@ mod data;
 mod output;
 
 pub use args::{
-    Cli, Command, DataArgs, ExperimentCommand, ExportCommand, OutcomesCommand, PointsCommand,
+    Cli, Command, DataArgs, ExperimentCommand, ExportCommand, ModelsCommand, OutcomesCommand,
+    PointsCommand,
 };
 pub use config::{DEFAULT_CONFIG, LoadedConfig};
 
@@ -47,5 +48,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scorecard(args) => commands::points::scorecard(&args),
         Command::Points(PointsCommand::Threshold(args)) => commands::points::threshold(&args),
         Command::Export(ExportCommand::Sql(args)) => commands::export::sql(&args),
+        Command::Models(command) => match command {
+            ModelsCommand::List(args) => commands::models::list(&args),
+            ModelsCommand::Show(args) => commands::models::show(&args),
+            ModelsCommand::Diff(args) => commands::models::diff(&args),
+            ModelsCommand::Shadow(args) => commands::models::shadow(&args),
+            ModelsCommand::Promote(args) => commands::models::promote(&args),
+            ModelsCommand::Rollback(args) => commands::models::rollback(&args),
+        },
+        Command::Monitor(args) => commands::monitor::run(&args),
+    }
+}
+
+/// The process exit status of a failed command: 3 when `leadscore monitor`'s verdict reached
+/// `--fail-on` (the report was printed), 1 for every other error.
+pub fn exit_status(error: &anyhow::Error) -> u8 {
+    if error.is::<commands::monitor::VerdictFailed>() {
+        3
+    } else {
+        1
     }
 }

@@ -29,6 +29,16 @@ pub enum CompareError {
         /// Leads.
         expected: usize,
     },
+    /// A threshold out of its range.
+    #[error("monitor setting {name} = {value}: expected {reason}")]
+    Setting {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must be.
+        reason: &'static str,
+    },
 }
 
 /// An experiments file that cannot be used.

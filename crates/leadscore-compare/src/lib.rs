@@ -2,12 +2,15 @@
 //! lift by decile, conversions captured at a sales capacity, precision and recall at the MQL
 //! threshold and at the same lead volume, conversion per tier and per grade, bootstrap intervals
 //! on the headline differences, and [`html::render`], a self-contained report with inline SVG;
-//! and live A/B experiments ([`live`]): arms, stable assignment, routing and their statistics.
+//! live A/B experiments ([`live`]): arms, stable assignment, routing and their statistics; and
+//! the served model over time ([`monitor`]): score drift, a monthly backtest and the shadow
+//! challenger, judged into one verdict.
 
 pub mod chart;
 mod error;
 pub mod html;
 pub mod live;
+pub mod monitor;
 
 use leadscore_data::{EventLog, LeadsTable};
 use leadscore_metrics::{
@@ -217,7 +220,7 @@ fn groups(labels: &[Option<String>], won: &[bool]) -> Vec<Band> {
     bands
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -54,6 +54,18 @@ pub struct LeadScore {
     /// Category levels the model never learned, scored as `(other)`: (column, level).
     #[serde(skip)]
     pub unlearned_levels: Vec<(String, String)>,
+    /// The challenger's probability, when one is scored in shadow: recorded, never answered.
+    #[serde(skip)]
+    pub shadow: Option<ShadowScore>,
+}
+
+/// A challenger's score of a lead, kept to compare it with the champion on later outcomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShadowScore {
+    /// The challenger's version.
+    pub model_version: String,
+    /// Its calibrated probability.
+    pub probability: f64,
 }
 
 /// Scoring needs a model, a rules file, or both.
@@ -67,6 +79,7 @@ pub struct Scorer {
     model: Option<ModelArtifact>,
     rules: Option<PointsRules>,
     reasons: usize,
+    shadow: Option<ModelArtifact>,
 }
 
 impl Scorer {
@@ -83,7 +96,20 @@ impl Scorer {
             model,
             rules,
             reasons,
+            shadow: None,
         })
+    }
+
+    /// Also scores each single lead with `challenger`, in shadow: its probability is in
+    /// [`LeadScore::shadow`] and nowhere in the answer. Tables are not shadowed.
+    pub fn with_shadow(mut self, challenger: ModelArtifact) -> Self {
+        self.shadow = Some(challenger);
+        self
+    }
+
+    /// The challenger scored in shadow, if any.
+    pub fn shadow(&self) -> Option<&ModelArtifact> {
+        self.shadow.as_ref()
     }
 
     /// The model, if any.
@@ -144,11 +170,21 @@ impl Scorer {
             }
             None => None,
         };
+        // A lead the challenger cannot read is only missing from the shadow comparison: the
+        // champion's answer never depends on the challenger.
+        let shadow = self.shadow.as_ref().and_then(|challenger| {
+            let (row, _) = challenger.features().transform_lead(lead).ok()?;
+            Some(ShadowScore {
+                model_version: challenger.version().to_owned(),
+                probability: challenger.probability(&row),
+            })
+        });
         Ok(LeadScore {
             lead_id: lead_id.to_owned(),
             prediction,
             points: self.rules.as_ref().map(|rules| rules.score_input(lead)),
             unlearned_levels,
+            shadow,
         })
     }
 
@@ -185,6 +221,7 @@ impl Scorer {
                     prediction,
                     points: points.as_ref().map(|p| p[r].clone()),
                     unlearned_levels,
+                    shadow: None,
                 }
             })
             .collect())

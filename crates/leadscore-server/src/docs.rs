@@ -32,6 +32,7 @@ use crate::state::AppState;
         crate::routes::experiment,
         crate::routes::lead,
         crate::routes::activity,
+        crate::routes::monitor,
         crate::routes::models,
         crate::routes::reload,
         crate::routes::healthz,

@@ -33,6 +33,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::IntoResponse;
+use leadscore_data::time;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use api::{BatchRequest, BatchResponse, EventInput, ScoreRequest, ScoreResponse};
@@ -89,6 +90,9 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
 /// How often model and rules files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often the served model's monitor is recomputed for `/metrics`.
+const MONITOR_INTERVAL: Duration = Duration::from_secs(600);
+
 /// Serves `state` on `address` until Ctrl-C or SIGTERM, reloading changed files, then finishes
 /// in-flight requests (within the grace period) and flushes recorded scores.
 pub async fn serve(
@@ -110,8 +114,27 @@ pub async fn serve(
             }
         })
     };
+    // `/metrics` shows the latest monitor: refresh it now and then, so a scraper sees drift
+    // without anybody opening the console.
+    let monitor = (state.config().db.is_some()).then(|| {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(MONITOR_INTERVAL);
+            loop {
+                ticks.tick().await;
+                if let Err(e) =
+                    routes::monitor_of(&state, routes::DEFAULT_MONITOR_WEEKS, time::now()).await
+                {
+                    tracing::debug!(error = e.detail(), "monitor not refreshed");
+                }
+            }
+        })
+    });
     listen::serve_connections(listener, app(state.clone()), limits, shutdown_signal()).await;
     watcher.abort();
+    if let Some(monitor) = monitor {
+        monitor.abort();
+    }
     tracing::info!("shutting down: flushing recorded scores");
     state.close();
     Ok(())

@@ -8,6 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use leadscore_compare::monitor::{MonitorReport, Status};
+
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
@@ -24,6 +26,16 @@ pub struct Metrics {
     unrecorded: AtomicU64,
     reports_running: AtomicU64,
     reports_cancelled: AtomicU64,
+    monitor: Mutex<Option<MonitorGauges>>,
+}
+
+/// The latest monitor's figures, for scraping.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MonitorGauges {
+    status: f64,
+    psi: Option<f64>,
+    backtest_auc: Option<f64>,
+    shadow_difference: Option<f64>,
 }
 
 /// Counts a report query as running until dropped.
@@ -37,6 +49,34 @@ impl Drop for RunningReport<'_> {
 }
 
 impl Metrics {
+    /// Keeps the figures of the latest monitor run for `/metrics`.
+    pub fn monitored(&self, report: &MonitorReport) {
+        let gauges = MonitorGauges {
+            status: match report.status {
+                Status::TooFew => -1.0,
+                Status::Ok => 0.0,
+                Status::Warn => 1.0,
+                Status::Alert => 2.0,
+            },
+            psi: report
+                .drift
+                .iter()
+                .rev()
+                .find(|w| w.status != Status::TooFew)
+                .map(|w| w.psi),
+            backtest_auc: report
+                .backtest
+                .iter()
+                .rev()
+                .find(|m| m.status != Status::TooFew)
+                .and_then(|m| m.auc),
+            shadow_difference: report.shadow.as_ref().and_then(|s| s.difference),
+        };
+        if let Ok(mut monitor) = self.monitor.lock() {
+            *monitor = Some(gauges);
+        }
+    }
+
     /// Counts one finished request.
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
         if let Ok(mut requests) = self.requests.lock() {
@@ -158,6 +198,35 @@ impl Metrics {
             "Report queries stopped because their request timed out or was abandoned.",
             &counter(&self.reports_cancelled),
         );
+        let monitor = self.monitor.lock().ok().and_then(|m| *m);
+        if let Some(gauges) = monitor {
+            for (name, help, value) in [
+                (
+                    "leadscore_monitor_status",
+                    "Latest monitor verdict: -1 too few data, 0 ok, 1 warn, 2 alert.",
+                    Some(gauges.status),
+                ),
+                (
+                    "leadscore_monitor_psi",
+                    "Score drift (PSI against training) of the latest judged week.",
+                    gauges.psi,
+                ),
+                (
+                    "leadscore_monitor_backtest_auc",
+                    "AUC of the latest judged month of scores on their recorded outcomes.",
+                    gauges.backtest_auc,
+                ),
+                (
+                    "leadscore_monitor_shadow_auc_difference",
+                    "Challenger minus champion AUC on the same closed leads.",
+                    gauges.shadow_difference,
+                ),
+            ] {
+                if let Some(value) = value {
+                    family(&mut out, name, "gauge", help, &[(String::new(), value)]);
+                }
+            }
+        }
         if let Some(status) = recorder {
             for (name, kind, help, value) in [
                 (

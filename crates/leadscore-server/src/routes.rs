@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadscore_compare::live::{ExperimentReport, experiment_report};
+use leadscore_compare::monitor::{MonitorReport, ValidMonitorParams};
 use leadscore_data::time;
 use leadscore_store::{
     Cancellation, DayVolume, LeadHistory, OutcomeImport, ScoreMix, ScoreRecord, StoreError,
-    daily_volume, experiment_counts, lead_history, record_outcomes, score_mix,
+    daily_volume, experiment_counts, lead_history, monitor_database, record_outcomes, score_mix,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -37,6 +38,7 @@ pub(crate) fn api(keys: &ApiKeys) -> Router<AppState> {
         .route("/v1/experiments/{name}", get(experiment))
         .route("/v1/leads/{lead_id}", get(lead))
         .route("/v1/activity", get(activity))
+        .route("/v1/monitor", get(monitor))
         .route_layer(middleware::from_fn_with_state(
             keys.clone(),
             require_read_key,
@@ -211,6 +213,11 @@ pub(crate) fn score_records(
                 mql: points.map(|p| p.mql),
                 decisions: response.experiments.clone(),
                 answer: bodies.and_then(|b| b.get(k).cloned()),
+                shadow: response
+                    .score
+                    .shadow
+                    .as_ref()
+                    .map(|s| (s.model_version.clone(), s.probability)),
             }
         })
         .collect()
@@ -583,6 +590,77 @@ pub(crate) async fn activity_of(
     })
     .await?;
     Ok(Activity { since, days, mix })
+}
+
+/// Query options of `/v1/monitor`.
+#[derive(Debug, serde::Deserialize)]
+struct MonitorOptions {
+    weeks: Option<u32>,
+}
+
+/// Weeks of score drift shown by default.
+pub(crate) const DEFAULT_MONITOR_WEEKS: u32 = 12;
+/// Most weeks of drift at once.
+const MAX_MONITOR_WEEKS: u32 = 260;
+
+/// Is the served model still right: score drift per week against training, a backtest per month
+/// on recorded outcomes, the shadow challenger against the champion, and a verdict.
+#[utoipa::path(
+    get,
+    path = "/v1/monitor",
+    tag = "history",
+    params(("weeks" = Option<u32>, Query, description = "Weeks of score drift counted back from today, UTC (1–260, default 12); the backtest covers every recorded outcome")),
+    responses(
+        (status = 200, description = "Drift, backtest, shadow comparison and verdict", body = Object),
+        (status = 400, description = "`weeks` out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The server has no database or serves no model", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn monitor(
+    State(state): State<AppState>,
+    ValidQuery(options): ValidQuery<MonitorOptions>,
+) -> Result<Json<MonitorReport>, ApiError> {
+    let weeks = options.weeks.unwrap_or(DEFAULT_MONITOR_WEEKS);
+    if !(1..=MAX_MONITOR_WEEKS).contains(&weeks) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("weeks must be 1 to {MAX_MONITOR_WEEKS}, got {weeks}"),
+        )
+        .within("weeks"));
+    }
+    Ok(Json(monitor_of(&state, weeks, time::now()).await?))
+}
+
+/// The monitor of the served model over the `weeks` weeks up to `now`, through [`read_query`];
+/// its figures are kept for `/metrics`.
+pub(crate) async fn monitor_of(
+    state: &AppState,
+    weeks: u32,
+    now: i64,
+) -> Result<MonitorReport, ApiError> {
+    let engine = state.engine();
+    let since = time::format_date(now - i64::from(weeks) * 7 * time::SECONDS_PER_DAY);
+    let report = read_query(state, move |db, cancellation| {
+        let challenger = engine.scorer.shadow().map(|c| c.version());
+        engine
+            .scorer
+            .model()
+            .map(|model| {
+                let params = ValidMonitorParams::default();
+                monitor_database(db, model, challenger, &params, &since, cancellation)
+            })
+            .transpose()
+    })
+    .await?
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "the server serves no model: start it with --model to monitor one",
+        )
+    })?;
+    state.metrics().monitored(&report);
+    Ok(report)
 }
 
 /// The serving model and rules.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use leadscore_artifact::ModelArtifact;
+use leadscore_artifact::{ModelArtifact, POINTER_FILE, served_files};
 use leadscore_compare::live::Experiment;
 use leadscore_data::{ColumnKind, MissingTokens};
 use leadscore_points::PointsRules;
@@ -21,7 +21,8 @@ use crate::session::Sessions;
 /// Server settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
-    /// Model file, or a folder whose most recently written `*.json` is served.
+    /// Model file; or a registry folder (`models/<name>`), whose champion is served and whose
+    /// challenger is scored in shadow; or a folder whose most recently written `*.json` is served.
     pub model: Option<PathBuf>,
     /// Points rules file.
     pub rules: Option<PathBuf>,
@@ -107,6 +108,8 @@ pub struct Engine {
     pub scorer: Scorer,
     /// The model file actually loaded.
     pub model_file: Option<PathBuf>,
+    /// The challenger scored in shadow, from a registry folder's pointer.
+    pub challenger_file: Option<PathBuf>,
     /// Explicit columns the model knows, with their kind.
     pub columns: HashMap<String, ColumnKind>,
     /// Fields the rules read.
@@ -124,17 +127,23 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// The newest `*.json` of a folder, or the path itself when it is a file.
-fn model_file(path: &Path) -> Result<PathBuf, ServerError> {
+/// The model file to serve and the challenger to score in shadow: the path itself when it is a
+/// file; a registry folder's champion and challenger; else a folder's newest `*.json`.
+fn model_files(path: &Path) -> Result<(PathBuf, Option<PathBuf>), ServerError> {
     if !path.is_dir() {
-        return Ok(path.to_owned());
+        return Ok((path.to_owned(), None));
+    }
+    if let Some(served) = served_files(path)? {
+        return Ok(served);
     }
     let newest = std::fs::read_dir(path)?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .max_by_key(|p| (modified(p), p.clone()));
-    newest.ok_or_else(|| ServerError::EmptyModelFolder(path.to_owned()))
+    newest
+        .map(|file| (file, None))
+        .ok_or_else(|| ServerError::EmptyModelFolder(path.to_owned()))
 }
 
 impl Engine {
@@ -142,8 +151,18 @@ impl Engine {
     pub fn load(config: &ServerConfig) -> Result<Self, ServerError> {
         // Taken before reading: a file changed while it is read differs at the next look.
         let stamps = file_stamps(config);
-        let model_file = config.model.as_deref().map(model_file).transpose()?;
+        let (model_file, challenger_file) = match config.model.as_deref().map(model_files) {
+            Some(files) => {
+                let (model, challenger) = files?;
+                (Some(model), challenger)
+            }
+            None => (None, None),
+        };
         let model = model_file.as_deref().map(ModelArtifact::load).transpose()?;
+        let challenger = challenger_file
+            .as_deref()
+            .map(ModelArtifact::load)
+            .transpose()?;
         let rules = config.rules.as_deref().map(PointsRules::load).transpose()?;
         let columns = model
             .as_ref()
@@ -171,9 +190,14 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
+        let mut scorer = Scorer::new(model, rules, config.reasons)?;
+        if let Some(challenger) = challenger {
+            scorer = scorer.with_shadow(challenger);
+        }
         Ok(Self {
-            scorer: Scorer::new(model, rules, config.reasons)?,
+            scorer,
             model_file,
+            challenger_file,
             columns,
             rule_fields,
             missing,
@@ -182,24 +206,30 @@ impl Engine {
     }
 }
 
-/// Modification times of the files a configuration reads: the model file or folder, the newest
-/// `*.json` in a folder, and the rules. In folder mode the newest file is looked up afresh each
-/// time, so that a model being copied in is loaded once its copy is complete, even when a
-/// reload of its half-written state was refused.
+/// Modification times of the files a configuration reads: the model file or folder, a
+/// registry's pointer, the served file in a folder, and the rules. In folder mode the served file
+/// is looked up afresh each time, so that a model being copied in is loaded once its copy is
+/// complete, even when a reload of its half-written state was refused, and a promote or rollback
+/// (a new pointer) is noticed.
 fn file_stamps(config: &ServerConfig) -> FileStamps {
-    let newest = config
-        .model
-        .as_deref()
-        .filter(|path| path.is_dir())
-        .and_then(|folder| model_file(folder).ok());
-    [config.model.clone(), newest, config.rules.clone()]
-        .into_iter()
-        .flatten()
-        .map(|path| {
-            let time = modified(&path);
-            (path, time)
-        })
-        .collect()
+    let folder = config.model.as_deref().filter(|path| path.is_dir());
+    let pointer = folder.map(|folder| folder.join(POINTER_FILE));
+    let served = folder.and_then(|folder| model_files(folder).ok());
+    let (served, challenger) = served.map_or((None, None), |(m, c)| (Some(m), c));
+    [
+        config.model.clone(),
+        pointer,
+        served,
+        challenger,
+        config.rules.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|path| {
+        let time = modified(&path);
+        (path, time)
+    })
+    .collect()
 }
 
 /// Shared state of every request.

@@ -5,13 +5,15 @@
 //! off the request path, replayed after a crash, and refused (rather than silently lost) when
 //! they cannot be kept. Outcomes are recorded idempotently ([`record_outcomes`]); experiment
 //! reports read their per-arm counts here ([`experiment_counts`]); the web console its history
-//! ([`daily_volume`], [`score_mix`], [`lead_history`], [`experiment_weeks`]). Read-only commands open the
-//! database with [`open_existing`] and never create an empty one.
+//! ([`daily_volume`], [`score_mix`], [`lead_history`], [`experiment_weeks`]); monitoring its
+//! backtest, shadow comparison and score drift ([`monitor_database`]). Read-only
+//! commands open the database with [`open_existing`] and never create an empty one.
 
 mod cancel;
 mod error;
 mod experiments;
 mod history;
+mod monitor;
 mod outcomes;
 mod recorder;
 mod schema;
@@ -23,6 +25,7 @@ pub use history::{
     ArmWeek, DayVolume, LeadHistory, ScoreMix, StoredAssignment, StoredOutcome, StoredScore,
     daily_volume, experiment_weeks, lead_history, score_mix,
 };
+pub use monitor::{closed_scores, monitor_database, weekly_bins};
 pub use outcomes::{OutcomeImport, OutcomeRecord, OutcomeValue, record_outcomes};
 pub use recorder::{MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path};
 pub use schema::{open, open_existing};

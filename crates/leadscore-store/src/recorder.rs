@@ -51,6 +51,10 @@ pub struct ScoreRecord {
     /// absent in journals written before it was kept.
     #[serde(default)]
     pub answer: Option<String>,
+    /// A challenger's version and probability, when one is scored in shadow; absent in journals
+    /// written before shadows.
+    #[serde(default)]
+    pub shadow: Option<(String, f64)>,
 }
 
 /// A record with the id that makes replaying the journal idempotent.
@@ -370,8 +374,8 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut insert = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO scores (record_id, lead_id, scored_at, model, model_version, probability, tier, points, grade, mql, answer)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT OR IGNORE INTO scores (record_id, lead_id, scored_at, model, model_version, probability, tier, points, grade, mql, answer, shadow_version, shadow_probability)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         let mut assign = transaction.prepare_cached(
             "INSERT OR IGNORE INTO assignments (experiment, lead_id, arm, routed, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -389,6 +393,8 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
                 r.grade,
                 r.mql,
                 r.answer,
+                r.shadow.as_ref().map(|s| &s.0),
+                r.shadow.as_ref().map(|s| s.1),
             ])?;
             for d in &r.decisions {
                 assign.execute(params![

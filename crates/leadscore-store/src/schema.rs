@@ -89,6 +89,14 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             .execute_batch("ALTER TABLE scores ADD COLUMN answer TEXT")
             .map_err(&error)?;
     }
+    // Files written before challengers were scored in shadow.
+    for (column, kind) in [("shadow_version", "TEXT"), ("shadow_probability", "REAL")] {
+        if !has_column(column)? {
+            connection
+                .execute_batch(&format!("ALTER TABLE scores ADD COLUMN {column} {kind}"))
+                .map_err(&error)?;
+        }
+    }
     connection
         .execute_batch(
             "CREATE UNIQUE INDEX IF NOT EXISTS scores_by_record ON scores (record_id);

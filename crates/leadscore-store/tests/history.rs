@@ -24,6 +24,7 @@ fn record(lead: &str, at: &str, tier: &str, grade: &str, mql: bool, arm: &str) -
             policy: Policy::PointsThreshold,
         }],
         answer: Some(format!(r#"{{"lead_id":"{lead}","tier":"{tier}"}}"#)),
+        shadow: None,
     }
 }
 

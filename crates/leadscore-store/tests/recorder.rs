@@ -22,6 +22,7 @@ fn record(lead: &str) -> ScoreRecord {
             policy: Policy::ModelTopShare,
         }],
         answer: Some(r#"{"probability":0.25}"#.to_owned()),
+        shadow: None,
     }
 }
 

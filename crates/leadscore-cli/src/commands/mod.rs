@@ -7,6 +7,8 @@ pub mod experiment;
 pub mod export;
 pub mod features;
 pub mod generate;
+pub mod models;
+pub mod monitor;
 pub mod points;
 pub mod score;
 pub mod serve;

@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use leadscore_artifact::Registry;
 use leadscore_artifact::{
     CandidateResult, Importance, ModelArtifact, TrainingReport, ValidationReport,
 };
 use leadscore_data::Severity;
-use leadscore_data::time::now;
+use leadscore_data::time::{format_timestamp, now};
 use leadscore_metrics::BinaryMetrics;
 use leadscore_train::{ColumnSignal, Settings, TrainInput, TrainProgress};
 use serde::Serialize;
@@ -20,6 +21,9 @@ use crate::output::{percent, print_json, progress, table};
 #[derive(Serialize)]
 struct TrainReport<'a> {
     model_file: String,
+    /// With `--registry`: whether this version became the champion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    champion: Option<bool>,
     name: &'a str,
     version: &'a str,
     chosen: String,
@@ -109,7 +113,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .context("training failed")?;
     bar.finish_and_clear();
     let artifact = &outcome.artifact;
-    artifact.save(&out)?;
+    let (out, champion) = match &args.registry {
+        Some(root) => {
+            let registered = Registry::new(root).register(artifact, &format_timestamp(now()))?;
+            (registered.file, Some(registered.champion))
+        }
+        None => {
+            artifact.save(&out)?;
+            (out, None)
+        }
+    };
     let warnings: Vec<&str> = leads
         .notices
         .iter()
@@ -120,6 +133,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if args.json {
         return print_json(&TrainReport {
             model_file: out.display().to_string(),
+            champion,
             name: artifact.name(),
             version: artifact.version(),
             chosen: artifact.model().kind().to_string(),
@@ -136,6 +150,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         println!("warning: {warning}");
     }
     print_report(artifact, &out);
+    match champion {
+        Some(true) => println!(
+            "the first version of `{}`: it is the champion",
+            artifact.name()
+        ),
+        Some(false) => println!(
+            "registered beside the champion; next: `leadscore models diff {name}`, then `leadscore models shadow {name} {version}` or `leadscore models promote {name} {version}`",
+            name = artifact.name(),
+            version = artifact.version()
+        ),
+        None => {}
+    }
     Ok(())
 }
 

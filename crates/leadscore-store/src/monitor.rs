@@ -1,0 +1,115 @@
+//! What monitoring reads back: each closed lead's last score before it closed (the backtest and
+//! the shadow comparison), and the served probabilities per week (score drift).
+
+use std::path::Path;
+
+use leadscore_artifact::ModelArtifact;
+use leadscore_compare::monitor::{
+    ClosedScore, MonitorReport, ValidMonitorParams, WeekBins, drift_bins,
+};
+use rusqlite::params;
+
+use crate::cancel::{Cancellation, watched};
+use crate::error::StoreError;
+
+/// Monitors `model` on the scores it served from `since` (`YYYY-MM-DD`) on and on every closed
+/// lead it scored; `challenger` is the version scored in shadow, if any.
+pub fn monitor_database(
+    path: &Path,
+    model: &ModelArtifact,
+    challenger: Option<&str>,
+    params: &ValidMonitorParams,
+    since: &str,
+    cancellation: &Cancellation,
+) -> Result<MonitorReport, StoreError> {
+    let (edges, _) = drift_bins(model);
+    let weeks = weekly_bins(path, Some(model.name()), since, &edges, cancellation)?;
+    let closed = closed_scores(path, Some(model.name()), None, cancellation)?;
+    let paired = challenger
+        .map(|version| closed_scores(path, Some(model.name()), Some(version), cancellation))
+        .transpose()?;
+    let shadow = challenger.zip(paired.as_deref());
+    Ok(params.monitor(model, &weeks, &closed, shadow))
+}
+
+/// Every closed lead scored by model `model` (any model when `None`), with its last score on or
+/// before its close day (any score when the close day is unknown). With `shadow_version`, only
+/// scores that carried that challenger's shadow count, so both probabilities are of the same
+/// moment.
+pub fn closed_scores(
+    path: &Path,
+    model: Option<&str>,
+    shadow_version: Option<&str>,
+    cancellation: &Cancellation,
+) -> Result<Vec<ClosedScore>, StoreError> {
+    let (connection, error) = watched(path, cancellation)?;
+    let mut query = connection
+        .prepare(
+            "SELECT s.lead_id, s.scored_at, s.model_version, s.probability, s.tier,
+                    s.shadow_version, s.shadow_probability, o.won
+             FROM outcomes o JOIN scores s ON s.id = (
+                 SELECT l.id FROM scores l
+                 WHERE l.lead_id = o.lead_id AND l.probability IS NOT NULL
+                   AND (?1 IS NULL OR l.model = ?1)
+                   AND (?2 IS NULL OR l.shadow_version = ?2)
+                   AND (o.closed_at IS NULL OR substr(l.scored_at, 1, 10) <= substr(o.closed_at, 1, 10))
+                 ORDER BY l.scored_at DESC, l.id DESC LIMIT 1)
+             ORDER BY s.scored_at, s.lead_id",
+        )
+        .map_err(&error)?;
+    let rows = query
+        .query_map(params![model, shadow_version], |row| {
+            let shadow_version: Option<String> = row.get(5)?;
+            let shadow_probability: Option<f64> = row.get(6)?;
+            Ok(ClosedScore {
+                lead_id: row.get(0)?,
+                scored_at: row.get(1)?,
+                model_version: row.get(2)?,
+                probability: row.get(3)?,
+                tier: row.get(4)?,
+                shadow: shadow_version.zip(shadow_probability),
+                won: row.get(7)?,
+            })
+        })
+        .map_err(&error)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(&error)
+}
+
+/// The probabilities model `model` (any when `None`) served from `since` (`YYYY-MM-DD`) on, per
+/// week, counted into the bins between ascending `edges` (`edges.len() + 1` bins).
+pub fn weekly_bins(
+    path: &Path,
+    model: Option<&str>,
+    since: &str,
+    edges: &[f64],
+    cancellation: &Cancellation,
+) -> Result<Vec<WeekBins>, StoreError> {
+    let (connection, error) = watched(path, cancellation)?;
+    // date(…, 'weekday 1') moves forward to the next Monday; six days back first lands on the
+    // Monday of the day's own week.
+    let mut query = connection
+        .prepare(
+            "SELECT date(substr(scored_at, 1, 10), '-6 days', 'weekday 1') AS week, probability
+             FROM scores
+             WHERE probability IS NOT NULL AND scored_at >= ?1 AND (?2 IS NULL OR model = ?2)
+             ORDER BY week",
+        )
+        .map_err(&error)?;
+    let mut rows = query.query(params![since, model]).map_err(&error)?;
+    let mut weeks: Vec<WeekBins> = Vec::new();
+    while let Some(row) = rows.next().map_err(&error)? {
+        let week: String = row.get(0).map_err(&error)?;
+        let probability: f64 = row.get(1).map_err(&error)?;
+        if weeks.last().is_none_or(|w| w.week != week) {
+            weeks.push(WeekBins {
+                week,
+                counts: vec![0; edges.len() + 1],
+            });
+        }
+        let bin = edges.partition_point(|&edge| edge <= probability);
+        if let Some(current) = weeks.last_mut() {
+            current.counts[bin] += 1;
+        }
+    }
+    Ok(weeks)
+}
