@@ -16,3 +16,4 @@ mod serve_process;
 mod unseen_exports;
 mod warehouse;
 mod webdriver;
+mod webhooks;

@@ -114,6 +114,7 @@ fn write_history(db: &Path, drift_from: Option<i64>, seed: u64) {
                 decisions: Vec::new(),
                 answer: None,
                 shadow: Some((CHALLENGER_VERSION.to_owned(), *shadow)),
+                signals: Vec::new(),
             });
             let Some(won) = won else { continue };
             let won = if drifted {

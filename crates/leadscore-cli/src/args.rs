@@ -56,6 +56,9 @@ pub enum Command {
     Models(ModelsCommand),
     /// Is the served model still right: score drift, backtest on outcomes, shadow challenger.
     Monitor(MonitorArgs),
+    /// Threshold webhooks' outbox: status and dead letters.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
 }
 
 /// `leadscore models …` subcommands.
@@ -472,6 +475,30 @@ pub struct ServeArgs {
     /// Live experiments to run (TOML); assignments and outcomes go to --db.
     #[arg(long, value_name = "FILE")]
     pub experiments: Option<PathBuf>,
+    /// Threshold webhooks (TOML, `[[webhook]]`): POST an event when a lead becomes an MQL or
+    /// enters a tier; events wait in an outbox in --db.
+    #[arg(long, value_name = "FILE")]
+    pub webhooks: Option<PathBuf>,
+}
+
+/// `leadscore webhooks …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Events pending, delivered and dead-lettered in a server's outbox.
+    Status(WebhooksDbArgs),
+    /// Put every dead-lettered event back in line (the server delivers them again).
+    Requeue(WebhooksDbArgs),
+}
+
+/// The database holding the outbox.
+#[derive(Debug, Args)]
+pub struct WebhooksDbArgs {
+    /// Scores database of the server.
+    #[arg(long, value_name = "FILE", default_value = "leadscore.db")]
+    pub db: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `leadscore outcomes …` subcommands.

@@ -11,7 +11,7 @@ mod output;
 
 pub use args::{
     Cli, Command, DataArgs, ExperimentCommand, ExportCommand, ModelsCommand, OutcomesCommand,
-    PointsCommand,
+    PointsCommand, WebhooksCommand,
 };
 pub use config::{DEFAULT_CONFIG, LoadedConfig};
 
@@ -57,6 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             ModelsCommand::Rollback(args) => commands::models::rollback(&args),
         },
         Command::Monitor(args) => commands::monitor::run(&args),
+        Command::Webhooks(WebhooksCommand::Status(args)) => commands::webhooks::status(&args),
+        Command::Webhooks(WebhooksCommand::Requeue(args)) => commands::webhooks::requeue(&args),
     }
 }
 

@@ -86,6 +86,11 @@ pub fn now() -> i64 {
     Utc::now().timestamp()
 }
 
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,8 @@ pub fn seed_demo(
                     .keep_answers
                     .then_some(std::slice::from_ref(&body)),
                 &time::format_timestamp(scored_at),
+                // History is not news: a demo fires no webhooks.
+                |_| Vec::new(),
             ))
             .map_err(|e| ServerError::Demo(e.to_string()))?;
         recorded += 1;

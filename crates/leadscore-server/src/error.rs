@@ -33,6 +33,15 @@ pub enum ServerError {
         .0.display()
     )]
     ExperimentsNeedDatabase(PathBuf),
+    /// The webhooks file is unusable.
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks::WebhooksError),
+    /// Webhooks were configured without a database for their outbox.
+    #[error(
+        "webhooks file {}: events wait in an outbox in the score database; give a database (--db)",
+        .0.display()
+    )]
+    WebhooksNeedDatabase(PathBuf),
     /// A CORS origin that is not `*` or a scheme, host and optional port.
     #[error("--cors-origin `{0}`: expected `*` or an origin such as https://crm.example.com")]
     CorsOrigin(String),

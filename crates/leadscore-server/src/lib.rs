@@ -25,6 +25,7 @@ mod metrics;
 mod routes;
 mod session;
 mod state;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -42,9 +43,10 @@ pub use docs::{ApiDoc, document};
 pub use error::{ApiError, PROBLEM_JSON, Problem, ServerError};
 pub use extract::{ScoreOptions, Scoring, ValidJson, ValidQuery};
 pub use listen::ConnectionLimits;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, WebhookMetrics};
 pub use routes::{Activity, ModelsResponse};
 pub use state::{AppState, Engine, RUNNING_REPORTS, RequestLimits, ServerConfig};
+pub use webhooks::{Dispatcher, Trigger, Webhook, WebhooksError, signature};
 
 /// The HTTP API over a state: the routes behind their key layers, the documentation, the web
 /// console, the body limit, the time limit, panics answered as 500 problems, request metrics,

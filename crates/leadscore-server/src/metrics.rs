@@ -27,6 +27,40 @@ pub struct Metrics {
     reports_running: AtomicU64,
     reports_cancelled: AtomicU64,
     monitor: Mutex<Option<MonitorGauges>>,
+    webhooks: std::sync::Arc<WebhookMetrics>,
+}
+
+/// Webhook deliveries, counted by the delivery worker.
+#[derive(Debug, Default)]
+pub struct WebhookMetrics {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    dead: AtomicU64,
+    pending: AtomicU64,
+    dead_letters: AtomicU64,
+}
+
+impl WebhookMetrics {
+    /// An event the receiver acknowledged.
+    pub fn delivered(&self) {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An attempt that failed and will be retried.
+    pub fn failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An event given up.
+    pub fn dead(&self) {
+        self.dead.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The outbox's pending and dead-lettered events now.
+    pub fn set_outbox(&self, pending: u64, dead: u64) {
+        self.pending.store(pending, Ordering::Relaxed);
+        self.dead_letters.store(dead, Ordering::Relaxed);
+    }
 }
 
 /// The latest monitor's figures, for scraping.
@@ -49,6 +83,11 @@ impl Drop for RunningReport<'_> {
 }
 
 impl Metrics {
+    /// The webhook counters, shared with the delivery worker.
+    pub fn webhooks(&self) -> std::sync::Arc<WebhookMetrics> {
+        self.webhooks.clone()
+    }
+
     /// Keeps the figures of the latest monitor run for `/metrics`.
     pub fn monitored(&self, report: &MonitorReport) {
         let gauges = MonitorGauges {
@@ -197,6 +236,41 @@ impl Metrics {
             "counter",
             "Report queries stopped because their request timed out or was abandoned.",
             &counter(&self.reports_cancelled),
+        );
+        let hooks = &self.webhooks;
+        let deliveries: Vec<(String, f64)> = [
+            ("delivered", &hooks.delivered),
+            ("failed", &hooks.failed),
+            ("dead", &hooks.dead),
+        ]
+        .into_iter()
+        .map(|(result, count)| {
+            (
+                format!("{{result=\"{result}\"}}"),
+                count.load(Ordering::Relaxed) as f64,
+            )
+        })
+        .collect();
+        family(
+            &mut out,
+            "leadscore_webhook_attempts_total",
+            "counter",
+            "Webhook delivery attempts: delivered, failed (retried later) and dead (given up).",
+            &deliveries,
+        );
+        family(
+            &mut out,
+            "leadscore_webhook_outbox_pending",
+            "gauge",
+            "Webhook events waiting for their (next) attempt.",
+            &counter(&hooks.pending),
+        );
+        family(
+            &mut out,
+            "leadscore_webhook_outbox_dead",
+            "gauge",
+            "Webhook events given up after their last attempt (`leadscore webhooks requeue`).",
+            &counter(&hooks.dead_letters),
         );
         let monitor = self.monitor.lock().ok().and_then(|m| *m);
         if let Some(gauges) = monitor {

@@ -181,8 +181,12 @@ pub(crate) fn record(
         return Ok(());
     };
     let bodies = state.config().keep_answers.then_some(bodies);
+    let engine = state.engine();
+    let signals = |score: &leadscore_score::LeadScore| {
+        crate::webhooks::signals(state.webhooks(), &engine, score)
+    };
     recorder
-        .record(score_records(responses, bodies, scored_at))
+        .record(score_records(responses, bodies, scored_at, signals))
         .map_err(|e| {
             state.metrics().unrecorded(responses.len());
             tracing::error!(error = %e, "refusing to answer scores that cannot be recorded");
@@ -190,11 +194,13 @@ pub(crate) fn record(
         })
 }
 
-/// The rows that keep answers given at `scored_at`, with the answers' JSON bodies when given.
+/// The rows that keep answers given at `scored_at`, with the answers' JSON bodies when given
+/// and what each webhook saw in them.
 pub(crate) fn score_records(
     responses: &[ScoreResponse],
     bodies: Option<&[String]>,
     scored_at: &str,
+    signals: impl Fn(&leadscore_score::LeadScore) -> Vec<leadscore_store::WebhookSignal>,
 ) -> Vec<ScoreRecord> {
     responses
         .iter()
@@ -218,6 +224,7 @@ pub(crate) fn score_records(
                     .shadow
                     .as_ref()
                     .map(|s| (s.model_version.clone(), s.probability)),
+                signals: signals(&response.score),
             }
         })
         .collect()

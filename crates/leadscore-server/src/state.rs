@@ -17,6 +17,7 @@ use crate::auth::ApiKeys;
 use crate::error::ServerError;
 use crate::metrics::Metrics;
 use crate::session::Sessions;
+use crate::webhooks::{Dispatcher, Webhook};
 
 /// Server settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,8 @@ pub struct ServerConfig {
     /// Keep each answer (reasons, points breakdown) with its score, for the console's lead page
     /// and `GET /v1/leads/{id}`; off trades them for throughput.
     pub keep_answers: bool,
+    /// Threshold webhooks (TOML, `[[webhook]]`); they need `db` for their outbox.
+    pub webhooks: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +74,7 @@ impl Default for ServerConfig {
             experiments: None,
             cors_origins: Vec::new(),
             keep_answers: true,
+            webhooks: None,
         }
     }
 }
@@ -249,6 +253,9 @@ struct Inner {
     report_slots: Arc<tokio::sync::Semaphore>,
     /// API keys and the console's sessions.
     keys: ApiKeys,
+    /// Threshold webhooks, and the worker delivering their events.
+    webhooks: Vec<Webhook>,
+    dispatcher: Mutex<Option<Dispatcher>>,
 }
 
 /// Report queries that may run at once; more wait (cancelled by their timeout while waiting).
@@ -273,14 +280,26 @@ impl AppState {
             (Some(path), None) => return Err(ServerError::ExperimentsNeedDatabase(path.clone())),
             (None, _) => Vec::new(),
         };
+        let metrics = Metrics::default();
+        let (webhooks, dispatcher) = match (&config.webhooks, &config.db) {
+            (Some(path), Some(db)) => {
+                let webhooks = crate::webhooks::load(path, &engine)?;
+                let dispatcher = Dispatcher::start(db, webhooks.clone(), metrics.webhooks())?;
+                (webhooks, Some(dispatcher))
+            }
+            (Some(path), None) => return Err(ServerError::WebhooksNeedDatabase(path.clone())),
+            (None, _) => (Vec::new(), None),
+        };
         let keys = ApiKeys::new(&config.api_keys, config.keys_for_reads, Sessions::default());
         Ok(Self(Arc::new(Inner {
+            webhooks,
+            dispatcher: Mutex::new(dispatcher),
             keys,
             config,
             engine: RwLock::new(Arc::new(engine)),
             recorder,
             experiments,
-            metrics: Metrics::default(),
+            metrics,
             refused: Mutex::new(None),
             report_slots: Arc::new(tokio::sync::Semaphore::new(RUNNING_REPORTS)),
         })))
@@ -372,5 +391,15 @@ impl AppState {
         if let Some(recorder) = &self.0.recorder {
             recorder.close();
         }
+        if let Ok(mut dispatcher) = self.0.dispatcher.lock()
+            && let Some(mut dispatcher) = dispatcher.take()
+        {
+            dispatcher.stop();
+        }
+    }
+
+    /// The threshold webhooks.
+    pub fn webhooks(&self) -> &[Webhook] {
+        &self.0.webhooks
     }
 }

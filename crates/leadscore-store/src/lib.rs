@@ -7,13 +7,15 @@
 //! reports read their per-arm counts here ([`experiment_counts`]); the web console its history
 //! ([`daily_volume`], [`score_mix`], [`lead_history`], [`experiment_weeks`]); monitoring its
 //! backtest, shadow comparison and score drift ([`monitor_database`]). Read-only
-//! commands open the database with [`open_existing`] and never create an empty one.
+//! commands open the database with [`open_existing`] and never create an empty one. Threshold
+//! webhooks are enqueued in the [`Outbox`] by the transaction that writes their score.
 
 mod cancel;
 mod error;
 mod experiments;
 mod history;
 mod monitor;
+mod outbox;
 mod outcomes;
 mod recorder;
 mod schema;
@@ -26,6 +28,7 @@ pub use history::{
     daily_volume, experiment_weeks, lead_history, score_mix,
 };
 pub use monitor::{closed_scores, monitor_database, weekly_bins};
+pub use outbox::{DeadLetter, Delivery, Outbox, OutboxStatus, WebhookEvent, WebhookSignal};
 pub use outcomes::{OutcomeImport, OutcomeRecord, OutcomeValue, record_outcomes};
 pub use recorder::{MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path};
 pub use schema::{open, open_existing};

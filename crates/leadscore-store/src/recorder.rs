@@ -24,6 +24,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RecordError, StoreError};
+use crate::outbox::{WebhookSignal, apply_signals};
 use crate::schema::open;
 
 /// One row of the `scores` table, with the lead's experiment assignments.
@@ -55,6 +56,10 @@ pub struct ScoreRecord {
     /// written before shadows.
     #[serde(default)]
     pub shadow: Option<(String, f64)>,
+    /// What each configured webhook saw in this score; the recorder fires and re-arms them in
+    /// the transaction that writes the score.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<WebhookSignal>,
 }
 
 /// A record with the id that makes replaying the journal idempotent.
@@ -380,8 +385,9 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
         let mut assign = transaction.prepare_cached(
             "INSERT OR IGNORE INTO assignments (experiment, lead_id, arm, routed, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
+        let now_ms = leadscore_data::time::now_millis();
         for Pending { id, record: r } in batch {
-            insert.execute(params![
+            let inserted = insert.execute(params![
                 id,
                 r.lead_id,
                 r.scored_at,
@@ -396,6 +402,10 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
                 r.shadow.as_ref().map(|s| &s.0),
                 r.shadow.as_ref().map(|s| s.1),
             ])?;
+            // A replayed record already written has already fired its webhooks.
+            if inserted == 1 && !r.signals.is_empty() {
+                apply_signals(&transaction, id, r, now_ms)?;
+            }
             for d in &r.decisions {
                 assign.execute(params![
                     d.experiment,

@@ -66,6 +66,9 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     // read transaction that later upgrades to a write cannot wait and fails at once.
     connection.busy_timeout(BUSY_TIMEOUT).map_err(&error)?;
     connection.execute_batch(SCHEMA).map_err(&error)?;
+    connection
+        .execute_batch(crate::outbox::OUTBOX_SCHEMA)
+        .map_err(&error)?;
     let has_column = |name: &str| {
         connection
             .query_row(

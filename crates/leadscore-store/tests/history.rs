@@ -25,6 +25,7 @@ fn record(lead: &str, at: &str, tier: &str, grade: &str, mql: bool, arm: &str) -
         }],
         answer: Some(format!(r#"{{"lead_id":"{lead}","tier":"{tier}"}}"#)),
         shadow: None,
+        signals: Vec::new(),
     }
 }
 

@@ -23,6 +23,7 @@ fn record(lead: &str) -> ScoreRecord {
         }],
         answer: Some(r#"{"probability":0.25}"#.to_owned()),
         shadow: None,
+        signals: Vec::new(),
     }
 }
 

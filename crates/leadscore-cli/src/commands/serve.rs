@@ -85,6 +85,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         experiments: args.experiments.clone(),
         cors_origins: args.cors_origins.clone(),
         keep_answers: !args.no_answers,
+        webhooks: args.webhooks.clone(),
     };
     let state = AppState::new(config)?;
     if let Some(folder) = &args.demo {
