@@ -136,11 +136,12 @@ return bad;
 "#;
 
 /// Pages, their names in screenshots, and a chart color each must draw.
-const PAGES: [(&str, &str, Option<[u8; 3]>); 5] = [
+const PAGES: [(&str, &str, Option<[u8; 3]>); 6] = [
     ("/", "overview", Some([0x1f, 0x77, 0xb4])),
     ("/experiments", "experiments", Some([0xd4, 0x60, 0x0b])),
     ("/leads?id=L0000007", "lead", None),
     ("/rules", "rules", None),
+    ("/monitor", "monitor", Some([0x1f, 0x77, 0xb4])),
     ("/models", "models", None),
 ];
 

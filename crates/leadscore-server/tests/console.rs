@@ -224,6 +224,29 @@ async fn every_page_shows_the_apis_numbers() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"<tr class="serving"><th scope="row">golden-logistic.json</th>"#));
     assert!(page.contains("Sign in with an API key"));
+
+    // The monitor page draws the API's report: statuses, scores and PSI per week, the backtest.
+    let (status, _, report) = send(&router, get("/v1/monitor", None)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let report = json_of(&report);
+    let (status, _, page) = send(&router, get("/monitor", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let weeks = report["drift"].as_array().expect("weeks");
+    assert!(!weeks.is_empty(), "{report}");
+    let field = |rows: &[Value], name: &str| -> Vec<String> {
+        rows.iter().map(|r| r[name].to_string()).collect()
+    };
+    assert_eq!(data_values(&page, "scores"), field(weeks, "scores"));
+    assert_eq!(data_values(&page, "psi"), field(weeks, "psi"));
+    let months = report["backtest"].as_array().expect("months");
+    assert!(!months.is_empty(), "the demo records outcomes: {report}");
+    assert_eq!(data_values(&page, "closed"), field(months, "leads"));
+    assert_eq!(data_values(&page, "auc"), field(months, "auc"));
+    let statuses = data_values(&page, "status");
+    assert_eq!(statuses[0], report["status"].as_str().expect("status"));
+    assert_eq!(statuses.len(), 1 + weeks.len() + months.len());
+    assert!(page.contains(r#"id="drift-chart""#));
+    assert_eq!(page.contains(r#"id="backtest-chart""#), months.len() > 1);
 }
 
 #[tokio::test]
@@ -346,6 +369,7 @@ async fn keys_for_reads_put_every_page_behind_sign_in() {
         "/experiments",
         "/leads?id=L0000007",
         "/rules",
+        "/monitor",
         "/models",
     ] {
         let (status, response, _) = send(&router, get(path, None)).await;
@@ -355,8 +379,10 @@ async fn keys_for_reads_put_every_page_behind_sign_in() {
             .expect("ascii");
         assert!(location.starts_with("/login?next=/"), "{path}: {location}");
     }
-    let (status, _, _) = send(&router, get("/v1/activity", None)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for path in ["/v1/activity", "/v1/monitor"] {
+        let (status, _, _) = send(&router, get(path, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
     let (status, _, page) = send(&router, get("/login", None)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"type="password""#));
@@ -366,8 +392,10 @@ async fn keys_for_reads_put_every_page_behind_sign_in() {
         "/experiments",
         "/leads?id=L0000007",
         "/rules",
+        "/monitor",
         "/models",
         "/v1/activity",
+        "/v1/monitor",
     ] {
         let (status, _, _) = send(&router, get(path, Some(&cookie))).await;
         assert_eq!(status, StatusCode::OK, "{path}");

@@ -15,6 +15,7 @@ pub(crate) enum Nav {
     Experiments,
     Lead,
     Rules,
+    Monitor,
     Models,
     None,
 }
@@ -116,6 +117,7 @@ pub(crate) fn page(title: &str, current: Nav, auth: &Auth, body: &str) -> String
         (Nav::Experiments, "/experiments", "Experiments"),
         (Nav::Lead, "/leads", "Lead"),
         (Nav::Rules, "/rules", "Rules"),
+        (Nav::Monitor, "/monitor", "Monitor"),
         (Nav::Models, "/models", "Models"),
     ] {
         let current = if item == current {

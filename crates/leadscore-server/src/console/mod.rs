@@ -1,6 +1,7 @@
 //! The web console at `/`: pages for marketers and sales ops, rendered on the server from the
 //! same state and the same queries the JSON API answers with (`/v1/models`, `/v1/activity`,
-//! `/v1/experiments/{name}`, `/v1/leads/{id}`), so a number on a page is the API's number.
+//! `/v1/experiments/{name}`, `/v1/leads/{id}`, `/v1/monitor`), so a number on a page is the
+//! API's number.
 //! Charts are inline SVG drawn by `leadscore-compare::chart`; the only script is the rules
 //! page's what-if panel, which calls `POST /v1/score?record=false`. Every asset is compiled into
 //! the binary.
@@ -13,6 +14,7 @@ mod experiments;
 mod layout;
 mod lead;
 mod models;
+mod monitor;
 mod overview;
 mod rules;
 
@@ -34,7 +36,8 @@ use crate::auth::ApiKeys;
 use crate::error::ApiError;
 use crate::extract::ValidQuery;
 use crate::routes::{
-    DEFAULT_ACTIVITY_DAYS, DEFAULT_HISTORY, activity_of, lead_history_of, read_query,
+    DEFAULT_ACTIVITY_DAYS, DEFAULT_HISTORY, DEFAULT_MONITOR_WEEKS, activity_of, lead_history_of,
+    monitor_of, read_query,
 };
 use crate::session;
 use crate::state::AppState;
@@ -55,6 +58,7 @@ pub(crate) fn routes(keys: &ApiKeys) -> Router<AppState> {
         .route("/experiments", get(experiments))
         .route("/leads", get(lead))
         .route("/rules", get(rules))
+        .route("/monitor", get(monitor))
         .route("/models", get(models).post(reload))
         .route_layer(middleware::from_fn_with_state(keys.clone(), signed_in));
     Router::new()
@@ -221,6 +225,16 @@ async fn lead(
     )
 }
 
+/// Monitor: the served model's drift, backtest and shadow challenger, as `GET /v1/monitor`.
+async fn monitor(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let report = monitor_of(&state, DEFAULT_MONITOR_WEEKS, time::now()).await;
+    let body = monitor::monitor(report.as_ref());
+    html(
+        StatusCode::OK,
+        layout::page("Monitor", Nav::Monitor, &auth(&state, &headers), &body),
+    )
+}
+
 /// Rules: the rules file as a table, and the what-if panel.
 async fn rules(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let body = rules::rules(&state.engine());
@@ -252,6 +266,7 @@ fn model_files(state: &AppState) -> Vec<ModelFile> {
                 .filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .filter(|p| !p.ends_with(leadscore_artifact::POINTER_FILE))
                 .filter_map(|path| {
                     let meta = std::fs::metadata(&path).ok()?;
                     let modified = meta

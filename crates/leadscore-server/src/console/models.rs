@@ -66,7 +66,7 @@ pub(crate) fn models(
         }
         out.push_str("</tbody></table></div>");
     }
-    out.push_str(r#"<p class="hint">The server also reloads by itself when the model or rules file changes; with a folder as <code>--model</code> it serves the newest file. A file that does not load is refused and the current model keeps serving.</p>"#);
+    out.push_str(r#"<p class="hint">The server also reloads by itself when the model or rules file changes; with a registry folder as <code>--model</code> it serves the champion (<code>leadscore models promote</code>), with another folder the newest file. A file that does not load is refused and the current model keeps serving.</p>"#);
     match (&auth.csrf, auth.keys) {
         (Some(csrf), _) => {
             let _ = write!(
