@@ -13,6 +13,7 @@ use crate::meta::{
     CandidateResult, DataFingerprint, Importance, InputSchema, Tier, TrainingReport,
     ValidationReport,
 };
+use crate::profile::{ColumnProfile, ProfileShape};
 
 /// Value of the `format` field.
 pub const FORMAT: &str = "leadscore-model";
@@ -78,6 +79,10 @@ struct ArtifactFile {
     percentiles: Vec<f64>,
     importance: Vec<Importance>,
     report: TrainingReport,
+    /// Absent in files written before column profiles were kept: their columns' drift is not
+    /// monitored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    column_profiles: Vec<ColumnProfile>,
 }
 
 /// A trained model and everything about it: the input schema, the fitted feature pipeline, the
@@ -141,7 +146,19 @@ impl ModelArtifact {
             percentiles: parts.percentiles,
             importance: parts.importance,
             report: parts.report,
+            column_profiles: Vec::new(),
         })
+    }
+
+    /// The same model with its training columns' profiles (measured on the final feature rows).
+    pub fn with_column_profiles(mut self, profiles: Vec<ColumnProfile>) -> Self {
+        self.file.column_profiles = profiles;
+        self
+    }
+
+    /// How each explicit column looked in training; empty for files written before profiles.
+    pub fn column_profiles(&self) -> &[ColumnProfile] {
+        &self.file.column_profiles
     }
 
     /// The same model with its global importance set (it is measured with the model's own
@@ -274,6 +291,30 @@ impl ModelArtifact {
                 "tiers must be named, with probability floors in [0, 1], best tier first"
                     .to_owned(),
             ));
+        }
+        for (profile, encoder) in file.column_profiles.iter().zip(&file.features.columns) {
+            let consistent = profile.column == encoder.name
+                && match &profile.shape {
+                    ProfileShape::Numeric { edges, shares } => {
+                        shares.len() == edges.len() + 1 && edges.windows(2).all(|w| w[0] < w[1])
+                    }
+                    ProfileShape::Categorical { other_share } => (0.0..=1.0).contains(other_share),
+                };
+            if !consistent {
+                return Err(inconsistent(format!(
+                    "the profile of column `{}` does not fit the pipeline's column `{}`",
+                    profile.column, encoder.name
+                )));
+            }
+        }
+        if !file.column_profiles.is_empty()
+            && file.column_profiles.len() != file.features.columns.len()
+        {
+            return Err(inconsistent(format!(
+                "{} column profiles for {} columns",
+                file.column_profiles.len(),
+                file.features.columns.len()
+            )));
         }
         let layout = file.features.source_layout();
         Ok(Self { file, layout })

@@ -15,6 +15,7 @@ mod diff;
 mod error;
 mod file;
 mod meta;
+mod profile;
 mod registry;
 mod scoring;
 
@@ -25,6 +26,7 @@ pub use meta::{
     CandidateResult, DataFingerprint, Importance, InputSchema, LeakWarning, Tier, TrainingReport,
     ValidationReport,
 };
+pub use profile::{ColumnCounts, ColumnProfile, ProfileShape, profile_columns};
 pub use registry::{
     ModelLine, POINTER_FILE, Pointer, Registered, Registry, RegistryEvent, served_files,
 };

@@ -3,7 +3,7 @@
 //! have since been recorded (AUC with its interval, conversion per tier, calibration), the
 //! challenger in shadow against the champion on the same leads, and one verdict with its reasons.
 
-use leadscore_artifact::ModelArtifact;
+use leadscore_artifact::{ColumnCounts, ModelArtifact, ProfileShape};
 use leadscore_metrics::{CalibrationBin, auc_interval, calibration_bins, roc_auc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -17,6 +17,40 @@ const DRIFT_BINS: usize = 10;
 /// A bin's share is floored here before the logarithm of the PSI (an empty bin would be −∞).
 const SHARE_FLOOR: f64 = 1e-4;
 const Z_95: f64 = 1.959_963_985;
+/// A column's missing or unlearned share this far (absolute) from training warns.
+const SHARE_WARN: f64 = 0.1;
+/// … and this far alerts.
+const SHARE_ALERT: f64 = 0.25;
+
+/// What moved in a column, in one sentence.
+fn column_reason(column: &ColumnDrift, psi_warn: f64) -> String {
+    let mut parts = Vec::new();
+    if let Some(psi) = column.psi.filter(|&psi| psi >= psi_warn) {
+        parts.push(format!("its values moved (PSI {psi:.3})"));
+    }
+    if (column.missing_share - column.training_missing_share).abs() >= SHARE_WARN {
+        parts.push(format!(
+            "{:.0}% missing against {:.0}% in training",
+            100.0 * column.missing_share,
+            100.0 * column.training_missing_share
+        ));
+    }
+    if let (Some(now), Some(then)) = (column.unlearned_share, column.training_unlearned_share)
+        && now - then >= SHARE_WARN
+    {
+        parts.push(format!(
+            "{:.0}% of its levels unknown to the model against {:.0}% in training",
+            100.0 * now,
+            100.0 * then
+        ));
+    }
+    format!(
+        "column `{}` in the week of {}: {}",
+        column.column,
+        column.week,
+        parts.join("; ")
+    )
+}
 
 /// A closed lead with the last model score it got before it closed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +79,40 @@ pub struct WeekBins {
     /// Scores per bin: bin `k` holds probabilities in `[edges[k-1], edges[k])`, the first bin
     /// everything below `edges[0]`, the last everything from the last edge up.
     pub counts: Vec<u64>,
+}
+
+/// What the server counted for one explicit column in one week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnWeek {
+    /// The week's Monday (`YYYY-MM-DD`).
+    pub week: String,
+    /// Column name.
+    pub column: String,
+    /// The counts.
+    pub counts: ColumnCounts,
+}
+
+/// One explicit column's drift in one week against its training profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnDrift {
+    /// The week's Monday.
+    pub week: String,
+    /// Column name.
+    pub column: String,
+    /// Leads scored.
+    pub rows: u64,
+    /// Share without a value.
+    pub missing_share: f64,
+    /// The same in training.
+    pub training_missing_share: f64,
+    /// Categories: share of present values the model never learned.
+    pub unlearned_share: Option<f64>,
+    /// The same in training (rare levels pooled as `(other)`).
+    pub training_unlearned_share: Option<f64>,
+    /// Numbers: PSI of the present values over the training deciles.
+    pub psi: Option<f64>,
+    /// Judgement.
+    pub status: Status,
 }
 
 /// How a check came out.
@@ -269,6 +337,9 @@ pub struct MonitorReport {
     pub expected: Vec<f64>,
     /// Per week, oldest first.
     pub drift: Vec<WeekDrift>,
+    /// Per week (oldest first) and column: drift of the inputs, from the counts the server keeps
+    /// while scoring (empty for a model file without column profiles).
+    pub columns: Vec<ColumnDrift>,
     /// Per month of scoring, oldest first.
     pub backtest: Vec<MonthBacktest>,
     /// The challenger, when one was scored in shadow.
@@ -311,12 +382,14 @@ pub fn population_stability(observed: &[f64], expected: &[f64]) -> f64 {
 
 impl ValidMonitorParams {
     /// Judges `model` on its served history: `weeks` counted into [`drift_bins`]'s edges,
-    /// `closed` the closed leads with their last score before closing, and `shadow` the version
-    /// scored in shadow with the closed leads' last scores that carried it.
+    /// `columns` the server's counts of the explicit columns per week, `closed` the closed leads
+    /// with their last score before closing, and `shadow` the version scored in shadow with the
+    /// closed leads' last scores that carried it.
     pub fn monitor(
         &self,
         model: &ModelArtifact,
         weeks: &[WeekBins],
+        columns: &[ColumnWeek],
         closed: &[ClosedScore],
         shadow: Option<(&str, &[ClosedScore])>,
     ) -> MonitorReport {
@@ -351,6 +424,7 @@ impl ValidMonitorParams {
                 }
             })
             .collect();
+        let columns = self.column_drift(model, columns);
         let backtest = self.backtest(model, closed, validation_auc);
         let shadow = shadow.map(|(version, pairs)| self.shadow(version, pairs));
 
@@ -378,6 +452,27 @@ impl ValidMonitorParams {
                 "no week has {} scores yet: drift is not judged",
                 p.min_week_scores
             )),
+        }
+        if let Some(latest) = columns
+            .iter()
+            .rev()
+            .find(|c| c.status != Status::TooFew)
+            .map(|c| c.week.clone())
+        {
+            let mut findings: Vec<&ColumnDrift> = columns
+                .iter()
+                .filter(|c| c.week == latest && c.status >= Status::Warn)
+                .collect();
+            findings.sort_by_key(|c| std::cmp::Reverse(c.status));
+            for column in &findings {
+                status = status.max(column.status);
+                reasons.push(column_reason(column, p.psi_warn));
+            }
+            if findings.is_empty() {
+                reasons.push(format!(
+                    "the scored leads' columns look like training in the week of {latest}"
+                ));
+            }
         }
         match backtest.iter().rev().find(|m| m.status != Status::TooFew) {
             Some(month) => {
@@ -425,11 +520,75 @@ impl ValidMonitorParams {
             edges,
             expected,
             drift,
+            columns,
             backtest,
             shadow,
             status,
             reasons,
         }
+    }
+
+    fn column_drift(&self, model: &ModelArtifact, columns: &[ColumnWeek]) -> Vec<ColumnDrift> {
+        let p = &self.0;
+        columns
+            .iter()
+            .filter_map(|week| {
+                let profile = model
+                    .column_profiles()
+                    .iter()
+                    .find(|profile| profile.column == week.column)?;
+                let counts = &week.counts;
+                let present = counts.rows - counts.missing;
+                let missing_share = counts.missing as f64 / counts.rows.max(1) as f64;
+                let (psi, unlearned_share, training_unlearned_share) = match &profile.shape {
+                    ProfileShape::Numeric { shares, .. } => {
+                        let observed: Vec<f64> = (0..shares.len())
+                            .map(|k| {
+                                counts.bins.get(k).copied().unwrap_or(0) as f64
+                                    / present.max(1) as f64
+                            })
+                            .collect();
+                        let psi = (present > 0).then(|| population_stability(&observed, shares));
+                        (psi, None, None)
+                    }
+                    ProfileShape::Categorical { other_share } => (
+                        None,
+                        Some(counts.other as f64 / present.max(1) as f64),
+                        Some(*other_share),
+                    ),
+                };
+                let missing_gap = (missing_share - profile.missing_share).abs();
+                let unlearned_gap = unlearned_share
+                    .zip(training_unlearned_share)
+                    .map_or(0.0, |(now, then)| now - then);
+                let status = if counts.rows < p.min_week_scores {
+                    Status::TooFew
+                } else if psi.is_some_and(|psi| psi >= p.psi_alert)
+                    || missing_gap >= SHARE_ALERT
+                    || unlearned_gap >= SHARE_ALERT
+                {
+                    Status::Alert
+                } else if psi.is_some_and(|psi| psi >= p.psi_warn)
+                    || missing_gap >= SHARE_WARN
+                    || unlearned_gap >= SHARE_WARN
+                {
+                    Status::Warn
+                } else {
+                    Status::Ok
+                };
+                Some(ColumnDrift {
+                    week: week.week.clone(),
+                    column: week.column.clone(),
+                    rows: counts.rows,
+                    missing_share,
+                    training_missing_share: profile.missing_share,
+                    unlearned_share,
+                    training_unlearned_share,
+                    psi,
+                    status,
+                })
+            })
+            .collect()
     }
 
     fn backtest(

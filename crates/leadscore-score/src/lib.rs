@@ -57,6 +57,10 @@ pub struct LeadScore {
     /// The challenger's probability, when one is scored in shadow: recorded, never answered.
     #[serde(skip)]
     pub shadow: Option<ShadowScore>,
+    /// The model's values of the explicit columns (a number, a category's code, `NaN` when
+    /// missing), as its column profiles count them; empty for leads scored in a table.
+    #[serde(skip)]
+    pub column_values: Vec<f64>,
 }
 
 /// A challenger's score of a lead, kept to compare it with the champion on later outcomes.
@@ -159,6 +163,7 @@ impl Scorer {
         reasons: usize,
     ) -> Result<LeadScore, FeatureError> {
         let mut unlearned_levels = Vec::new();
+        let mut column_values = Vec::new();
         let prediction = match &self.model {
             Some(model) => {
                 let (row, _) = model.features().transform_lead(lead)?;
@@ -166,6 +171,7 @@ impl Scorer {
                     |name| lead.attributes.get(name).copied().unwrap_or(Value::Missing),
                     &row,
                 );
+                column_values = row[..model.features().columns.len()].to_vec();
                 Some(Self::predict(model, &row, reasons))
             }
             None => None,
@@ -185,6 +191,7 @@ impl Scorer {
             points: self.rules.as_ref().map(|rules| rules.score_input(lead)),
             unlearned_levels,
             shadow,
+            column_values,
         })
     }
 
@@ -222,6 +229,7 @@ impl Scorer {
                     points: points.as_ref().map(|p| p[r].clone()),
                     unlearned_levels,
                     shadow: None,
+                    column_values: Vec::new(),
                 }
             })
             .collect())

@@ -92,6 +92,9 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
 /// How often model and rules files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often the column counts kept in memory are added to the database.
+const COLUMN_FLUSH_INTERVAL: Duration = Duration::from_secs(30);
+
 /// How often the served model's monitor is recomputed for `/metrics`.
 const MONITOR_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -132,7 +135,23 @@ pub async fn serve(
             }
         })
     });
+    let columns = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(COLUMN_FLUSH_INTERVAL);
+            loop {
+                ticks.tick().await;
+                let state = state.clone();
+                let flushed =
+                    tokio::task::spawn_blocking(move || state.flush_column_counts()).await;
+                if let Ok(Err(e)) = flushed {
+                    tracing::warn!(error = %e, "column statistics not written; retried later");
+                }
+            }
+        })
+    };
     listen::serve_connections(listener, app(state.clone()), limits, shutdown_signal()).await;
+    columns.abort();
     watcher.abort();
     if let Some(monitor) = monitor {
         monitor.abort();

@@ -180,6 +180,8 @@ pub(crate) fn record(
     let Some(recorder) = state.recorder() else {
         return Ok(());
     };
+    let scores: Vec<&leadscore_score::LeadScore> = responses.iter().map(|r| &r.score).collect();
+    state.count_columns(&state.engine(), &scores, scored_at);
     let bodies = state.config().keep_answers.then_some(bodies);
     let engine = state.engine();
     let signals = |score: &leadscore_score::LeadScore| {
@@ -648,7 +650,9 @@ pub(crate) async fn monitor_of(
 ) -> Result<MonitorReport, ApiError> {
     let engine = state.engine();
     let since = time::format_date(now - i64::from(weeks) * 7 * time::SECONDS_PER_DAY);
+    let flushing = state.clone();
     let report = read_query(state, move |db, cancellation| {
+        flushing.flush_column_counts()?;
         let challenger = engine.scorer.shadow().map(|c| c.version());
         engine
             .scorer

@@ -1,17 +1,17 @@
 //! Server settings and shared state: the serving scorer (swapped atomically on reload), the
 //! scores recorder and the metrics.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use leadscore_artifact::{ModelArtifact, POINTER_FILE, served_files};
+use leadscore_artifact::{ColumnCounts, ModelArtifact, POINTER_FILE, served_files};
 use leadscore_compare::live::Experiment;
 use leadscore_data::{ColumnKind, MissingTokens};
 use leadscore_points::PointsRules;
-use leadscore_score::Scorer;
-use leadscore_store::Recorder;
+use leadscore_score::{LeadScore, Scorer};
+use leadscore_store::{ColumnDay, Recorder};
 
 use crate::auth::ApiKeys;
 use crate::error::ServerError;
@@ -253,6 +253,9 @@ struct Inner {
     report_slots: Arc<tokio::sync::Semaphore>,
     /// API keys and the console's sessions.
     keys: ApiKeys,
+    /// Column counts of scored leads not yet added to the database: (day, model, version,
+    /// column) → counts.
+    column_counts: Mutex<BTreeMap<(String, String, String, String), ColumnCounts>>,
     /// Threshold webhooks, and the worker delivering their events.
     webhooks: Vec<Webhook>,
     dispatcher: Mutex<Option<Dispatcher>>,
@@ -292,6 +295,7 @@ impl AppState {
         };
         let keys = ApiKeys::new(&config.api_keys, config.keys_for_reads, Sessions::default());
         Ok(Self(Arc::new(Inner {
+            column_counts: Mutex::default(),
             webhooks,
             dispatcher: Mutex::new(dispatcher),
             keys,
@@ -391,6 +395,9 @@ impl AppState {
         if let Some(recorder) = &self.0.recorder {
             recorder.close();
         }
+        if let Err(e) = self.flush_column_counts() {
+            tracing::warn!(error = %e, "column statistics of the last seconds are lost");
+        }
         if let Ok(mut dispatcher) = self.0.dispatcher.lock()
             && let Some(mut dispatcher) = dispatcher.take()
         {
@@ -401,5 +408,81 @@ impl AppState {
     /// The threshold webhooks.
     pub fn webhooks(&self) -> &[Webhook] {
         &self.0.webhooks
+    }
+
+    /// Counts the explicit columns of leads the served model scored at `scored_at`, against its
+    /// column profiles (for the monitor's input drift). Cheap: a few additions per column.
+    pub fn count_columns(&self, engine: &Engine, scores: &[&LeadScore], scored_at: &str) {
+        let Some(model) = engine.scorer.model() else {
+            return;
+        };
+        let profiles = model.column_profiles();
+        if profiles.is_empty() || self.0.config.db.is_none() {
+            return;
+        }
+        let day = scored_at.get(..10).unwrap_or(scored_at).to_owned();
+        let Ok(mut counts) = self.0.column_counts.lock() else {
+            return;
+        };
+        for score in scores
+            .iter()
+            .filter(|s| s.column_values.len() == profiles.len())
+        {
+            for ((profile, encoder), &value) in profiles
+                .iter()
+                .zip(&model.features().columns)
+                .zip(&score.column_values)
+            {
+                let key = (
+                    day.clone(),
+                    model.name().to_owned(),
+                    model.version().to_owned(),
+                    profile.column.clone(),
+                );
+                profile.observe(
+                    value,
+                    encoder.levels.len() as f64,
+                    counts.entry(key).or_default(),
+                );
+            }
+        }
+    }
+
+    /// Adds the column counts kept in memory to the database (every half minute, before a
+    /// monitor report, and at shutdown; a `kill -9` loses at most the last half minute's).
+    pub fn flush_column_counts(&self) -> Result<(), leadscore_store::StoreError> {
+        let Some(db) = self.0.config.db.as_deref() else {
+            return Ok(());
+        };
+        let drained = match self.0.column_counts.lock() {
+            Ok(mut counts) => std::mem::take(&mut *counts),
+            Err(_) => return Ok(()),
+        };
+        if drained.is_empty() {
+            return Ok(());
+        }
+        let days: Vec<ColumnDay> = drained
+            .into_iter()
+            .map(|((day, model, version, column), counts)| ColumnDay {
+                day,
+                model,
+                version,
+                column,
+                counts,
+            })
+            .collect();
+        let written = leadscore_store::add_column_counts(db, &days);
+        if written.is_err() {
+            // Keep them for the next flush rather than lose them.
+            if let Ok(mut counts) = self.0.column_counts.lock() {
+                for day in days {
+                    counts
+                        .entry((day.day, day.model, day.version, day.column))
+                        .or_default()
+                        .add(&day.counts);
+                }
+            }
+        }
+        written
     }
 }

@@ -212,3 +212,138 @@ async fn monitoring_needs_a_database_and_a_model() {
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert!(problem.contains("--model"), "{problem}");
 }
+
+/// The golden logistic model with column profiles of the bundled sample, as training now writes
+/// them, saved in `dir`; and the sample's leads.
+fn profiled_model(dir: &Path) -> (PathBuf, leadscore_data::LeadsTable) {
+    let model = ModelArtifact::load(&repo("tests/fixtures/golden-logistic.json")).expect("model");
+    let leads = leadscore_data::LeadsTable::load(
+        &repo("data/sample/leads.csv"),
+        &model.leads_options(&leadscore_data::LeadsOptions::default()),
+    )
+    .expect("leads");
+    let events = leadscore_data::EventLog::load(
+        &repo("data/sample/events.csv"),
+        &leadscore_data::EventsOptions::default(),
+        &leads,
+    )
+    .expect("events");
+    let matrix = model
+        .features()
+        .transform_table(&leads, Some(&events), leadscore_data::time::now())
+        .expect("features");
+    let profiles = leadscore_artifact::profile_columns(model.features(), matrix.values.view());
+    assert_eq!(profiles.len(), model.features().columns.len());
+    let path = dir.join("profiled.json");
+    model
+        .with_column_profiles(profiles)
+        .save(&path)
+        .expect("saved");
+    let reloaded = ModelArtifact::load(&path).expect("profiles survive a round trip");
+    assert!(!reloaded.column_profiles().is_empty());
+    (path, leads)
+}
+
+/// The monitor of a server that scored the first 300 sample leads, changed by `change`.
+async fn monitored(
+    dir: &Path,
+    model: &Path,
+    leads: &leadscore_data::LeadsTable,
+    change: impl Fn(&mut serde_json::Map<String, Value>),
+) -> Value {
+    let state = AppState::new(ServerConfig {
+        model: Some(model.to_owned()),
+        db: Some(dir.join("scores.db")),
+        api_keys: vec![KEY.to_owned()],
+        ..ServerConfig::default()
+    })
+    .expect("state");
+    let router = app(state);
+    let columns: Vec<String> = leads.columns.iter().map(|c| c.name.clone()).collect();
+    for row in 0..300 {
+        let mut attributes = serde_json::Map::new();
+        for name in &columns {
+            let value = match leads.column(name).map(|c| c.value(row)) {
+                Some(leadscore_data::Value::Number(n)) => json!(n),
+                Some(leadscore_data::Value::Text(t)) => json!(t),
+                _ => continue,
+            };
+            attributes.insert(name.clone(), value);
+        }
+        change(&mut attributes);
+        let lead = json!({"lead_id": leads.ids[row], "attributes": attributes});
+        let request = Request::post("/v1/score")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(lead.to_string()))
+            .expect("request");
+        let (status, answer) = call(&router, request).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, report) = call(&router, get("/v1/monitor")).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    serde_json::from_str(&report).expect("JSON")
+}
+
+#[tokio::test]
+async fn the_monitor_sees_the_scored_leads_columns_drift_from_training() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (model, leads) = profiled_model(dir.path());
+    let steady_dir = dir.path().join("steady");
+    std::fs::create_dir_all(&steady_dir).expect("dir");
+    let steady = monitored(&steady_dir, &model, &leads, |_| {}).await;
+    let columns = steady["columns"].as_array().expect("columns");
+    let explicit = ModelArtifact::load(&model)
+        .expect("model")
+        .features()
+        .columns
+        .len();
+    assert_eq!(columns.len(), explicit, "{steady:#}");
+    for column in columns {
+        assert_eq!(column["rows"], 300, "{column}");
+        assert_eq!(
+            column["status"], "ok",
+            "the sample's own leads do not drift: {column}"
+        );
+    }
+
+    let drifted_dir = dir.path().join("drifted");
+    std::fs::create_dir_all(&drifted_dir).expect("dir");
+    let drifted = monitored(&drifted_dir, &model, &leads, |attributes| {
+        // Revenue now arrives in cents, a new job title appears, company size is no longer filled.
+        if let Some(revenue) = attributes.get("annual_revenue").and_then(Value::as_f64) {
+            attributes.insert("annual_revenue".to_owned(), json!(revenue * 100.0));
+        }
+        attributes.insert("job_level".to_owned(), json!("astronaut"));
+        attributes.remove("company_size");
+    })
+    .await;
+    let column = |name: &str| {
+        drifted["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["column"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no column {name}: {drifted:#}"))
+    };
+    let revenue = column("annual_revenue");
+    assert_eq!(revenue["status"], "alert", "{revenue}");
+    assert!(revenue["psi"].as_f64() > Some(1.0), "{revenue}");
+    let job = column("job_level");
+    assert_eq!(job["unlearned_share"], 1.0, "{job}");
+    assert_eq!(job["status"], "alert", "{job}");
+    let size = column("company_size");
+    assert_eq!(size["missing_share"], 1.0, "{size}");
+    assert_eq!(size["status"], "alert", "{size}");
+    assert_eq!(column("industry")["status"], "ok");
+    assert_eq!(drifted["status"], "alert");
+    let reasons = drifted["reasons"].to_string();
+    for needle in [
+        "column `annual_revenue`",
+        "column `job_level`",
+        "unknown to the model",
+        "100% missing",
+    ] {
+        assert!(reasons.contains(needle), "{needle}: {reasons}");
+    }
+}

@@ -27,7 +27,7 @@ pub use history::{
     ArmWeek, DayVolume, LeadHistory, ScoreMix, StoredAssignment, StoredOutcome, StoredScore,
     daily_volume, experiment_weeks, lead_history, score_mix,
 };
-pub use monitor::{closed_scores, monitor_database, weekly_bins};
+pub use monitor::{ColumnDay, add_column_counts, closed_scores, monitor_database, weekly_bins};
 pub use outbox::{DeadLetter, Delivery, Outbox, OutboxStatus, WebhookEvent, WebhookSignal};
 pub use outcomes::{OutcomeImport, OutcomeRecord, OutcomeValue, record_outcomes};
 pub use recorder::{MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path};

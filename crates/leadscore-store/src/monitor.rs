@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use leadscore_artifact::ModelArtifact;
+use leadscore_artifact::{ColumnCounts, ModelArtifact};
 use leadscore_compare::monitor::{
-    ClosedScore, MonitorReport, ValidMonitorParams, WeekBins, drift_bins,
+    ClosedScore, ColumnWeek, MonitorReport, ValidMonitorParams, WeekBins, drift_bins,
 };
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use crate::cancel::{Cancellation, watched};
 use crate::error::StoreError;
@@ -24,12 +24,100 @@ pub fn monitor_database(
 ) -> Result<MonitorReport, StoreError> {
     let (edges, _) = drift_bins(model);
     let weeks = weekly_bins(path, Some(model.name()), since, &edges, cancellation)?;
+    let columns = column_weeks(path, model.name(), model.version(), since, cancellation)?;
     let closed = closed_scores(path, Some(model.name()), None, cancellation)?;
     let paired = challenger
         .map(|version| closed_scores(path, Some(model.name()), Some(version), cancellation))
         .transpose()?;
     let shadow = challenger.zip(paired.as_deref());
-    Ok(params.monitor(model, &weeks, &closed, shadow))
+    Ok(params.monitor(model, &weeks, &columns, &closed, shadow))
+}
+
+/// One day's counts of one column, as a server adds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDay {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Model name.
+    pub model: String,
+    /// Model version (a column profile belongs to one version).
+    pub version: String,
+    /// Column name.
+    pub column: String,
+    /// What was counted.
+    pub counts: ColumnCounts,
+}
+
+/// Adds counts to the database's per-day column statistics, in one transaction.
+pub fn add_column_counts(path: &Path, days: &[ColumnDay]) -> Result<(), StoreError> {
+    let error = crate::schema::database_error(path);
+    let mut connection = crate::schema::open(path)?;
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(&error)?;
+    for day in days {
+        let stored: Option<String> = transaction
+            .query_row(
+                "SELECT counts FROM column_stats WHERE day = ?1 AND model = ?2 AND version = ?3 AND column_name = ?4",
+                params![day.day, day.model, day.version, day.column],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(&error)?;
+        let mut counts: ColumnCounts = stored
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        counts.add(&day.counts);
+        let text = serde_json::to_string(&counts).map_err(|e| StoreError::Database {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        transaction
+            .execute(
+                "INSERT INTO column_stats (day, model, version, column_name, counts) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (day, model, version, column_name) DO UPDATE SET counts = excluded.counts",
+                params![day.day, day.model, day.version, day.column, text],
+            )
+            .map_err(&error)?;
+    }
+    transaction.commit().map_err(&error)
+}
+
+/// Column counts of model `model` version `version` from `since` on, summed per week (weeks
+/// start on Monday), oldest first.
+fn column_weeks(
+    path: &Path,
+    model: &str,
+    version: &str,
+    since: &str,
+    cancellation: &Cancellation,
+) -> Result<Vec<ColumnWeek>, StoreError> {
+    let (connection, error) = watched(path, cancellation)?;
+    let mut query = connection
+        .prepare(
+            "SELECT date(day, '-6 days', 'weekday 1') AS week, column_name, counts FROM column_stats
+             WHERE model = ?1 AND version = ?2 AND day >= ?3 ORDER BY week, column_name",
+        )
+        .map_err(&error)?;
+    let mut rows = query
+        .query(params![model, version, since])
+        .map_err(&error)?;
+    let mut weeks: Vec<ColumnWeek> = Vec::new();
+    while let Some(row) = rows.next().map_err(&error)? {
+        let week: String = row.get(0).map_err(&error)?;
+        let column: String = row.get(1).map_err(&error)?;
+        let text: String = row.get(2).map_err(&error)?;
+        let counts: ColumnCounts = serde_json::from_str(&text).unwrap_or_default();
+        match weeks.last_mut() {
+            Some(last) if last.week == week && last.column == column => last.counts.add(&counts),
+            _ => weeks.push(ColumnWeek {
+                week,
+                column,
+                counts,
+            }),
+        }
+    }
+    Ok(weeks)
 }
 
 /// Every closed lead scored by model `model` (any model when `None`), with its last score on or

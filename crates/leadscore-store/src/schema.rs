@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS assignments (
     assigned_at TEXT NOT NULL,
     PRIMARY KEY (experiment, lead_id)
 );
+CREATE TABLE IF NOT EXISTS column_stats (
+    day TEXT NOT NULL,
+    model TEXT NOT NULL,
+    version TEXT NOT NULL,
+    column_name TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    PRIMARY KEY (day, model, version, column_name)
+);
 CREATE TABLE IF NOT EXISTS outcomes (
     lead_id TEXT PRIMARY KEY,
     won INTEGER NOT NULL,

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use leadscore_artifact::{
     ArtifactParts, CandidateResult, DataFingerprint, Importance, InputSchema, ModelArtifact, Tier,
-    TrainingReport, ValidationReport,
+    TrainingReport, ValidationReport, profile_columns,
 };
 use leadscore_data::{EventLog, LeadsTable, Outcome, file_sha256, time::format_date};
 use leadscore_features::{
@@ -586,7 +586,10 @@ impl ValidTrainParams {
             report,
         })?;
         let importance = importance(&artifact, &fitted.development_x);
-        Ok(artifact.with_importance(importance))
+        let profiles = profile_columns(artifact.features(), fitted.development_x.view());
+        Ok(artifact
+            .with_importance(importance)
+            .with_column_profiles(profiles))
     }
 }
 

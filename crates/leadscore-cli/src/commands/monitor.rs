@@ -109,6 +109,36 @@ fn print_report(report: &MonitorReport) {
         ]);
     }
     println!("score drift against training (PSI over the training deciles)\n{drift}");
+    if let Some(latest) = report.columns.last().map(|c| c.week.clone()) {
+        let mut columns = table([
+            "column",
+            "leads",
+            "missing (training)",
+            "unknown levels (training)",
+            "PSI",
+            "status",
+        ]);
+        for column in report.columns.iter().filter(|c| c.week == latest) {
+            columns.add_row(vec![
+                column.column.clone(),
+                column.rows.to_string(),
+                format!(
+                    "{} ({})",
+                    percent(column.missing_share),
+                    percent(column.training_missing_share)
+                ),
+                match (column.unlearned_share, column.training_unlearned_share) {
+                    (Some(now), Some(then)) => format!("{} ({})", percent(now), percent(then)),
+                    _ => String::new(),
+                },
+                column
+                    .psi
+                    .map_or_else(String::new, |psi| format!("{psi:.3}")),
+                column.status.to_string(),
+            ]);
+        }
+        println!("input columns in the week of {latest}, against training\n{columns}");
+    }
     let mut backtest = table([
         "month scored",
         "closed",

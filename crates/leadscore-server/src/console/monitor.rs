@@ -98,6 +98,45 @@ pub(crate) fn monitor(report: Result<&MonitorReport, &ApiError>) -> String {
         out.push_str("</tbody></table></div>");
     }
 
+    if let Some(latest) = report.columns.last().map(|c| c.week.clone()) {
+        let _ = write!(
+            out,
+            r#"<h2>Input columns</h2><div class="scroll"><table id="columns"><caption>The scored leads' columns in the week of {} against training</caption><thead><tr><th scope="col">column</th><th scope="col">leads</th><th scope="col">missing (training)</th><th scope="col">unknown levels (training)</th><th scope="col">PSI</th><th scope="col">status</th></tr></thead><tbody>"#,
+            escape(&latest)
+        );
+        for column in report.columns.iter().filter(|c| c.week == latest) {
+            let unlearned = match (column.unlearned_share, column.training_unlearned_share) {
+                (Some(now), Some(then)) => number_cell(
+                    "unlearned",
+                    now,
+                    &format!("{} ({})", percent(now), percent(then)),
+                ),
+                _ => "<td></td>".to_owned(),
+            };
+            let psi = column.psi.map_or_else(
+                || "<td></td>".to_owned(),
+                |psi| number_cell("column-psi", psi, &format!("{psi:.3}")),
+            );
+            let _ = write!(
+                out,
+                r#"<tr><th scope="row">{}</th>{}{}{unlearned}{psi}{}</tr>"#,
+                escape(&column.column),
+                number_cell("rows", column.rows, &thousands(column.rows)),
+                number_cell(
+                    "missing",
+                    column.missing_share,
+                    &format!(
+                        "{} ({})",
+                        percent(column.missing_share),
+                        percent(column.training_missing_share)
+                    )
+                ),
+                status_cell(column.status)
+            );
+        }
+        out.push_str("</tbody></table></div>");
+    }
+
     out.push_str(r#"<h2>Backtest</h2>"#);
     let _ = write!(
         out,
