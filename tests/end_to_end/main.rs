@@ -11,6 +11,7 @@ mod engines;
 mod experiment_replay;
 mod monitor;
 mod registry;
+mod revenue;
 mod serve_parity;
 mod serve_process;
 mod unseen_exports;

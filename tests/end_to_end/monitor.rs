@@ -132,6 +132,7 @@ fn write_history(db: &Path, drift_from: Option<i64>, seed: u64) {
                 closed_at: Some(time::format_date(
                     scored_at + DAYS_TO_CLOSE * time::SECONDS_PER_DAY,
                 )),
+                amount: None,
             });
         }
         records.shuffle(&mut rng);

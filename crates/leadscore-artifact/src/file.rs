@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use leadscore_data::{LeadsOptions, write_bytes_atomically};
 use leadscore_features::{FeatureInfo, FittedFeaturePipeline, SourceLayout};
 use leadscore_metrics::BinaryMetrics;
-use leadscore_models::{Calibration, Model};
+use leadscore_models::{Calibration, FittedValue, Model};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ArtifactError;
@@ -83,6 +83,18 @@ struct ArtifactFile {
     /// monitored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     column_profiles: Vec<ColumnProfile>,
+    /// The deal value model, when trained with `--value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<DealValue>,
+}
+
+/// A model's deal value part: the column it learned from and the fitted model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DealValue {
+    /// The deal value column of the training file.
+    pub column: String,
+    /// The fitted model of a won deal's value.
+    pub model: FittedValue,
 }
 
 /// A trained model and everything about it: the input schema, the fitted feature pipeline, the
@@ -147,7 +159,25 @@ impl ModelArtifact {
             importance: parts.importance,
             report: parts.report,
             column_profiles: Vec::new(),
+            value: None,
         })
+    }
+
+    /// The same model with a deal value model (trained with `--value`), checked against the
+    /// pipeline.
+    pub fn with_value(mut self, value: DealValue) -> Result<Self, ArtifactError> {
+        self.file.value = Some(value);
+        Self::checked(self.file)
+    }
+
+    /// The deal value model, if the model was trained with one.
+    pub fn deal_value(&self) -> Option<&DealValue> {
+        self.file.value.as_ref()
+    }
+
+    /// The fitted value model, if any.
+    pub fn value_model(&self) -> Option<&FittedValue> {
+        self.file.value.as_ref().map(|v| &v.model)
     }
 
     /// The same model with its training columns' profiles (measured on the final feature rows).
@@ -306,6 +336,12 @@ impl ModelArtifact {
                     profile.column, encoder.name
                 )));
             }
+        }
+        if let Some(value) = &file.value {
+            value
+                .model
+                .validate(expected.len())
+                .map_err(|e| inconsistent(format!("deal value model: {e}")))?;
         }
         if !file.column_profiles.is_empty()
             && file.column_profiles.len() != file.features.columns.len()

@@ -21,7 +21,7 @@ mod scoring;
 
 pub use diff::{DiffRow, ModelDiff};
 pub use error::ArtifactError;
-pub use file::{ArtifactParts, FORMAT, FORMAT_VERSION, ModelArtifact};
+pub use file::{ArtifactParts, DealValue, FORMAT, FORMAT_VERSION, ModelArtifact};
 pub use meta::{
     CandidateResult, DataFingerprint, Importance, InputSchema, LeakWarning, Tier, TrainingReport,
     ValidationReport,

@@ -29,6 +29,10 @@ pub struct ModelScore {
     pub percentile: f64,
     /// Tier name.
     pub tier: String,
+    /// With a value model: the expected deal value if the lead wins.
+    pub value_if_won: Option<f64>,
+    /// With a value model: probability × value if won, the revenue to expect from the lead.
+    pub expected_value: Option<f64>,
 }
 
 /// Reasons of one score.
@@ -82,10 +86,13 @@ impl ModelArtifact {
     /// Probability, percentile and tier of a feature row.
     pub fn score(&self, row: &[f64]) -> ModelScore {
         let probability = self.probability(row);
+        let value_if_won = self.value_model().map(|value| value.predict(row));
         ModelScore {
             probability,
             percentile: self.percentile(probability),
             tier: self.tier(probability).to_owned(),
+            value_if_won,
+            expected_value: value_if_won.map(|value| probability * value),
         }
     }
 

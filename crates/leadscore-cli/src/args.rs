@@ -622,6 +622,9 @@ pub struct GenerateArgs {
     /// Multiplier of event rates (1.0 ≈ 10 events per lead).
     #[arg(long, default_value_t = 1.0)]
     pub activity: f64,
+    /// Add won leads' deal values (`deal_value`) and the truth's expected deal value.
+    #[arg(long)]
+    pub deal_values: bool,
     /// Output folder for leads.csv, events.csv and truth.csv.
     #[arg(long, value_name = "DIR", default_value = "data/generated")]
     pub out: PathBuf,
@@ -686,6 +689,10 @@ pub struct DataArgs {
     /// Close date column [default: closed_at if present].
     #[arg(long, value_name = "COL")]
     pub closed_at: Option<String>,
+    /// Deal value column (won deals' amounts): train learns the value of a win, compare reports
+    /// revenue captured; never a feature.
+    #[arg(long, value_name = "COL")]
+    pub value: Option<String>,
     /// Settings file [default: ./leadscore.toml if present]; flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -100,6 +100,7 @@ impl DataArgs {
             separator: self.sep.clone().or_else(|| data.separator.clone()),
             created_at: self.created_at.clone().or_else(|| data.created_at.clone()),
             closed_at: self.closed_at.clone().or_else(|| data.closed_at.clone()),
+            value: self.value.clone().or_else(|| data.value.clone()),
         };
         let leads_options = merged.leads_options()?;
         let events_options = config.file.events_options(&leads_options);

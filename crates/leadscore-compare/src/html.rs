@@ -257,7 +257,48 @@ figure{{margin:0;border:1px solid #ddd}}.verdict{{font-weight:bold}}</style></he
             escape(&d.verdict)
         );
     }
-    out.push_str("</table><h2>Charts</h2><div class=\"charts\">");
+    out.push_str("</table>");
+    if let Some(revenue) = &c.revenue {
+        let _ = write!(
+            out,
+            "<h2>Revenue routed</h2><p>Won deals on the holdout are worth {:.0} in all{}.</p><table id=\"revenue\"><tr><th>sales work the top</th><th>model by probability</th><th>model by expected value</th><th>points</th></tr>",
+            revenue.total,
+            if revenue.won_without_value > 0 {
+                format!(
+                    " ({} won leads without an amount count 0)",
+                    revenue.won_without_value
+                )
+            } else {
+                String::new()
+            }
+        );
+        for capture in &revenue.captured {
+            let _ = write!(
+                out,
+                "<tr><td>{:.0}% of leads</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                100.0 * capture.share,
+                percent(capture.by_probability),
+                capture
+                    .by_expected_value
+                    .map_or_else(|| "—".to_owned(), percent),
+                percent(capture.by_points)
+            );
+        }
+        out.push_str("</table><table id=\"revenue-differences\"><tr><th></th><th>difference</th><th>95% bootstrap interval</th><th></th></tr>");
+        for d in &revenue.differences {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{:+.4}</td><td>[{:+.4}, {:+.4}]</td><td class=\"verdict\">{}</td></tr>",
+                escape(&d.what),
+                d.estimate,
+                d.low,
+                d.high,
+                escape(&d.verdict)
+            );
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("<h2>Charts</h2><div class=\"charts\">");
     for chart in [
         roc_chart(c),
         gains_chart(c),

@@ -45,6 +45,45 @@ pub struct CompareInput {
     pub resamples: usize,
     /// Bootstrap seed.
     pub seed: u64,
+    /// Deal values, when the holdout has them (`--value`).
+    pub revenue: Option<RevenueInput>,
+}
+
+/// The holdout's money: what each lead brought, and what the model expected of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevenueInput {
+    /// Deal value of each won lead, 0 for lost ones.
+    pub values: Vec<f64>,
+    /// The model's expected value (probability × value if won), when it has a value model.
+    pub expected: Option<Vec<f64>>,
+    /// Won leads without an amount (counted as 0).
+    pub won_without_value: usize,
+}
+
+/// Revenue captured when sales work the top share of leads, three rankings side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevenueCapture {
+    /// Share of leads worked.
+    pub share: f64,
+    /// Share of the holdout's revenue in the model's top leads by probability.
+    pub by_probability: f64,
+    /// The same ranking by expected value, when the model has a value model.
+    pub by_expected_value: Option<f64>,
+    /// The same ranking by points.
+    pub by_points: f64,
+}
+
+/// Revenue routed by each ranking on the holdout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevenueReport {
+    /// Summed deal values of the holdout's won leads.
+    pub total: f64,
+    /// Won leads without an amount (counted as 0).
+    pub won_without_value: usize,
+    /// Capture at each sales capacity.
+    pub captured: Vec<RevenueCapture>,
+    /// Headline differences at the top 20%, with bootstrap intervals.
+    pub differences: Vec<Difference>,
 }
 
 /// Leads sales could work and the wins among them.
@@ -152,6 +191,8 @@ pub struct Comparison {
     pub calibration: Vec<CalibrationBin>,
     /// Headline differences, model minus points.
     pub differences: Vec<Difference>,
+    /// Revenue captured by each ranking, when the holdout has deal values.
+    pub revenue: Option<RevenueReport>,
     /// Up to 2,000 leads as (points, probability, won), for the scatter plot.
     pub scatter: Vec<(f64, f64, bool)>,
 }
@@ -227,13 +268,24 @@ pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-fn difference(what: &str, estimate: f64, mut samples: Vec<f64>) -> Difference {
+fn difference(what: &str, estimate: f64, samples: Vec<f64>) -> Difference {
+    difference_of(what, estimate, samples, ("the model", "the points rules"))
+}
+
+/// `estimate` (first minus second of `names`) with the 2.5th and 97.5th percentiles of its
+/// bootstrap `samples`, and a verdict naming the better one when the interval excludes 0.
+fn difference_of(
+    what: &str,
+    estimate: f64,
+    mut samples: Vec<f64>,
+    names: (&str, &str),
+) -> Difference {
     samples.sort_by(f64::total_cmp);
     let (low, high) = (percentile(&samples, 0.025), percentile(&samples, 0.975));
     let verdict = if low > 0.0 {
-        "the model is better (95% interval above 0)".to_owned()
+        format!("{} is better (95% interval above 0)", names.0)
     } else if high < 0.0 {
-        "the points rules are better (95% interval below 0)".to_owned()
+        format!("{} is better (95% interval below 0)", names.1)
     } else {
         "too close to call on this holdout (95% interval includes 0)".to_owned()
     };
@@ -313,7 +365,12 @@ pub fn compare_holdout(
         mql_threshold,
         resamples: settings.resamples,
         seed: settings.seed,
+        revenue: None,
     };
+    let deal_values = leads.deal_values.as_deref();
+    let mut values = Vec::new();
+    let mut expected = Vec::new();
+    let mut won_without_value = 0;
     for &row in holdout {
         let score = &scores[row];
         let (Some(prediction), Some(points)) = (&score.prediction, &score.points) else {
@@ -324,8 +381,91 @@ pub fn compare_holdout(
         input.points.push(points.total);
         input.grades.push(points.grade.clone());
         input.won.push(won[row]);
+        if let Some(deal_values) = deal_values {
+            let value = deal_values[row];
+            won_without_value += usize::from(won[row] && value.is_none());
+            values.push(value.unwrap_or(0.0));
+            expected.extend(prediction.expected_value);
+        }
+    }
+    if deal_values.is_some() {
+        let expected = (expected.len() == values.len()).then_some(expected);
+        input.revenue = Some(RevenueInput {
+            values,
+            expected,
+            won_without_value,
+        });
     }
     compare(&input)
+}
+
+/// Revenue captured at each capacity by probability, expected value and points, and the top-20%
+/// differences with paired bootstrap intervals (their own random stream: the other intervals do
+/// not move when deal values are given).
+fn revenue_report(input: &CompareInput, revenue: &RevenueInput) -> RevenueReport {
+    let share_of = |scores: &[f64], values: &[f64], share: f64| {
+        let ranked = Ranking::weighted(scores, values);
+        ranked.positives_in_top(share) / ranked.total().max(f64::MIN_POSITIVE)
+    };
+    let expected = revenue.expected.as_deref();
+    let captured = CAPACITIES
+        .iter()
+        .map(|&share| RevenueCapture {
+            share,
+            by_probability: share_of(&input.probabilities, &revenue.values, share),
+            by_expected_value: expected.map(|e| share_of(e, &revenue.values, share)),
+            by_points: share_of(&input.points, &revenue.values, share),
+        })
+        .collect::<Vec<_>>();
+    let n = revenue.values.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(input.seed ^ 0x7265_7665_6e75_6521);
+    let (mut by_value, mut by_points) = (Vec::new(), Vec::new());
+    let (mut p, mut e, mut s, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..input.resamples {
+        p.clear();
+        e.clear();
+        s.clear();
+        v.clear();
+        for _ in 0..n {
+            let i = rng.random_range(0..n);
+            p.push(input.probabilities[i]);
+            s.push(input.points[i]);
+            v.push(revenue.values[i]);
+            if let Some(expected) = expected {
+                e.push(expected[i]);
+            }
+        }
+        if v.iter().all(|&x| x == 0.0) {
+            continue;
+        }
+        let best = if expected.is_some() { &e } else { &p };
+        let model = share_of(best, &v, 0.2);
+        by_value.push(model - share_of(&p, &v, 0.2));
+        by_points.push(model - share_of(&s, &v, 0.2));
+    }
+    let top = &captured[2];
+    let model_top = top.by_expected_value.unwrap_or(top.by_probability);
+    let mut differences = Vec::new();
+    if top.by_expected_value.is_some() {
+        differences.push(difference_of(
+            "share of revenue in the top 20%: expected value minus probability",
+            model_top - top.by_probability,
+            by_value,
+            ("ranking by expected value", "ranking by probability"),
+        ));
+    }
+    differences.push(difference_of(
+        "share of revenue in the top 20%: model minus points",
+        model_top - top.by_points,
+        by_points,
+        ("the model", "the points rules"),
+    ));
+    RevenueReport {
+        total: revenue.values.iter().sum(),
+        won_without_value: revenue.won_without_value,
+        captured,
+        differences,
+    }
 }
 
 /// Compares the two scorings of a holdout.
@@ -406,8 +546,14 @@ pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
         ),
     ];
 
+    let revenue = input
+        .revenue
+        .as_ref()
+        .filter(|r| r.values.len() == n)
+        .map(|r| revenue_report(input, r));
     let step = n.div_ceil(2_000).max(1);
     Ok(Comparison {
+        revenue,
         leads: n,
         won: won_count,
         base_rate: won_count as f64 / n as f64,
@@ -447,6 +593,7 @@ mod tests {
             mql_threshold: 60.0,
             resamples: 200,
             seed: 1,
+            revenue: None,
         }
     }
 

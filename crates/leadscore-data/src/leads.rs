@@ -64,6 +64,9 @@ pub struct LeadsOptions {
     /// Whether the outcome column must exist. Scoring new leads does not need it: without it,
     /// every lead is open.
     pub require_target: bool,
+    /// Deal value column (the amount of won deals); never a feature: sales fill it after the
+    /// fact.
+    pub value: Option<String>,
 }
 
 impl Default for LeadsOptions {
@@ -85,6 +88,7 @@ impl Default for LeadsOptions {
             keep: Vec::new(),
             text_rule: TextRule::default(),
             require_target: true,
+            value: None,
         }
     }
 }
@@ -268,6 +272,11 @@ pub struct LeadsTable {
     pub created_column: Option<String>,
     /// Name of the close date column, when present.
     pub closed_column: Option<String>,
+    /// Deal value of each won lead, when a value column was given (missing for lost and open
+    /// leads, and for won leads whose amount is empty).
+    pub deal_values: Option<Vec<Option<f64>>>,
+    /// Name of the deal value column, when given.
+    pub value_column: Option<String>,
     /// Explicit feature columns.
     pub columns: Vec<FeatureColumn>,
     /// Columns present in the file but not used as features.
@@ -414,6 +423,11 @@ impl LeadsTable {
             closed_at: pick_times(&self.closed_at),
             created_column: self.created_column.clone(),
             closed_column: self.closed_column.clone(),
+            deal_values: self
+                .deal_values
+                .as_ref()
+                .map(|v| rows.iter().map(|&r| v[r]).collect()),
+            value_column: self.value_column.clone(),
             columns,
             excluded: self.excluded.clone(),
             missing: self.missing.clone(),
@@ -488,9 +502,27 @@ impl LeadsTable {
             &mut notices,
         );
 
+        let value_index = options
+            .value
+            .as_deref()
+            .map(|name| {
+                raw.column_index(name)
+                    .ok_or_else(|| raw.missing_column(name, "deal value"))
+            })
+            .transpose()?;
+        let deal_values = value_index
+            .map(|index| read_deal_values(&raw, index, &outcomes, options, &mut notices))
+            .transpose()?;
+
         let mut excluded = Vec::new();
         let mut columns = Vec::new();
-        let reserved = [id_index, target_index, created_index, closed_index];
+        let reserved = [
+            id_index,
+            target_index,
+            created_index,
+            closed_index,
+            value_index,
+        ];
         for (index, name) in raw.names.iter().enumerate() {
             if reserved.contains(&Some(index)) {
                 continue;
@@ -527,6 +559,8 @@ impl LeadsTable {
             closed_at,
             created_column: created_index.map(|i| raw.names[i].clone()),
             closed_column: closed_index.map(|i| raw.names[i].clone()),
+            deal_values,
+            value_column: value_index.map(|i| raw.names[i].clone()),
             columns,
             excluded,
             missing: options.missing.clone(),
@@ -741,6 +775,50 @@ fn read_outcomes(
             open,
         },
     ))
+}
+
+/// Won leads' amounts: a positive number each (an amount of 0 or below, or text, is an error
+/// naming its row); an empty amount leaves the lead out of the value model, with a warning.
+/// Amounts of lost and open leads are not read.
+fn read_deal_values(
+    raw: &RawTable,
+    index: usize,
+    outcomes: &[Outcome],
+    options: &LeadsOptions,
+    notices: &mut Vec<Notice>,
+) -> Result<Vec<Option<f64>>, DataError> {
+    let column = &raw.names[index];
+    let mut values = Vec::with_capacity(raw.rows);
+    let mut empty_wins = 0;
+    for (row, outcome) in outcomes.iter().enumerate() {
+        if *outcome != Outcome::Won {
+            values.push(None);
+            continue;
+        }
+        let text = raw.columns[index].text(row).unwrap_or_default();
+        let value = match read_cell(&text, Some(ColumnKind::Numeric), &options.missing) {
+            Ok(Value::Number(amount)) if amount > 0.0 => Some(amount),
+            Ok(Value::Missing) => {
+                empty_wins += 1;
+                None
+            }
+            Ok(_) | Err(_) => {
+                return Err(DataError::BadNumber {
+                    at: raw.location(row),
+                    column: column.clone(),
+                    value: text,
+                    why: " (a won deal's value must be an amount above 0)".to_owned(),
+                });
+            }
+        };
+        values.push(value);
+    }
+    if empty_wins > 0 {
+        notices.push(Notice::warning(format!(
+            "{empty_wins} won leads have no amount in `{column}`: the value model learns from the others"
+        )));
+    }
+    Ok(values)
 }
 
 fn read_times(raw: &RawTable, index: usize) -> Result<Vec<Option<i64>>, DataError> {

@@ -176,33 +176,39 @@ pub fn expected_calibration_error(probabilities: &[f64], labels: &[bool]) -> f64
 /// penalised by row order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranking {
-    /// (leads, positives) of each group of tied scores, best score first.
-    groups: Vec<(usize, usize)>,
+    /// (leads, positives or summed weight) of each group of tied scores, best score first.
+    groups: Vec<(usize, f64)>,
     leads: usize,
-    positives: usize,
+    positives: f64,
 }
 
 impl Ranking {
-    /// Ranks leads by descending score.
+    /// Ranks leads by descending score; a won lead counts 1.
     pub fn new(scores: &[f64], labels: &[bool]) -> Self {
+        let weights: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l))).collect();
+        Self::weighted(scores, &weights)
+    }
+
+    /// Ranks leads by descending score, each lead counting its weight: with deal values as
+    /// weights, "positives" in the top share are the revenue captured there.
+    pub fn weighted(scores: &[f64], weights: &[f64]) -> Self {
         let order = descending_order(scores);
-        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut groups: Vec<(usize, f64)> = Vec::new();
         let mut previous: Option<f64> = None;
         for &row in &order {
-            let positive = usize::from(labels[row]);
             match groups.last_mut() {
                 Some((count, won)) if previous == Some(scores[row]) => {
                     *count += 1;
-                    *won += positive;
+                    *won += weights[row];
                 }
-                _ => groups.push((1, positive)),
+                _ => groups.push((1, weights[row])),
             }
             previous = Some(scores[row]);
         }
         Self {
             groups,
             leads: scores.len(),
-            positives: labels.iter().filter(|&&l| l).count(),
+            positives: weights.iter().sum(),
         }
     }
 
@@ -211,8 +217,13 @@ impl Ranking {
         self.leads
     }
 
-    /// Number of positive leads.
+    /// Number of positive leads (of a ranking by labels).
     pub fn positives(&self) -> usize {
+        self.positives.round() as usize
+    }
+
+    /// Summed weight of all leads (the positives, or the revenue of a weighted ranking).
+    pub fn total(&self) -> f64 {
         self.positives
     }
 
@@ -225,7 +236,7 @@ impl Ranking {
                 break;
             }
             let share = ((take - taken) / count as f64).min(1.0);
-            captured += positives as f64 * share;
+            captured += positives * share;
             taken += count as f64 * share;
         }
         captured
@@ -241,16 +252,16 @@ impl Ranking {
     fn lift_between(&self, from: f64, to: f64) -> f64 {
         let (from, to) = (from.clamp(0.0, 1.0), to.clamp(0.0, 1.0));
         let take = (to - from) * self.leads as f64;
-        if self.positives == 0 || take <= 0.0 {
+        if self.positives == 0.0 || take <= 0.0 {
             return 0.0;
         }
         let captured = self.positives_in_top(to) - self.positives_in_top(from);
-        (captured / take) / (self.positives as f64 / self.leads as f64)
+        (captured / take) / (self.positives / self.leads as f64)
     }
 
     /// Cumulative share of all positives captured after each of `parts` equal shares of leads.
     pub fn gains(&self, parts: usize) -> Vec<f64> {
-        let positives = self.positives.max(1) as f64;
+        let positives = self.positives.max(1.0);
         (1..=parts)
             .map(|k| self.positives_in_top(k as f64 / parts as f64) / positives)
             .collect()

@@ -13,10 +13,12 @@ mod data;
 mod decision_tree;
 mod error;
 mod gbdt;
+mod linalg;
 mod linear;
 mod logistic;
 mod model;
 mod tree;
+mod value;
 
 pub use calibration::{Calibration, PlattCalibration, sigmoid};
 pub use data::{ClassWeight, TrainingData};
@@ -27,3 +29,4 @@ pub use linear::{EncodedFeature, LinearEncoder};
 pub use logistic::{FittedLogistic, LogisticParams, ValidLogisticParams, fit_logistic_design};
 pub use model::{Contributions, Model, ModelKind, ModelParams};
 pub use tree::{LEAF, MAX_DEPTH, Tree};
+pub use value::{FittedValue, MIN_DEALS, ValidValueParams, ValueParams, ValueValidation};

@@ -373,3 +373,26 @@ def test_events_under_other_column_names_are_read_everywhere(data, models):
     assert model.evaluate(leads, renamed, event_columns=columns)["auc"] == model.evaluate(leads, events)["auc"]
     with pytest.raises(TypeError, match="event_columns"):
         model.predict_proba(leads, renamed, event_columns={"who": "lead_id"})
+
+
+def test_a_value_column_adds_the_expected_value_of_each_lead(data):
+    _, leads, events = data
+    # Big companies' deals are worth ten times more; only won deals have an amount.
+    sizes = leads.column("company_size").to_pylist()
+    won = [o == "won" for o in leads.column("outcome").to_pylist()]
+    amounts = [
+        (100_000.0 if size in ("1001-5000", "5000+") else 10_000.0) * (1 + (i % 7) / 10)
+        if is_won
+        else None
+        for i, (size, is_won) in enumerate(zip(sizes, won))
+    ]
+    with_values = leads.append_column("deal_value", pa.array(amounts, pa.float64()))
+    model = leadscore.train(
+        with_values, events, value="deal_value", models=["logistic"], progress=False
+    )
+    scored = model.score(leads, events, as_of=AS_OF, reasons=0).to_pandas()
+    assert {"value_if_won", "expected_value"} <= set(scored.columns)
+    assert np.allclose(scored["expected_value"], scored["probability"] * scored["value_if_won"])
+    big = scored["value_if_won"][[s in ("1001-5000", "5000+") for s in sizes]].mean()
+    small = scored["value_if_won"][[s not in ("1001-5000", "5000+") for s in sizes]].mean()
+    assert big > 5 * small

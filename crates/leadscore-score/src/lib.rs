@@ -39,6 +39,12 @@ pub struct Prediction {
     pub model: String,
     /// Model version.
     pub model_version: String,
+    /// With a deal value model: the expected deal value if the lead wins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_if_won: Option<f64>,
+    /// With a deal value model: probability × value if won, the revenue to expect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_value: Option<f64>,
 }
 
 /// Everything leadscore says about one lead.
@@ -142,6 +148,8 @@ impl Scorer {
             reasons: (reasons > 0).then(|| model.explain(row, reasons)),
             model: model.name().to_owned(),
             model_version: model.version().to_owned(),
+            value_if_won: score.value_if_won,
+            expected_value: score.expected_value,
         }
     }
 

@@ -85,7 +85,8 @@ pub fn check_rules_against(
 
 impl Scorer {
     /// The columns of a scored table, in order: `lead_id`; with a model `probability`,
-    /// `percentile`, `tier`, `top_positive`, `top_negative`, `model_version`; with rules
+    /// `percentile`, `tier`, `top_positive`, `top_negative`, `model_version` (and, with a deal
+    /// value model, `value_if_won` and `expected_value`); with rules
     /// `points`, `fit_points`, `engagement_points`, `grade`, `points_tier`, `mql`,
     /// `points_breakdown`.
     pub fn output_columns(&self, scores: &[LeadScore]) -> Vec<(String, OutputValues)> {
@@ -129,6 +130,22 @@ impl Scorer {
                     text(|p| p.model_version.clone()),
                 ),
             ]);
+            if self
+                .model
+                .as_ref()
+                .is_some_and(|m| m.value_model().is_some())
+            {
+                columns.extend([
+                    (
+                        "value_if_won".to_owned(),
+                        number(|p| p.value_if_won.unwrap_or(f64::NAN)),
+                    ),
+                    (
+                        "expected_value".to_owned(),
+                        number(|p| p.expected_value.unwrap_or(f64::NAN)),
+                    ),
+                ]);
+            }
         }
         if self.rules.is_some() {
             let points: Vec<&PointsScore> =

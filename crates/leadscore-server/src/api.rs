@@ -121,12 +121,19 @@ pub struct OutcomesRequest {
 }
 
 impl OutcomesRequest {
-    /// Checks every outcome: a lead id within the limit, and a close date that reads as a date.
+    /// Checks every outcome: a lead id within the limit, a close date that reads as a date, and
+    /// an amount (if any) above 0 on a won deal.
     pub fn validate(&self, limits: &RequestLimits) -> Result<(), ApiError> {
         for (index, outcome) in self.outcomes.iter().enumerate() {
             limits.id(&format!("outcomes[{index}].lead_id"), &outcome.lead_id)?;
             if let Some(closed) = &outcome.closed_at {
                 parse_time(closed, &format!("outcomes[{index}].closed_at"))?;
+            }
+            if let Some(problem) = outcome.problem() {
+                return Err(ApiError::field(
+                    format!("outcomes[{index}].amount"),
+                    problem,
+                ));
             }
         }
         Ok(())

@@ -101,6 +101,7 @@ pub fn seed_demo(
                 closed_at: Some(time::format_date(
                     scored_at + DAYS_TO_CLOSE * time::SECONDS_PER_DAY,
                 )),
+                amount: leads.deal_values.as_ref().and_then(|values| values[row]),
             });
         }
     }

@@ -11,12 +11,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use leadscore_compare::live::{ExperimentReport, experiment_report};
+use leadscore_compare::live::ExperimentReport;
 use leadscore_compare::monitor::{MonitorReport, ValidMonitorParams};
 use leadscore_data::time;
 use leadscore_store::{
     Cancellation, DayVolume, LeadHistory, OutcomeImport, ScoreMix, ScoreRecord, StoreError,
-    daily_volume, experiment_counts, lead_history, monitor_database, record_outcomes, score_mix,
+    daily_volume, experiment_report_of, lead_history, monitor_database, record_outcomes, score_mix,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -403,17 +403,20 @@ async fn experiment(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<ExperimentReport>, ApiError> {
-    let (name, arms) = read_query(&state, move |db, cancellation| {
-        experiment_counts(db, &name, cancellation).map(|arms| (name, arms))
+    let report = read_query(&state, move |db, cancellation| {
+        experiment_report_of(db, &name, cancellation)
     })
     .await?;
-    if arms.is_empty() {
+    if report.arms.is_empty() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("no lead has been assigned in an experiment named `{name}`"),
+            format!(
+                "no lead has been assigned in an experiment named `{}`",
+                report.experiment
+            ),
         ));
     }
-    Ok(Json(experiment_report(&name, arms)))
+    Ok(Json(report))
 }
 
 /// Runs a query on the score database off the async workers, after the recorder has written

@@ -251,6 +251,10 @@ pub fn export(
             select.push("s.top_negative AS top_negative".to_owned());
         }
         select.push(format!("{} AS model_version", d.text(model.version())));
+        if model.value_model().is_some() {
+            select.push("s.value_if_won AS value_if_won".to_owned());
+            select.push("s.expected_value AS expected_value".to_owned());
+        }
         joins.push("JOIN scored s ON s.lead_id = l.lead_id".to_owned());
     }
     if let Some(rules) = rules {
@@ -327,9 +331,13 @@ fn model_ctes(
         features.join(",\n    ")
     ));
     let model_sql = model::model_sql(d, model);
+    let mut parts = model_sql.parts.clone();
+    if let Some(value) = model.value_model() {
+        parts.push(format!("{} AS value_log", model::value_log_sql(d, value)));
+    }
     ctes.push(format!(
         "raw_model AS (\n  SELECT features.*,\n    {}\n  FROM features\n)",
-        model_sql.parts.join(",\n    ")
+        parts.join(",\n    ")
     ));
     let calibrated = model::calibration_sql(d, model.calibration(), "raw_logit");
     let probability = model::sigmoid_sql(d, "logit");
@@ -347,6 +355,11 @@ fn model_ctes(
         ),
         format!("{} AS tier", model::tier_sql(d, model, "probability")),
     ];
+    if let Some(value) = model.value_model() {
+        let if_won = format!("EXP(value_log) * {}", d.number(value.smearing));
+        scored.push(format!("{if_won} AS value_if_won"));
+        scored.push(format!("probability * {if_won} AS expected_value"));
+    }
     let reasons = model_sql
         .contributions
         .as_ref()

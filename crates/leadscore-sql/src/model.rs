@@ -193,6 +193,30 @@ pub(crate) fn model_sql(d: Dialect, model: &ModelArtifact) -> ModelSql {
     }
 }
 
+/// A won deal's value on the log scale (`value_log`), from the model file's value model: the
+/// linear predictor over the same design columns the logistic model uses.
+pub(crate) fn value_log_sql(d: Dialect, value: &leadscore_models::FittedValue) -> String {
+    let terms: Vec<String> = value
+        .coefficients
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| **w != 0.0)
+        .map(|(c, w)| format!("{} * ({})", d.number(*w), design_sql(d, &value.encoder, c)))
+        .collect();
+    if terms.is_empty() {
+        d.number(value.intercept)
+    } else {
+        format!(
+            "{} + {}",
+            d.number(value.intercept),
+            terms.join(
+                "
+    + "
+            )
+        )
+    }
+}
+
 /// Calibrated log-odds of a raw log-odds expression.
 pub(crate) fn calibration_sql(d: Dialect, calibration: &Calibration, raw: &str) -> String {
     match calibration {

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use leadscore_compare::live::{ArmCounts, Experiment};
+use leadscore_compare::live::{
+    ArmAmounts, ArmCounts, Experiment, ExperimentReport, experiment_report, experiment_revenue,
+};
 use rusqlite::{TransactionBehavior, params};
 
 use crate::cancel::{Cancellation, watched};
@@ -27,6 +29,53 @@ pub fn register_experiments(path: &Path, experiments: &[Experiment]) -> Result<(
         }
     }
     transaction.commit().map_err(&error)
+}
+
+/// An experiment's report: per-arm counts and statistics, and revenue per routed lead when
+/// outcomes carry amounts. `cancellation` stops the queries early.
+pub fn experiment_report_of(
+    path: &Path,
+    experiment: &str,
+    cancellation: &Cancellation,
+) -> Result<ExperimentReport, StoreError> {
+    let mut report = experiment_report(
+        experiment,
+        experiment_counts(path, experiment, cancellation)?,
+    );
+    report.revenue = experiment_revenue(&experiment_amounts(path, experiment, cancellation)?);
+    Ok(report)
+}
+
+/// The amounts of each arm's routed leads with an outcome (0 for lost deals and won deals
+/// without an amount), baseline arm first.
+fn experiment_amounts(
+    path: &Path,
+    experiment: &str,
+    cancellation: &Cancellation,
+) -> Result<Vec<ArmAmounts>, StoreError> {
+    let (connection, error) = watched(path, cancellation)?;
+    let mut query = connection
+        .prepare(
+            "SELECT a.arm, CASE WHEN o.won THEN coalesce(o.amount, 0) ELSE 0 END,
+                    coalesce((SELECT position FROM experiment_arms e WHERE e.experiment = a.experiment AND e.arm = a.arm), 1000) AS position
+             FROM assignments a JOIN outcomes o ON o.lead_id = a.lead_id
+             WHERE a.experiment = ?1 AND a.routed ORDER BY position, a.arm",
+        )
+        .map_err(&error)?;
+    let mut rows = query.query(params![experiment]).map_err(&error)?;
+    let mut arms: Vec<ArmAmounts> = Vec::new();
+    while let Some(row) = rows.next().map_err(&error)? {
+        let arm: String = row.get(0).map_err(&error)?;
+        let amount: f64 = row.get(1).map_err(&error)?;
+        match arms.last_mut() {
+            Some(last) if last.arm == arm => last.amounts.push(amount),
+            _ => arms.push(ArmAmounts {
+                arm,
+                amounts: vec![amount],
+            }),
+        }
+    }
+    Ok(arms)
 }
 
 /// Per-arm counts of an experiment, baseline arm first; empty when no lead was assigned.

@@ -22,7 +22,7 @@ mod schema;
 
 pub use cancel::Cancellation;
 pub use error::{RecordError, StoreError};
-pub use experiments::{experiment_counts, register_experiments};
+pub use experiments::{experiment_counts, experiment_report_of, register_experiments};
 pub use history::{
     ArmWeek, DayVolume, LeadHistory, ScoreMix, StoredAssignment, StoredOutcome, StoredScore,
     daily_volume, experiment_weeks, lead_history, score_mix,

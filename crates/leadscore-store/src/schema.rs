@@ -100,6 +100,20 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             .execute_batch("ALTER TABLE scores ADD COLUMN answer TEXT")
             .map_err(&error)?;
     }
+    // Files written before outcomes carried amounts.
+    let has_amount: bool = connection
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('outcomes') WHERE name = 'amount'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(&error)?;
+    if !has_amount {
+        connection
+            .execute_batch("ALTER TABLE outcomes ADD COLUMN amount REAL")
+            .map_err(&error)?;
+    }
     // Files written before challengers were scored in shadow.
     for (column, kind) in [("shadow_version", "TEXT"), ("shadow_probability", "REAL")] {
         if !has_column(column)? {

@@ -53,6 +53,7 @@ fn the_console_reads_back_what_was_recorded() {
             OutcomeValue::Lost
         },
         closed_at: Some("2026-11-29".to_owned()),
+        amount: None,
     };
     record_outcomes(&db, &[outcome("L1", true), outcome("L2", false)]).expect("outcomes");
     let none = Cancellation::default();

@@ -36,6 +36,7 @@ pub struct GeneratorParams {
     activity: f64,
     duplicate_rate: f64,
     stray_rate: f64,
+    deal_values: bool,
 }
 
 impl Default for GeneratorParams {
@@ -50,6 +51,7 @@ impl Default for GeneratorParams {
             activity: 1.0,
             duplicate_rate: 0.01,
             stray_rate: 0.002,
+            deal_values: false,
         }
     }
 }
@@ -99,6 +101,14 @@ impl GeneratorParams {
     /// Share of extra events whose lead is not in the leads file.
     pub fn stray_rate(mut self, rate: f64) -> Self {
         self.stray_rate = rate;
+        self
+    }
+
+    /// Adds a `deal_value` column (won leads' amounts) to the leads and each lead's expected deal
+    /// value to the truth. Values come from their own random stream: everything else is the same
+    /// with or without them.
+    pub fn deal_values(mut self, on: bool) -> Self {
+        self.deal_values = on;
         self
     }
 
@@ -155,6 +165,10 @@ pub struct SyntheticLead {
     pub true_probability: f64,
     /// The outcome drawn from that probability (for open leads: the one they will have).
     pub would_convert: bool,
+    /// The amount this lead buys if it wins (written for won leads with deal values on).
+    pub deal_value: f64,
+    /// The true mean amount of leads like it that win.
+    pub expected_deal_value: f64,
     attributes: Attributes,
 }
 
@@ -180,6 +194,8 @@ pub struct SyntheticData {
     pub events: Vec<SyntheticEvent>,
     /// Export time: open leads are those not closed by then.
     pub export_time: i64,
+    /// Whether the files carry deal values.
+    pub deal_values: bool,
 }
 
 /// Counts printed after generation.
@@ -255,6 +271,7 @@ impl ValidGeneratorParams {
             leads: per_lead.into_iter().map(|(lead, _)| lead).collect(),
             events,
             export_time,
+            deal_values: params.deal_values,
         }
     }
 }
@@ -306,6 +323,14 @@ fn generate_lead(
             onboarding_end,
         ));
     }
+    // Its own stream, so that turning deal values on changes nothing else.
+    let mut value_rng = ChaCha8Rng::seed_from_u64(params.seed ^ 0x6465_616c_7661_6c75);
+    value_rng.set_stream(index as u64);
+    let log_mean = world::deal_log_mean(&attributes);
+    let deal_value = (log_mean + world::DEAL_SIGMA * standard_normal(&mut value_rng))
+        .exp()
+        .round();
+    let expected_deal_value = (log_mean + world::DEAL_SIGMA * world::DEAL_SIGMA / 2.0).exp();
     let lead = SyntheticLead {
         id: format!("L{:07}", index + 1),
         created_at,
@@ -313,6 +338,8 @@ fn generate_lead(
         outcome: (!is_open).then_some(would_convert),
         true_probability,
         would_convert,
+        deal_value,
+        expected_deal_value,
         attributes,
     };
     (lead, events)
@@ -373,7 +400,8 @@ impl SyntheticData {
     pub fn write_leads(&self, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "lead_id,created_at,closed_at,outcome,industry,company_size,job_level,country,lead_source,email_domain,annual_revenue"
+            "lead_id,created_at,closed_at,outcome,industry,company_size,job_level,country,lead_source,email_domain,annual_revenue{}",
+            if self.deal_values { ",deal_value" } else { "" }
         )?;
         for lead in &self.leads {
             let a = &lead.attributes;
@@ -382,9 +410,14 @@ impl SyntheticData {
                 Some(false) => "lost",
                 None => "open",
             };
+            let value = match (self.deal_values, lead.outcome) {
+                (true, Some(true)) => format!(",{:.0}", lead.deal_value),
+                (true, _) => ",".to_owned(),
+                (false, _) => String::new(),
+            };
             writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{}{value}",
                 lead.id,
                 leadscore_data::time::format_timestamp(lead.created_at),
                 lead.closed_at
@@ -423,11 +456,24 @@ impl SyntheticData {
 
     /// Writes the truth file: true probability and drawn outcome per lead.
     pub fn write_truth(&self, out: &mut impl Write) -> std::io::Result<()> {
-        writeln!(out, "lead_id,true_probability,would_convert")?;
+        writeln!(
+            out,
+            "lead_id,true_probability,would_convert{}",
+            if self.deal_values {
+                ",expected_deal_value"
+            } else {
+                ""
+            }
+        )?;
         for lead in &self.leads {
+            let value = if self.deal_values {
+                format!(",{:.2}", lead.expected_deal_value)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{},{:.6},{}",
+                "{},{:.6},{}{value}",
                 lead.id,
                 lead.true_probability,
                 u8::from(lead.would_convert)

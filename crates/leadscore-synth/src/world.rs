@@ -92,6 +92,23 @@ pub(crate) const COMPANY_SIZES: [(&str, f64, f64, f64); 6] = [
     ("5000+", 0.06, 0.30, 3e9),
 ];
 
+/// Won deals' size: `ln(value) ~ Normal(ln 20,000 + effects, DEAL_SIGMA²)`. Bigger companies buy
+/// much more while converting little more, so ranking by probability alone misses revenue.
+const DEAL_BASE: f64 = 9.903_487_552; // ln 20,000
+/// Spread of ln(value) around its mean.
+pub(crate) const DEAL_SIGMA: f64 = 0.6;
+const DEAL_SIZE: [f64; 6] = [-1.2, -0.6, 0.0, 0.8, 1.5, 2.1];
+const DEAL_INDUSTRY: [f64; 10] = [0.2, 0.5, 0.3, 0.1, -0.2, -0.5, 0.4, -0.3, -0.2, 0.0];
+const DEAL_JOB: [f64; 6] = [0.3, 0.25, 0.15, 0.0, -0.1, -0.3];
+
+/// Mean of ln(deal value) of a lead that wins.
+pub(crate) fn deal_log_mean(attributes: &Attributes) -> f64 {
+    DEAL_BASE
+        + DEAL_SIZE[attributes.company_size]
+        + DEAL_INDUSTRY[attributes.industry]
+        + DEAL_JOB[attributes.job_level]
+}
+
 pub(crate) const JOB_LEVELS: [(&str, f64, f64); 6] = [
     ("c-level", 0.08, 0.50),
     ("vp", 0.08, 0.50),

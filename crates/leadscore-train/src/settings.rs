@@ -70,6 +70,9 @@ pub struct DataSettings {
     pub created_at: Option<String>,
     /// Close date column (default `closed_at` when present).
     pub closed_at: Option<String>,
+    /// Deal value column: won deals' amounts, for the value model and revenue comparisons
+    /// (never a feature).
+    pub value: Option<String>,
 }
 
 /// `[events]`: column names of the events table.
@@ -170,6 +173,7 @@ impl DataSettings {
             categorical: self.categorical.clone(),
             missing: self.missing_tokens(),
             separator,
+            value: self.value.clone(),
             ..base
         })
     }

@@ -13,8 +13,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use leadscore_artifact::{
-    ArtifactParts, CandidateResult, DataFingerprint, Importance, InputSchema, ModelArtifact, Tier,
-    TrainingReport, ValidationReport, profile_columns,
+    ArtifactParts, CandidateResult, DataFingerprint, DealValue, Importance, InputSchema,
+    ModelArtifact, Tier, TrainingReport, ValidationReport, profile_columns,
 };
 use leadscore_data::{EventLog, LeadsTable, Outcome, file_sha256, time::format_date};
 use leadscore_features::{
@@ -24,7 +24,7 @@ use leadscore_metrics::{
     BinaryMetrics, auc_interval, average_precision, log_loss, quantiles, roc_auc,
 };
 use leadscore_models::{
-    Calibration, Model, ModelKind, ModelParams, PlattCalibration, TrainingData,
+    Calibration, Model, ModelKind, ModelParams, PlattCalibration, TrainingData, ValueParams,
 };
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
@@ -297,6 +297,7 @@ struct FinalFit {
     matrix: FeatureMatrix,
     development_x: Array2<f64>,
     test: Option<BinaryMetrics>,
+    value: Option<DealValue>,
 }
 
 impl ValidTrainParams {
@@ -540,12 +541,34 @@ impl ValidTrainParams {
                 .collect();
             BinaryMetrics::compute(&probabilities, &test_y)
         });
+        // A won deal's value, learned from the development leads' amounts (`--value`).
+        let value = match (&input.leads.deal_values, &input.leads.value_column) {
+            (Some(values), Some(column)) => {
+                let won: Vec<usize> = development
+                    .iter()
+                    .copied()
+                    .filter(|&r| values[r].is_some())
+                    .collect();
+                let amounts: Vec<f64> = won.iter().filter_map(|&r| values[r]).collect();
+                let model = ValueParams::new().check()?.fit(
+                    matrix.values.select(Axis(0), &won).view(),
+                    &amounts,
+                    &info,
+                )?;
+                Some(DealValue {
+                    column: column.clone(),
+                    model,
+                })
+            }
+            _ => None,
+        };
         Ok(FinalFit {
             pipeline,
             model,
             matrix,
             development_x,
             test,
+            value,
         })
     }
 
@@ -587,9 +610,13 @@ impl ValidTrainParams {
         })?;
         let importance = importance(&artifact, &fitted.development_x);
         let profiles = profile_columns(artifact.features(), fitted.development_x.view());
-        Ok(artifact
+        let artifact = artifact
             .with_importance(importance)
-            .with_column_profiles(profiles))
+            .with_column_profiles(profiles);
+        Ok(match fitted.value {
+            Some(value) => artifact.with_value(value)?,
+            None => artifact,
+        })
     }
 }
 

@@ -144,6 +144,42 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             d.what, d.estimate, d.low, d.high, d.verdict
         );
     }
+    if let Some(revenue) = &comparison.revenue {
+        let mut captured = table([
+            "revenue captured",
+            "model by probability",
+            "model by expected value",
+            "points",
+        ]);
+        for c in &revenue.captured {
+            captured.add_row(vec![
+                format!("top {:.0}% of leads", 100.0 * c.share),
+                format!("{:.1}%", 100.0 * c.by_probability),
+                c.by_expected_value
+                    .map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v)),
+                format!("{:.1}%", 100.0 * c.by_points),
+            ]);
+        }
+        println!(
+            "revenue of the holdout's won leads: {:.0}{}",
+            revenue.total,
+            if revenue.won_without_value > 0 {
+                format!(
+                    " ({} won leads without an amount count 0)",
+                    revenue.won_without_value
+                )
+            } else {
+                String::new()
+            }
+        );
+        println!("{captured}");
+        for d in &revenue.differences {
+            println!(
+                "{}: {:+.4}, 95% interval [{:+.4}, {:+.4}] — {}",
+                d.what, d.estimate, d.low, d.high, d.verdict
+            );
+        }
+    }
     let bands = |title: &str, bands: &[leadscore_compare::Band]| {
         let mut out = table([title, "leads", "won", "conversion"]);
         for b in bands {

@@ -2,10 +2,9 @@
 //! experiments, on the server's SQLite database.
 
 use anyhow::Result;
-use leadscore_compare::live::experiment_report;
 use leadscore_data::{Outcome, time};
 use leadscore_store::{
-    Cancellation, OutcomeRecord, OutcomeValue, experiment_counts, record_outcomes,
+    Cancellation, OutcomeRecord, OutcomeValue, experiment_report_of, record_outcomes,
 };
 
 use crate::args::{ExperimentReportArgs, OutcomesImportArgs};
@@ -38,6 +37,7 @@ pub fn import(args: &OutcomesImportArgs) -> Result<()> {
                     .as_ref()
                     .and_then(|c| c[row])
                     .map(time::format_timestamp),
+                amount: leads.deal_values.as_ref().and_then(|values| values[row]),
             })
         })
         .collect();
@@ -59,14 +59,13 @@ pub fn import(args: &OutcomesImportArgs) -> Result<()> {
 
 /// Prints an experiment's report.
 pub fn report(args: &ExperimentReportArgs) -> Result<()> {
-    let arms = experiment_counts(&args.db, &args.name, &Cancellation::default())?;
+    let report = experiment_report_of(&args.db, &args.name, &Cancellation::default())?;
     anyhow::ensure!(
-        !arms.is_empty(),
+        !report.arms.is_empty(),
         "no lead has been assigned in an experiment named `{}` in {}",
         args.name,
         args.db.display()
     );
-    let report = experiment_report(&args.name, arms);
     if args.json {
         return print_json(&report);
     }
@@ -120,6 +119,32 @@ pub fn report(args: &ExperimentReportArgs) -> Result<()> {
             println!("{}", d.verdict);
         }
         None => println!("too small to decide: no routed lead of both arms has an outcome yet"),
+    }
+    if let Some(revenue) = &report.revenue {
+        let mut out = table([
+            "arm",
+            "routed with outcome",
+            "revenue",
+            "revenue per routed lead [95%]",
+        ]);
+        for arm in &revenue.arms {
+            out.add_row(vec![
+                arm.arm.clone(),
+                arm.routed_closed.to_string(),
+                format!("{:.0}", arm.revenue),
+                format!(
+                    "{:.0} [{:.0}, {:.0}]",
+                    arm.per_routed_lead, arm.interval.0, arm.interval.1
+                ),
+            ]);
+        }
+        println!("{out}");
+        if let Some(d) = &revenue.difference {
+            println!(
+                "revenue per routed lead, {} − {}: {:+.0}, 95% bootstrap interval [{:+.0}, {:+.0}]: {}",
+                d.arms.1, d.arms.0, d.difference, d.interval.0, d.interval.1, d.verdict
+            );
+        }
     }
     for warning in &report.warnings {
         println!("warning: {warning}");

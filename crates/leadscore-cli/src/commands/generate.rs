@@ -25,6 +25,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         .seed(args.seed)
         .months(args.months)
         .activity(args.activity)
+        .deal_values(args.deal_values)
         .check()?;
     let bar = spinner(format!("generating {} leads", args.leads));
     let data = params.generate();

@@ -5,10 +5,14 @@
 
 mod assign;
 mod config;
+mod revenue;
 mod stats;
 
 pub use assign::Decision;
 pub use config::{Arm, Experiment, Policy, load};
+pub use revenue::{
+    ArmAmounts, ArmRevenue, ExperimentRevenue, RevenueDifference, experiment_revenue,
+};
 pub use stats::{
     ArmCounts, ArmDifference, ArmReport, ExperimentReport, SequentialInterval, experiment_report,
     wilson,

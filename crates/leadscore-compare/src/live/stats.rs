@@ -87,6 +87,9 @@ pub struct ExperimentReport {
     pub difference: Option<ArmDifference>,
     /// What makes the comparison less fair than it looks (arms routing different volumes).
     pub warnings: Vec<String>,
+    /// Revenue routed per arm, when outcomes were recorded with amounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<super::ExperimentRevenue>,
 }
 
 fn rate(numerator: u64, denominator: u64) -> Option<f64> {
@@ -223,6 +226,7 @@ pub fn experiment_report(experiment: &str, arms: Vec<ArmCounts>) -> ExperimentRe
         arms: reports,
         difference,
         warnings,
+        revenue: None,
     }
 }
 

@@ -131,9 +131,11 @@ def _reading(
     missing_values: Optional[Sequence[str]] = None,
     created_at: Optional[str] = None,
     closed_at: Optional[str] = None,
+    value: Optional[str] = None,
 ) -> dict:
     listed = lambda values: None if values is None else [str(v) for v in values]  # noqa: E731
     return {
+        "value": value,
         "target": target,
         "positive": listed(positive),
         "negative": listed(negative),
@@ -418,6 +420,7 @@ def train(
     missing_values: Optional[Sequence[str]] = None,
     created_at: Optional[str] = None,
     closed_at: Optional[str] = None,
+    value: Optional[str] = None,
     event_columns: Optional[dict] = None,
     windows_days: Optional[Sequence[int]] = None,
     half_life_days: Optional[float] = None,
@@ -438,7 +441,9 @@ def train(
     """Trains on the closed (won/lost) leads, as ``leadscore train`` does with the same flags.
 
     Returns the chosen, calibrated model; ``model.leaderboard`` and ``model.info`` hold the
-    search and its metrics, ``model.report`` the per-column signal and reading warnings."""
+    search and its metrics, ``model.report`` the per-column signal and reading warnings. With
+    ``value`` (won deals' amounts, as ``--value``) it also learns a won deal's value, and scores
+    gain ``value_if_won`` and ``expected_value``."""
     settings = _settings(
         _reading(
             target,
@@ -452,6 +457,7 @@ def train(
             missing_values,
             created_at,
             closed_at,
+            value,
         ),
         _event_columns(event_columns),
         {

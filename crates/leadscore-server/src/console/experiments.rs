@@ -195,6 +195,53 @@ pub(crate) fn experiments(views: &[ExperimentView<'_>], has_db: bool) -> String 
                 a = escape(&d.arms.1),
             );
         }
+        if let Some(revenue) = &report.revenue {
+            let _ = write!(
+                out,
+                r#"<div class="scroll"><table id="revenue-{index}"><caption>Revenue routed: won amounts per routed lead with an outcome (lost deals count 0), 95% bootstrap intervals</caption><thead><tr><th scope="col">arm</th><th scope="col">routed with outcome</th><th scope="col">revenue</th><th scope="col">per routed lead</th></tr></thead><tbody>"#
+            );
+            for arm in &revenue.arms {
+                let _ = write!(
+                    out,
+                    r#"<tr><th scope="row">{}</th>{}{}{}</tr>"#,
+                    escape(&arm.arm),
+                    number_cell(
+                        "revenue-routed",
+                        arm.routed_closed,
+                        &thousands(arm.routed_closed as u64)
+                    ),
+                    number_cell(
+                        "revenue",
+                        arm.revenue,
+                        &thousands(arm.revenue.round() as u64)
+                    ),
+                    number_cell(
+                        "revenue-per-lead",
+                        arm.per_routed_lead,
+                        &format!(
+                            "{} [{}, {}]",
+                            thousands(arm.per_routed_lead.round() as u64),
+                            thousands(arm.interval.0.round() as u64),
+                            thousands(arm.interval.1.round() as u64)
+                        )
+                    ),
+                );
+            }
+            out.push_str("</tbody></table></div>");
+            if let Some(d) = &revenue.difference {
+                let _ = write!(
+                    out,
+                    r#"<p class="difference">Revenue per routed lead, {} − {}: <strong data-field="revenue-difference" data-value="{}">{:+.0}</strong>, 95% interval [{:+.0}, {:+.0}]: {}.</p>"#,
+                    escape(&d.arms.1),
+                    escape(&d.arms.0),
+                    d.difference,
+                    d.difference,
+                    d.interval.0,
+                    d.interval.1,
+                    escape(&d.verdict)
+                );
+            }
+        }
         for warning in &report.warnings {
             out.push_str(&notice(Err(&capitalised(warning))));
         }

@@ -27,9 +27,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use leadscore_compare::live::experiment_report;
 use leadscore_data::time;
-use leadscore_store::{experiment_counts, experiment_weeks};
+use leadscore_store::{experiment_report_of, experiment_weeks};
 use serde::Deserialize;
 
 use crate::auth::ApiKeys;
@@ -156,15 +155,15 @@ async fn experiments(State(state): State<AppState>, headers: HeaderMap) -> Respo
         let name = experiment.name.clone();
         let data = read_query(&state, move |db, cancellation| {
             Ok((
-                experiment_counts(db, &name, cancellation)?,
+                experiment_report_of(db, &name, cancellation)?,
                 experiment_weeks(db, &name, cancellation)?,
             ))
         })
         .await;
         views.push(match data {
-            Ok((arms, weeks)) => ExperimentView {
+            Ok((report, weeks)) => ExperimentView {
                 experiment,
-                report: Ok(experiment_report(&experiment.name, arms)),
+                report: Ok(report),
                 weeks,
             },
             Err(error) => ExperimentView {
