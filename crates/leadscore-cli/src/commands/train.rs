@@ -35,6 +35,9 @@ struct TrainReport<'a> {
     columns: &'a [ColumnSignal],
     /// What loading the data warned about (dates, identifiers, placeholders…).
     warnings: Vec<&'a str>,
+    /// With `--value`: how the deal value model did in cross-validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a leadscore_artifact::ValueValidation>,
 }
 
 /// The settings file with the training and feature flags laid over it.
@@ -144,6 +147,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             report: artifact.report(),
             columns: &outcome.column_signals,
             warnings,
+            value: artifact.value_model().map(|v| &v.validation),
         });
     }
     for warning in &warnings {
@@ -283,6 +287,23 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
         })
         .collect();
     println!("tiers: {}", tiers.join(" · "));
+    if let Some(value) = artifact.deal_value() {
+        let v = &value.model.validation;
+        println!(
+            "deal value (`{}`): {} from {} won deals; cross-validated RMSE of ln(amount) {:.3} (the mean: {:.3}), median absolute error {:.0} (the mean: {:.0})",
+            value.column,
+            if v.chosen == "regression" {
+                "a log-linear regression"
+            } else {
+                "the mean (the regression predicted no better)"
+            },
+            v.deals,
+            v.rmse_log,
+            v.baseline_rmse_log,
+            v.median_absolute_error,
+            v.baseline_median_absolute_error
+        );
+    }
     println!(
         "wrote {} (model `{}` version {}) in {:.1} s",
         out.display(),
