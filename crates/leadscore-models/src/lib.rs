@@ -29,4 +29,6 @@ pub use linear::{EncodedFeature, LinearEncoder};
 pub use logistic::{FittedLogistic, LogisticParams, ValidLogisticParams, fit_logistic_design};
 pub use model::{Contributions, Model, ModelKind, ModelParams};
 pub use tree::{LEAF, MAX_DEPTH, Tree};
-pub use value::{FittedValue, MIN_DEALS, ValidValueParams, ValueParams, ValueValidation};
+pub use value::{
+    FittedValue, MIN_DEALS, ValidValueParams, ValueCandidate, ValueParams, ValueValidation,
+};

@@ -4,13 +4,14 @@
 //! log scale they are close to normal and company size, industry and seniority act as factors,
 //! which a log-linear model captures with few parameters from the few won deals a team has.
 //!
-//! [`ValidValueParams::fit`] cross-validates it against the simplest baseline, the mean of all
-//! won deals, and keeps the baseline when the regression does not predict better.
+//! [`ValidValueParams::fit`] cross-validates it against two baselines, the mean of all won deals
+//! and the mean per level of each categorical column (segment means), and keeps whichever
+//! predicts `ln(value)` best out of fold.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use leadscore_features::FeatureInfo;
+use leadscore_features::{FeatureInfo, FeatureKind};
 
 use crate::error::ModelError;
 use crate::linalg::{cholesky, cholesky_solve};
@@ -70,16 +71,22 @@ pub struct ValidValueParams(ValueParams);
 pub struct ValueValidation {
     /// Won deals learned from.
     pub deals: usize,
-    /// Out-of-fold RMSE of `ln(value)`, regression.
-    pub rmse_log: f64,
-    /// Out-of-fold RMSE of `ln(value)`, predicting the mean.
-    pub baseline_rmse_log: f64,
-    /// Out-of-fold median absolute error in money, regression.
-    pub median_absolute_error: f64,
-    /// The same predicting the mean of all deals.
-    pub baseline_median_absolute_error: f64,
-    /// `regression` or `mean` (the baseline predicted better).
+    /// Every candidate: the regression, the overall mean, and the mean per level of each
+    /// categorical column (segment means), best first.
+    pub candidates: Vec<ValueCandidate>,
+    /// The candidate kept: the one with the lowest out-of-fold RMSE of `ln(value)`.
     pub chosen: String,
+}
+
+/// One value-model candidate's cross-validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueCandidate {
+    /// `regression`, `mean`, or `mean per COLUMN`.
+    pub name: String,
+    /// Out-of-fold RMSE of `ln(value)`.
+    pub rmse_log: f64,
+    /// Out-of-fold median absolute error in money.
+    pub median_absolute_error: f64,
 }
 
 /// A fitted value model: `E[value | won, x] = exp(intercept + w·design(x)) · smearing`.
@@ -93,7 +100,7 @@ pub struct FittedValue {
     pub intercept: f64,
     /// Duan's smearing factor: the mean of `exp(residual)` on the deals learned from.
     pub smearing: f64,
-    /// Cross-validation against the mean.
+    /// Cross-validation against the baselines.
     pub validation: ValueValidation,
 }
 
@@ -184,7 +191,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 impl ValidValueParams {
     /// Fits the value model on the feature rows `x` of won deals and their amounts `values`
-    /// (each above 0), choosing regression or the mean by 5-fold cross-validation.
+    /// (each above 0), keeping the regression, the mean or a segment mean by 5-fold
+    /// cross-validation.
     pub fn fit(
         &self,
         x: ArrayView2<'_, f64>,
@@ -203,13 +211,72 @@ impl ValidValueParams {
         let encoder = LinearEncoder::fit(x, features);
         let design = encoder.encode(x);
         let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
+        // Candidates as subsets of the design's columns: all (regression), none (the mean), and
+        // each categorical column's one-hot block (its segment means).
+        let owners = encoder.column_features();
+        let mut candidates: Vec<(String, Vec<usize>)> = vec![
+            ("regression".to_owned(), (0..design.ncols()).collect()),
+            ("mean".to_owned(), Vec::new()),
+        ];
+        for (j, feature) in features.iter().enumerate() {
+            if matches!(feature.kind, FeatureKind::Categorical { .. }) {
+                let block: Vec<usize> = (0..owners.len()).filter(|&c| owners[c] == j).collect();
+                if !block.is_empty() {
+                    candidates.push((format!("mean per {}", feature.name), block));
+                }
+            }
+        }
+        let mut scored = Vec::with_capacity(candidates.len());
+        for (name, columns) in &candidates {
+            let subset = design.select(Axis(1), columns);
+            let (log_errors, money_errors) = self.cross_validate(&subset, &logs, values)?;
+            scored.push(ValueCandidate {
+                name: name.clone(),
+                rmse_log: rmse(&log_errors),
+                median_absolute_error: median(money_errors),
+            });
+        }
+        let best = (0..scored.len())
+            .min_by(|&a, &b| scored[a].rmse_log.total_cmp(&scored[b].rmse_log))
+            .unwrap_or(0);
+        let columns = &candidates[best].1;
+        let (weights, intercept) = ridge(&design.select(Axis(1), columns), &logs, self.0.alpha)?;
+        let mut coefficients = vec![0.0; design.ncols()];
+        for (&c, w) in columns.iter().zip(weights) {
+            coefficients[c] = w;
+        }
         let n = logs.len();
-        let (mut errors, mut baseline_errors) = (vec![0.0; n], vec![0.0; n]);
-        let (mut money, mut baseline_money) = (vec![0.0; n], vec![0.0; n]);
+        let fitted: Vec<f64> = (0..n)
+            .map(|i| intercept + dot(&coefficients, design.row(i)))
+            .collect();
+        let chosen = scored[best].name.clone();
+        scored.sort_by(|a, b| a.rmse_log.total_cmp(&b.rmse_log));
+        Ok(FittedValue {
+            encoder,
+            coefficients,
+            intercept,
+            smearing: smearing(&logs, &fitted),
+            validation: ValueValidation {
+                deals: n,
+                candidates: scored,
+                chosen,
+            },
+        })
+    }
+
+    /// Out-of-fold errors of ridge on `design` (possibly no columns: the mean): on the log
+    /// scale, and in money after smearing.
+    fn cross_validate(
+        &self,
+        design: &Array2<f64>,
+        logs: &[f64],
+        values: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), ModelError> {
+        let n = logs.len();
+        let (mut log_errors, mut money_errors) = (vec![0.0; n], vec![0.0; n]);
         for fold in 0..FOLDS {
             let train: Vec<usize> = (0..n).filter(|i| i % FOLDS != fold).collect();
-            let held: Vec<usize> = (0..n).filter(|i| i % FOLDS == fold).collect();
-            let train_design = design.select(ndarray::Axis(0), &train);
+            let train_design = design.select(Axis(0), &train);
             let train_logs: Vec<f64> = train.iter().map(|&i| logs[i]).collect();
             let (weights, intercept) = ridge(&train_design, &train_logs, self.0.alpha)?;
             let fitted: Vec<f64> = train
@@ -217,46 +284,13 @@ impl ValidValueParams {
                 .map(|&i| intercept + dot(&weights, design.row(i)))
                 .collect();
             let smearing = smearing(&train_logs, &fitted);
-            let mean_log = train_logs.iter().sum::<f64>() / train_logs.len() as f64;
-            let mean_money = train.iter().map(|&i| values[i]).sum::<f64>() / train.len() as f64;
-            for &i in &held {
+            for i in (0..n).filter(|i| i % FOLDS == fold) {
                 let predicted = intercept + dot(&weights, design.row(i));
-                errors[i] = logs[i] - predicted;
-                baseline_errors[i] = logs[i] - mean_log;
-                money[i] = (values[i] - predicted.exp() * smearing).abs();
-                baseline_money[i] = (values[i] - mean_money).abs();
+                log_errors[i] = logs[i] - predicted;
+                money_errors[i] = (values[i] - predicted.exp() * smearing).abs();
             }
         }
-        let validation = ValueValidation {
-            deals: n,
-            rmse_log: rmse(&errors),
-            baseline_rmse_log: rmse(&baseline_errors),
-            median_absolute_error: median(money),
-            baseline_median_absolute_error: median(baseline_money),
-            chosen: String::new(),
-        };
-        let regression = validation.rmse_log < validation.baseline_rmse_log;
-        let (coefficients, intercept) = if regression {
-            ridge(&design, &logs, self.0.alpha)?
-        } else {
-            (
-                vec![0.0; design.ncols()],
-                logs.iter().sum::<f64>() / n as f64,
-            )
-        };
-        let fitted: Vec<f64> = (0..n)
-            .map(|i| intercept + dot(&coefficients, design.row(i)))
-            .collect();
-        Ok(FittedValue {
-            encoder,
-            coefficients,
-            intercept,
-            smearing: smearing(&logs, &fitted),
-            validation: ValueValidation {
-                chosen: if regression { "regression" } else { "mean" }.to_owned(),
-                ..validation
-            },
-        })
+        Ok((log_errors, money_errors))
     }
 }
 

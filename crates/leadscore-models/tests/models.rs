@@ -262,3 +262,64 @@ fn single_class_and_bad_parameters_are_errors() {
     assert!(GbdtParams::new().bagging_fraction(1.5).check().is_err());
     assert!(DecisionTreeParams::new().max_depth(0).check().is_err());
 }
+
+#[test]
+fn the_value_model_learns_log_effects_and_keeps_a_baseline_when_nothing_predicts() {
+    let (x, y, _) = problem(4_000, 11);
+    let won: Vec<usize> = (0..y.len()).filter(|&i| y[i]).collect();
+    let rows = x.select(ndarray::Axis(0), &won);
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let mut noise = || 0.3 * (rng.random::<f64>() - 0.5);
+    // Category 4 buys ten times more; the rest is noise around 10,000.
+    let values: Vec<f64> = won
+        .iter()
+        .map(|&i| {
+            let factor = if x[(i, 1)] == 4.0 { 10.0 } else { 1.0 };
+            10_000.0 * factor * noise().exp()
+        })
+        .collect();
+    let params = leadscore_models::ValueParams::new().check().expect("valid");
+    let fitted = params.fit(rows.view(), &values, &features()).expect("fits");
+    assert_ne!(fitted.validation.chosen, "mean", "{:?}", fitted.validation);
+    let predicted: Vec<f64> = rows
+        .rows()
+        .into_iter()
+        .map(|r| fitted.predict(r.as_slice().expect("row")))
+        .collect();
+    let (big, small): (Vec<_>, Vec<_>) = won
+        .iter()
+        .zip(&predicted)
+        .partition(|(i, _)| x[(**i, 1)] == 4.0);
+    let mean = |v: &[(&usize, &f64)]| v.iter().map(|(_, p)| **p).sum::<f64>() / v.len() as f64;
+    let ratio = mean(&big) / mean(&small);
+    assert!(
+        (8.0..12.5).contains(&ratio),
+        "category 4 is worth ten times more: {ratio}"
+    );
+    let json = serde_json::to_string(&fitted).expect("serialise");
+    let back: leadscore_models::FittedValue = serde_json::from_str(&json).expect("parse");
+    assert_eq!(back, fitted);
+
+    // Amounts unrelated to anything: a baseline is kept, not a regression fitted to noise.
+    let random: Vec<f64> = (0..won.len())
+        .map(|_| 5_000.0 * (4.0 * noise()).exp())
+        .collect();
+    let fitted = params.fit(rows.view(), &random, &features()).expect("fits");
+    assert_ne!(
+        fitted.validation.chosen, "regression",
+        "{:?}",
+        fitted.validation
+    );
+    assert_eq!(
+        fitted.validation.candidates.len(),
+        3,
+        "regression, mean, mean per x1"
+    );
+    let too_few = params.fit(rows.slice(ndarray::s![..5, ..]), &random[..5], &features());
+    assert!(
+        too_few
+            .expect_err("five deals")
+            .to_string()
+            .contains("at least 20")
+    );
+}

@@ -289,19 +289,26 @@ fn print_report(artifact: &ModelArtifact, out: &std::path::Path) {
     println!("tiers: {}", tiers.join(" · "));
     if let Some(value) = artifact.deal_value() {
         let v = &value.model.validation;
-        println!(
-            "deal value (`{}`): {} from {} won deals; cross-validated RMSE of ln(amount) {:.3} (the mean: {:.3}), median absolute error {:.0} (the mean: {:.0})",
-            value.column,
-            if v.chosen == "regression" {
-                "a log-linear regression"
+        let mut candidates = table([
+            "deal value model",
+            "RMSE of ln(amount), out of fold",
+            "median absolute error",
+        ]);
+        for c in &v.candidates {
+            let name = if c.name == v.chosen {
+                format!("{} (chosen)", c.name)
             } else {
-                "the mean (the regression predicted no better)"
-            },
-            v.deals,
-            v.rmse_log,
-            v.baseline_rmse_log,
-            v.median_absolute_error,
-            v.baseline_median_absolute_error
+                c.name.clone()
+            };
+            candidates.add_row(vec![
+                name,
+                format!("{:.3}", c.rmse_log),
+                format!("{:.0}", c.median_absolute_error),
+            ]);
+        }
+        println!(
+            "deal value (`{}`) learned from {} won deals:\n{candidates}",
+            value.column, v.deals
         );
     }
     println!(
