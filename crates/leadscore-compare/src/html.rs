@@ -162,6 +162,21 @@ fn count(value: f64) -> String {
     }
 }
 
+/// One table row per difference: what, the estimate, its interval and the verdict.
+fn difference_rows(out: &mut String, differences: &[crate::Difference]) {
+    for d in differences {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{:+.4}</td><td>[{:+.4}, {:+.4}]</td><td class=\"verdict\">{}</td></tr>",
+            escape(&d.what),
+            d.estimate,
+            d.low,
+            d.high,
+            escape(&d.verdict)
+        );
+    }
+}
+
 fn percent(value: f64) -> String {
     format!("{:.1}%", 100.0 * value)
 }
@@ -246,31 +261,13 @@ figure{{margin:0;border:1px solid #ddd}}.verdict{{font-weight:bold}}</style></he
         percent(t.points_recall),
     );
     out.push_str("</table><h2>Is the difference real?</h2><table id=\"differences\"><tr><th></th><th>model − points</th><th>95% bootstrap interval</th><th></th></tr>");
-    for d in &c.differences {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{:+.4}</td><td>[{:+.4}, {:+.4}]</td><td class=\"verdict\">{}</td></tr>",
-            escape(&d.what),
-            d.estimate,
-            d.low,
-            d.high,
-            escape(&d.verdict)
-        );
-    }
+    difference_rows(&mut out, &c.differences);
     out.push_str("</table>");
     if let Some(revenue) = &c.revenue {
         let _ = write!(
             out,
-            "<h2>Revenue routed</h2><p>Won deals on the holdout are worth {:.0} in all{}.</p><table id=\"revenue\"><tr><th>sales work the top</th><th>model by probability</th><th>model by expected value</th><th>points</th></tr>",
-            revenue.total,
-            if revenue.won_without_value > 0 {
-                format!(
-                    " ({} won leads without an amount count 0)",
-                    revenue.won_without_value
-                )
-            } else {
-                String::new()
-            }
+            "<h2>Revenue routed</h2><p>{}.</p><table id=\"revenue\"><tr><th>sales work the top</th><th>model by probability</th><th>model by expected value</th><th>points</th></tr>",
+            escape(&revenue.total_sentence())
         );
         for capture in &revenue.captured {
             let _ = write!(
@@ -285,17 +282,7 @@ figure{{margin:0;border:1px solid #ddd}}.verdict{{font-weight:bold}}</style></he
             );
         }
         out.push_str("</table><table id=\"revenue-differences\"><tr><th></th><th>difference</th><th>95% bootstrap interval</th><th></th></tr>");
-        for d in &revenue.differences {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{:+.4}</td><td>[{:+.4}, {:+.4}]</td><td class=\"verdict\">{}</td></tr>",
-                escape(&d.what),
-                d.estimate,
-                d.low,
-                d.high,
-                escape(&d.verdict)
-            );
-        }
+        difference_rows(&mut out, &revenue.differences);
         out.push_str("</table>");
     }
     out.push_str("<h2>Charts</h2><div class=\"charts\">");

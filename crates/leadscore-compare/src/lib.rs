@@ -86,6 +86,24 @@ pub struct RevenueReport {
     pub differences: Vec<Difference>,
 }
 
+impl RevenueReport {
+    /// The holdout's revenue in words, with the won leads counted 0 for want of an amount.
+    pub fn total_sentence(&self) -> String {
+        let missing = if self.won_without_value > 0 {
+            format!(
+                " ({} won leads without an amount count 0)",
+                self.won_without_value
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "Won deals on the holdout are worth {:.0} in all{missing}",
+            self.total
+        )
+    }
+}
+
 /// Leads sales could work and the wins among them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Capacity {

@@ -160,18 +160,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 format!("{:.1}%", 100.0 * c.by_points),
             ]);
         }
-        println!(
-            "revenue of the holdout's won leads: {:.0}{}",
-            revenue.total,
-            if revenue.won_without_value > 0 {
-                format!(
-                    " ({} won leads without an amount count 0)",
-                    revenue.won_without_value
-                )
-            } else {
-                String::new()
-            }
-        );
+        println!("{}", revenue.total_sentence());
         println!("{captured}");
         for d in &revenue.differences {
             println!(
