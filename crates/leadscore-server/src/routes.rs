@@ -185,7 +185,7 @@ pub(crate) fn record(
     let bodies = state.config().keep_answers.then_some(bodies);
     let engine = state.engine();
     let signals = |score: &leadscore_score::LeadScore| {
-        crate::webhooks::signals(state.webhooks(), &engine, score)
+        crate::webhooks::signals(state.webhooks(), &engine.scorer, score)
     };
     recorder
         .record(score_records(responses, bodies, scored_at, signals))

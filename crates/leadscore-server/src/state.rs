@@ -286,7 +286,7 @@ impl AppState {
         let metrics = Metrics::default();
         let (webhooks, dispatcher) = match (&config.webhooks, &config.db) {
             (Some(path), Some(db)) => {
-                let webhooks = crate::webhooks::load(path, &engine)?;
+                let webhooks = crate::webhooks::load(path, &engine.scorer)?;
                 let dispatcher = Dispatcher::start(db, webhooks.clone(), metrics.webhooks())?;
                 (webhooks, Some(dispatcher))
             }

@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use leadscore_data::time;
-use leadscore_score::LeadScore;
+use leadscore_score::{LeadScore, Scorer};
 use leadscore_store::{Delivery, Outbox, WebhookSignal};
 use serde::Deserialize;
 use sha2::Sha256;
-
-use crate::state::Engine;
 
 /// What a webhook fires on.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +102,7 @@ pub struct WebhooksError {
 
 /// Reads and checks a webhooks file against what the server scores with: MQL webhooks need
 /// rules, tier webhooks a model with those tiers.
-pub fn load(path: &Path, engine: &Engine) -> Result<Vec<Webhook>, WebhooksError> {
+pub fn load(path: &Path, scorer: &Scorer) -> Result<Vec<Webhook>, WebhooksError> {
     let error = |message: String| WebhooksError {
         path: path.to_owned(),
         message,
@@ -143,13 +141,13 @@ pub fn load(path: &Path, engine: &Engine) -> Result<Vec<Webhook>, WebhooksError>
         }
         let trigger = match spec.on.as_str() {
             "mql" => {
-                if engine.scorer.rules().is_none() {
+                if scorer.rules().is_none() {
                     return Err(bad("on = \"mql\" needs a rules file (--rules)".to_owned()));
                 }
                 Trigger::Mql
             }
             "tier" => {
-                let Some(model) = engine.scorer.model() else {
+                let Some(model) = scorer.model() else {
                     return Err(bad("on = \"tier\" needs a model (--model)".to_owned()));
                 };
                 let known: Vec<&str> = model.tiers().iter().map(|t| t.name.as_str()).collect();
@@ -207,7 +205,7 @@ pub fn load(path: &Path, engine: &Engine) -> Result<Vec<Webhook>, WebhooksError>
 /// What each webhook sees in one score.
 pub(crate) fn signals(
     webhooks: &[Webhook],
-    engine: &Engine,
+    scorer: &Scorer,
     score: &LeadScore,
 ) -> Vec<WebhookSignal> {
     webhooks
@@ -216,7 +214,7 @@ pub(crate) fn signals(
             let (kind, firing, rearm) = match &webhook.trigger {
                 Trigger::Mql => {
                     let points = score.points.as_ref()?;
-                    let threshold = engine.scorer.rules()?.mql_threshold;
+                    let threshold = scorer.rules()?.mql_threshold;
                     (
                         "mql",
                         points.mql,
@@ -225,7 +223,7 @@ pub(crate) fn signals(
                 }
                 Trigger::Tier(tiers) => {
                     let prediction = score.prediction.as_ref()?;
-                    let model = engine.scorer.model()?;
+                    let model = scorer.model()?;
                     let floor = model
                         .tiers()
                         .iter()

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
-use crate::recorder::ScoreRecord;
 use crate::schema::{database_error, open};
 
 /// What the server saw for one webhook when it scored a lead: the state machine's inputs.
@@ -102,63 +101,31 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
 }
 
-pub(crate) const OUTBOX_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS webhook_outbox (
-    id INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    webhook TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    lead_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL,
-    last_error TEXT,
-    created_at TEXT NOT NULL,
-    delivered_at TEXT
-);
-CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (status, next_attempt_ms);
-CREATE TABLE IF NOT EXISTS webhook_state (
-    webhook TEXT NOT NULL,
-    lead_id TEXT NOT NULL,
-    armed INTEGER NOT NULL,
-    PRIMARY KEY (webhook, lead_id)
-);
-";
-
 /// The idempotency key of `webhook`'s event caused by the score recorded as `record_id`.
 fn event_id(record_id: &str, webhook: &str) -> String {
     let digest = Sha256::digest(format!("{record_id}\n{webhook}").as_bytes());
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Applies a freshly inserted score's signals: fires armed triggers (enqueuing their events) and
-/// re-arms disarmed ones. Runs inside the recorder's write transaction.
+/// Applies a freshly inserted score's signals for `lead_id`: fires armed triggers (enqueuing the
+/// event `event` builds from the signal and its idempotency key) and re-arms disarmed ones. Runs
+/// inside the recorder's write transaction.
 pub(crate) fn apply_signals(
     transaction: &Transaction<'_>,
     record_id: &str,
-    record: &ScoreRecord,
+    lead_id: &str,
+    signals: &[WebhookSignal],
+    event: impl Fn(&WebhookSignal, String) -> WebhookEvent,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
-    for signal in &record.signals {
+    for signal in signals {
         let armed: bool = transaction
             .prepare_cached("SELECT armed FROM webhook_state WHERE webhook = ?1 AND lead_id = ?2")?
-            .query_row(params![signal.webhook, record.lead_id], |row| row.get(0))
+            .query_row(params![signal.webhook, lead_id], |row| row.get(0))
             .optional()?
             .unwrap_or(true);
         let next = if armed && signal.firing {
-            let event = WebhookEvent {
-                event_id: event_id(record_id, &signal.webhook),
-                webhook: signal.webhook.clone(),
-                kind: signal.kind.clone(),
-                lead_id: record.lead_id.clone(),
-                occurred_at: record.scored_at.clone(),
-                probability: record.probability,
-                tier: record.tier.clone(),
-                points: record.points,
-                grade: record.grade.clone(),
-                model: record.model.clone(),
-            };
+            let event = event(signal, event_id(record_id, &signal.webhook));
             let body = serde_json::to_string(&event)
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             transaction
@@ -173,7 +140,7 @@ pub(crate) fn apply_signals(
                     event.lead_id,
                     body,
                     now_ms,
-                    record.scored_at
+                    event.occurred_at
                 ])?;
             false
         } else if !armed && signal.rearm {
@@ -186,7 +153,7 @@ pub(crate) fn apply_signals(
                 "INSERT INTO webhook_state (webhook, lead_id, armed) VALUES (?1, ?2, ?3)
                  ON CONFLICT (webhook, lead_id) DO UPDATE SET armed = excluded.armed",
             )?
-            .execute(params![signal.webhook, record.lead_id, next])?;
+            .execute(params![signal.webhook, lead_id, next])?;
     }
     Ok(())
 }

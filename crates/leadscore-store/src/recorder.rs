@@ -24,7 +24,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RecordError, StoreError};
-use crate::outbox::{WebhookSignal, apply_signals};
+use crate::outbox::{WebhookEvent, WebhookSignal, apply_signals};
 use crate::schema::open;
 
 /// One row of the `scores` table, with the lead's experiment assignments.
@@ -404,7 +404,19 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
             ])?;
             // A replayed record already written has already fired its webhooks.
             if inserted == 1 && !r.signals.is_empty() {
-                apply_signals(&transaction, id, r, now_ms)?;
+                let event = |signal: &WebhookSignal, event_id: String| WebhookEvent {
+                    event_id,
+                    webhook: signal.webhook.clone(),
+                    kind: signal.kind.clone(),
+                    lead_id: r.lead_id.clone(),
+                    occurred_at: r.scored_at.clone(),
+                    probability: r.probability,
+                    tier: r.tier.clone(),
+                    points: r.points,
+                    grade: r.grade.clone(),
+                    model: r.model.clone(),
+                };
+                apply_signals(&transaction, id, &r.lead_id, &r.signals, event, now_ms)?;
             }
             for d in &r.decisions {
                 assign.execute(params![

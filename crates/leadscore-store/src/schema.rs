@@ -55,6 +55,31 @@ CREATE TABLE IF NOT EXISTS outcomes (
 );
 ";
 
+/// Threshold webhooks: the outbox of events to deliver, and each trigger's state per lead.
+const OUTBOX_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    webhook TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (status, next_attempt_ms);
+CREATE TABLE IF NOT EXISTS webhook_state (
+    webhook TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    armed INTEGER NOT NULL,
+    PRIMARY KEY (webhook, lead_id)
+);
+";
+
 /// How long a connection waits for another one's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -74,9 +99,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     // read transaction that later upgrades to a write cannot wait and fails at once.
     connection.busy_timeout(BUSY_TIMEOUT).map_err(&error)?;
     connection.execute_batch(SCHEMA).map_err(&error)?;
-    connection
-        .execute_batch(crate::outbox::OUTBOX_SCHEMA)
-        .map_err(&error)?;
+    connection.execute_batch(OUTBOX_SCHEMA).map_err(&error)?;
     let has_column = |name: &str| {
         connection
             .query_row(
