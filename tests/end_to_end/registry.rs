@@ -136,4 +136,15 @@ fn a_monthly_retrain_goes_through_diff_shadow_promote_and_rollback() {
     );
     let both = failure(dir, &["train", "--registry", "models", "--out", "x.json"]);
     assert!(both.contains("cannot be used with"), "{both}");
+
+    // A broken file in the folder is listed with its problem; it hides nothing else.
+    std::fs::write(dir.join("models/acme/20990101-000000.json"), "{ truncated").expect("write");
+    let listed = json(&success(dir, &["models", "list", "--json"]));
+    let versions = listed[0]["versions"].as_array().expect("versions");
+    assert_eq!(versions.len(), 3);
+    assert_eq!(versions[0]["kind"], "logistic");
+    let problem = versions[2]["problem"].as_str().expect("a problem");
+    assert!(problem.contains("20990101-000000.json"), "{problem}");
+    let table = success(dir, &["models", "show", "acme"]);
+    assert!(table.contains("unreadable"), "{table}");
 }

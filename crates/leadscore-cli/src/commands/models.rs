@@ -16,6 +16,17 @@ use crate::output::{print_json, table};
 struct VersionSummary {
     version: String,
     role: &'static str,
+    /// The model's facts, when its file reads.
+    #[serde(flatten)]
+    facts: Option<VersionFacts>,
+    /// Why its file cannot be read: one broken file does not hide the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+/// What a readable version's file says.
+#[derive(Debug, Serialize)]
+struct VersionFacts {
     kind: String,
     created_at: String,
     training_leads: usize,
@@ -44,32 +55,37 @@ fn role(pointer: &Pointer, version: &str) -> &'static str {
     }
 }
 
-fn summary(line: &ModelLine) -> Result<ModelSummary> {
+fn summary(line: &ModelLine) -> ModelSummary {
     let versions = line
         .versions
         .iter()
         .map(|version| {
-            let model = ModelArtifact::load(&line.file(version))?;
-            let validation = &model.validation().metrics;
-            Ok(VersionSummary {
+            let facts = ModelArtifact::load(&line.file(version)).map(|model| {
+                let validation = &model.validation().metrics;
+                VersionFacts {
+                    kind: model.model().kind().to_string(),
+                    created_at: model.created_at().to_owned(),
+                    training_leads: model.training_data().rows,
+                    validation_auc: validation.auc,
+                    validation_ece: validation.ece,
+                    test_auc: model.test().map(|t| t.auc),
+                }
+            });
+            VersionSummary {
                 version: version.clone(),
                 role: role(&line.pointer, version),
-                kind: model.model().kind().to_string(),
-                created_at: model.created_at().to_owned(),
-                training_leads: model.training_data().rows,
-                validation_auc: validation.auc,
-                validation_ece: validation.ece,
-                test_auc: model.test().map(|t| t.auc),
-            })
+                problem: facts.as_ref().err().map(ToString::to_string),
+                facts: facts.ok(),
+            }
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ModelSummary {
+        .collect();
+    ModelSummary {
         name: line.name.clone(),
         folder: line.folder.display().to_string(),
         champion: line.pointer.champion.clone(),
         challenger: line.pointer.challenger.clone(),
         versions,
-    })
+    }
 }
 
 fn print_versions(model: &ModelSummary) {
@@ -83,19 +99,27 @@ fn print_versions(model: &ModelSummary) {
         "test AUC",
     ]);
     for v in &model.versions {
-        versions.add_row(vec![
-            v.version.clone(),
-            v.role.to_owned(),
-            v.kind.clone(),
-            v.training_leads.to_string(),
-            format!("{:.4}", v.validation_auc),
-            format!("{:.4}", v.validation_ece),
-            v.test_auc
-                .map_or_else(|| "—".to_owned(), |a| format!("{a:.4}")),
-        ]);
+        let mut row = vec![v.version.clone(), v.role.to_owned()];
+        match &v.facts {
+            Some(f) => row.extend([
+                f.kind.clone(),
+                f.training_leads.to_string(),
+                format!("{:.4}", f.validation_auc),
+                format!("{:.4}", f.validation_ece),
+                f.test_auc
+                    .map_or_else(|| "—".to_owned(), |a| format!("{a:.4}")),
+            ]),
+            None => row.push("unreadable (below)".to_owned()),
+        }
+        versions.add_row(row);
     }
     println!("{}  ({})", model.name, model.folder);
     println!("{versions}");
+    for v in &model.versions {
+        if let Some(problem) = &v.problem {
+            println!("{}: {problem}", v.version);
+        }
+    }
 }
 
 /// Lists every model with its versions.
@@ -104,8 +128,8 @@ pub fn list(args: &RegistryArgs) -> Result<()> {
     let models = registry
         .names()?
         .iter()
-        .map(|name| summary(&registry.line(name)?))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|name| registry.line(name).map(|line| summary(&line)))
+        .collect::<Result<Vec<_>, _>>()?;
     if args.json {
         return print_json(&models);
     }
@@ -125,7 +149,7 @@ pub fn list(args: &RegistryArgs) -> Result<()> {
 /// Shows one model's versions and its pointer's log.
 pub fn show(args: &ModelNameArgs) -> Result<()> {
     let line = Registry::new(&args.registry.registry).line(&args.name)?;
-    let model = summary(&line)?;
+    let model = summary(&line);
     if args.registry.json {
         #[derive(Serialize)]
         struct Shown<'a> {
