@@ -279,6 +279,18 @@ fn groups(labels: &[Option<String>], won: &[bool]) -> Vec<Band> {
     bands
 }
 
+/// One bootstrap resample: `n` row indices drawn with replacement into `rows` (every bootstrap
+/// here draws its rows this way, so intervals are reproducible from their seed).
+pub(crate) fn bootstrap_rows(rng: &mut ChaCha8Rng, n: usize, rows: &mut Vec<usize>) {
+    rows.clear();
+    rows.extend((0..n).map(|_| rng.random_range(0..n)));
+}
+
+/// The values at `rows`.
+pub(crate) fn pick<T: Copy>(values: &[T], rows: &[usize]) -> Vec<T> {
+    rows.iter().map(|&i| values[i]).collect()
+}
+
 pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -438,21 +450,13 @@ fn revenue_report(input: &CompareInput, revenue: &RevenueInput) -> RevenueReport
     let n = revenue.values.len();
     let mut rng = ChaCha8Rng::seed_from_u64(input.seed ^ 0x7265_7665_6e75_6521);
     let (mut by_value, mut by_points) = (Vec::new(), Vec::new());
-    let (mut p, mut e, mut s, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut rows = Vec::with_capacity(n);
     for _ in 0..input.resamples {
-        p.clear();
-        e.clear();
-        s.clear();
-        v.clear();
-        for _ in 0..n {
-            let i = rng.random_range(0..n);
-            p.push(input.probabilities[i]);
-            s.push(input.points[i]);
-            v.push(revenue.values[i]);
-            if let Some(expected) = expected {
-                e.push(expected[i]);
-            }
-        }
+        bootstrap_rows(&mut rng, n, &mut rows);
+        let p = pick(&input.probabilities, &rows);
+        let s = pick(&input.points, &rows);
+        let v = pick(&revenue.values, &rows);
+        let e = expected.map(|e| pick(e, &rows)).unwrap_or_default();
         if v.iter().all(|&x| x == 0.0) {
             continue;
         }
@@ -530,21 +534,14 @@ pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
 
     let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
     let (mut auc_samples, mut capture_samples) = (Vec::new(), Vec::new());
-    let (mut p, mut s, mut w) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
+    let mut rows = Vec::with_capacity(n);
     for _ in 0..input.resamples {
-        p.clear();
-        s.clear();
-        w.clear();
-        for _ in 0..n {
-            let i = rng.random_range(0..n);
-            p.push(input.probabilities[i]);
-            s.push(input.points[i]);
-            w.push(input.won[i]);
-        }
+        bootstrap_rows(&mut rng, n, &mut rows);
+        let (p, s, w) = (
+            pick(&input.probabilities, &rows),
+            pick(&input.points, &rows),
+            pick(&input.won, &rows),
+        );
         let (Some(model_auc), Some(points_auc)) = (roc_auc(&p, &w), roc_auc(&s, &w)) else {
             continue;
         };

@@ -5,12 +5,12 @@
 
 use leadscore_artifact::{ColumnCounts, ModelArtifact, ProfileShape};
 use leadscore_metrics::{CalibrationBin, auc_interval, calibration_bins, roc_auc};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::live::wilson;
-use crate::{CompareError, percentile};
+use crate::{CompareError, bootstrap_rows, percentile, pick};
 
 /// Bins of the drift check: the training deciles.
 const DRIFT_BINS: usize = 10;
@@ -683,22 +683,15 @@ impl ValidMonitorParams {
         let interval = difference.map(|_| {
             let mut rng = ChaCha8Rng::seed_from_u64(self.0.seed);
             let n = pairs.len();
-            let (mut a, mut b, mut w) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
+            let mut rows = Vec::with_capacity(n);
             let mut samples = Vec::with_capacity(self.0.resamples);
             for _ in 0..self.0.resamples {
-                a.clear();
-                b.clear();
-                w.clear();
-                for _ in 0..n {
-                    let (x, y, z) = pairs[rng.random_range(0..n)];
-                    a.push(x);
-                    b.push(y);
-                    w.push(z);
-                }
+                bootstrap_rows(&mut rng, n, &mut rows);
+                let (a, b, w) = (
+                    pick(&champion, &rows),
+                    pick(&shadow, &rows),
+                    pick(&won, &rows),
+                );
                 if let (Some(x), Some(y)) = (roc_auc(&a, &w), roc_auc(&b, &w)) {
                     samples.push(y - x);
                 }

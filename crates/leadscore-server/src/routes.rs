@@ -180,10 +180,10 @@ pub(crate) fn record(
     let Some(recorder) = state.recorder() else {
         return Ok(());
     };
-    let scores: Vec<&leadscore_score::LeadScore> = responses.iter().map(|r| &r.score).collect();
-    state.count_columns(&state.engine(), &scores, scored_at);
-    let bodies = state.config().keep_answers.then_some(bodies);
     let engine = state.engine();
+    let scores: Vec<&leadscore_score::LeadScore> = responses.iter().map(|r| &r.score).collect();
+    state.count_columns(&engine, &scores, scored_at);
+    let bodies = state.config().keep_answers.then_some(bodies);
     let signals = |score: &leadscore_score::LeadScore| {
         crate::webhooks::signals(state.webhooks(), &engine.scorer, score)
     };

@@ -2,11 +2,11 @@
 //! outcome (lost deals count 0), with percentile-bootstrap intervals, which suit amounts that
 //! are mostly 0 and heavy-tailed where a normal interval would not.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::percentile;
+use crate::{bootstrap_rows, percentile, pick};
 
 /// Resamples of the bootstrap intervals.
 const RESAMPLES: usize = 2_000;
@@ -64,9 +64,9 @@ fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
-fn resampled_mean(rng: &mut ChaCha8Rng, values: &[f64]) -> f64 {
-    let n = values.len();
-    (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64
+fn resampled_mean(rng: &mut ChaCha8Rng, values: &[f64], rows: &mut Vec<usize>) -> f64 {
+    bootstrap_rows(rng, values.len(), rows);
+    mean(&pick(values, rows))
 }
 
 fn interval(mut samples: Vec<f64>) -> (f64, f64) {
@@ -81,6 +81,7 @@ pub fn experiment_revenue(arms: &[ArmAmounts]) -> Option<ExperimentRevenue> {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let mut rows = Vec::new();
     let reports: Vec<ArmRevenue> = arms
         .iter()
         .filter(|a| !a.amounts.is_empty())
@@ -91,7 +92,7 @@ pub fn experiment_revenue(arms: &[ArmAmounts]) -> Option<ExperimentRevenue> {
             per_routed_lead: mean(&a.amounts),
             interval: interval(
                 (0..RESAMPLES)
-                    .map(|_| resampled_mean(&mut rng, &a.amounts))
+                    .map(|_| resampled_mean(&mut rng, &a.amounts, &mut rows))
                     .collect(),
             ),
         })
@@ -100,7 +101,8 @@ pub fn experiment_revenue(arms: &[ArmAmounts]) -> Option<ExperimentRevenue> {
         [a, b, ..] if !a.amounts.is_empty() && !b.amounts.is_empty() => {
             let samples = (0..RESAMPLES)
                 .map(|_| {
-                    resampled_mean(&mut rng, &b.amounts) - resampled_mean(&mut rng, &a.amounts)
+                    resampled_mean(&mut rng, &b.amounts, &mut rows)
+                        - resampled_mean(&mut rng, &a.amounts, &mut rows)
                 })
                 .collect();
             let (low, high) = interval(samples);
