@@ -3,6 +3,7 @@
 //! Python package, evaluation, comparison) scores through these functions.
 
 use leadscore_features::FeatureSource;
+use leadscore_models::Contributions;
 use serde::{Deserialize, Serialize};
 
 use crate::file::ModelArtifact;
@@ -110,7 +111,10 @@ impl ModelArtifact {
     /// contributions are scaled by the calibration's secant slope from the reference lead to this
     /// one, so that they add up exactly to the calibrated log-odds.
     fn source_totals(&self, row: &[f64]) -> (f64, Vec<f64>) {
-        let contributions = self.model().contributions(row);
+        self.source_totals_of(&self.model().contributions(row))
+    }
+
+    fn source_totals_of(&self, contributions: &Contributions) -> (f64, Vec<f64>) {
         let raw_logit = contributions.bias + contributions.values.iter().sum::<f64>();
         let scale = self.calibration().scale(contributions.bias, raw_logit);
         let mut totals = vec![0.0; self.layout.sources.len()];
@@ -122,7 +126,23 @@ impl ModelArtifact {
 
     /// The top `top` positive and negative reasons of a feature row.
     pub fn explain(&self, row: &[f64], top: usize) -> Explanation {
-        let (base_logit, totals) = self.source_totals(row);
+        self.explain_rows(&[row], top)
+            .pop()
+            .expect("one row in, one out")
+    }
+
+    /// [`ModelArtifact::explain`] of several rows, computed together (a batch's fast path).
+    pub fn explain_rows(&self, rows: &[&[f64]], top: usize) -> Vec<Explanation> {
+        self.model()
+            .contributions_of_rows(rows)
+            .iter()
+            .zip(rows)
+            .map(|(contributions, row)| self.explanation(contributions, row, top))
+            .collect()
+    }
+
+    fn explanation(&self, contributions: &Contributions, row: &[f64], top: usize) -> Explanation {
+        let (base_logit, totals) = self.source_totals_of(contributions);
         let mut order: Vec<usize> = (0..totals.len())
             .filter(|&s| totals[s].abs() > 1e-9)
             .collect();

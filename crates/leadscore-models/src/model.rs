@@ -115,13 +115,36 @@ impl Model {
 
     /// Exact per-feature contributions to the raw log-odds of one row.
     pub fn contributions(&self, row: &[f64]) -> Contributions {
-        let mut values = vec![0.0; row.len()];
-        let bias = match self {
-            Self::Logistic(m) => m.contributions(row, &mut values),
-            Self::DecisionTree(m) => m.contributions(row, &mut values),
-            Self::Gbdt(m) => m.contributions(row, &mut values),
+        self.contributions_of_rows(&[row])
+            .pop()
+            .expect("one row in, one out")
+    }
+
+    /// [`Model::contributions`] of several rows at once: the boosted model explains them tree
+    /// by tree, which keeps each tree's tables in cache (a batch's fast path, same values).
+    pub fn contributions_of_rows(&self, rows: &[&[f64]]) -> Vec<Contributions> {
+        let mut values: Vec<Vec<f64>> = rows.iter().map(|row| vec![0.0; row.len()]).collect();
+        let biases: Vec<f64> = match self {
+            Self::Logistic(m) => rows
+                .iter()
+                .zip(&mut values)
+                .map(|(row, v)| m.contributions(row, v))
+                .collect(),
+            Self::DecisionTree(m) => rows
+                .iter()
+                .zip(&mut values)
+                .map(|(row, v)| m.contributions(row, v))
+                .collect(),
+            Self::Gbdt(m) => {
+                let mut phis: Vec<&mut [f64]> = values.iter_mut().map(Vec::as_mut_slice).collect();
+                vec![m.contributions_of_rows(rows, &mut phis); rows.len()]
+            }
         };
-        Contributions { bias, values }
+        biases
+            .into_iter()
+            .zip(values)
+            .map(|(bias, values)| Contributions { bias, values })
+            .collect()
     }
 
     /// Checks a model read from a file against the number of features its pipeline produces:

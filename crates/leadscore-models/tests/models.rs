@@ -113,14 +113,29 @@ fn every_kind_learns_explains_and_round_trips() {
             "{kind}: AUC {auc:.4} vs oracle {oracle:.4}"
         );
 
-        for row in tx.rows().into_iter().take(300) {
-            let row = row.to_vec();
-            let c = model.contributions(&row);
+        let rows: Vec<Vec<f64>> = tx
+            .rows()
+            .into_iter()
+            .take(300)
+            .map(|r| r.to_vec())
+            .collect();
+        for row in &rows {
+            let c = model.contributions(row);
             let total = c.bias + c.values.iter().sum::<f64>();
             assert!(
-                (total - model.predict_logit(&row)).abs() < 1e-8,
+                (total - model.predict_logit(row)).abs() < 1e-8,
                 "{kind}: {total} vs {}",
-                model.predict_logit(&row)
+                model.predict_logit(row)
+            );
+        }
+        // A batch's contributions are the single rows' to the bit.
+        let slices: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+        let together = model.contributions_of_rows(&slices);
+        for (row, c) in rows.iter().zip(&together) {
+            assert_eq!(
+                *c,
+                model.contributions(row),
+                "{kind}: a row explained in a batch"
             );
         }
 

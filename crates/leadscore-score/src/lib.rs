@@ -139,18 +139,33 @@ impl Scorer {
             .map_or(AsOfPolicy::CloseDate, |m| m.features().as_of)
     }
 
-    fn predict(model: &ModelArtifact, row: &[f64], reasons: usize) -> Prediction {
-        let score = model.score(row);
-        Prediction {
-            probability: score.probability,
-            percentile: score.percentile,
-            tier: score.tier,
-            reasons: (reasons > 0).then(|| model.explain(row, reasons)),
-            model: model.name().to_owned(),
-            model_version: model.version().to_owned(),
-            value_if_won: score.value_if_won,
-            expected_value: score.expected_value,
-        }
+    /// The model's answers for feature rows; reasons are computed for all rows together.
+    fn predict(model: &ModelArtifact, rows: &[&[f64]], reasons: usize) -> Vec<Prediction> {
+        let mut explanations = if reasons > 0 {
+            model
+                .explain_rows(rows, reasons)
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            vec![None; rows.len()]
+        };
+        rows.iter()
+            .zip(&mut explanations)
+            .map(|(row, reasons)| {
+                let score = model.score(row);
+                Prediction {
+                    probability: score.probability,
+                    percentile: score.percentile,
+                    tier: score.tier,
+                    reasons: reasons.take(),
+                    model: model.name().to_owned(),
+                    model_version: model.version().to_owned(),
+                    value_if_won: score.value_if_won,
+                    expected_value: score.expected_value,
+                }
+            })
+            .collect()
     }
 
     /// Scores one lead as a request carries it.
@@ -180,7 +195,7 @@ impl Scorer {
                     &row,
                 );
                 column_values = row[..model.features().columns.len()].to_vec();
-                Some(Self::predict(model, &row, reasons))
+                Self::predict(model, &[&row], reasons).pop()
             }
             None => None,
         };
@@ -219,27 +234,41 @@ impl Scorer {
             let as_of = self.as_of_policy().for_table(leads, scoring_time);
             rules.score_table(leads, events, &as_of)
         });
-        Ok((0..leads.len())
-            .into_par_iter()
-            .map(|r| {
-                let mut unlearned_levels = Vec::new();
-                let prediction = self.model.as_ref().zip(matrix.as_ref()).map(|(model, m)| {
-                    let row = m.values.row(r).to_vec();
-                    unlearned_levels = model.features().unlearned_levels(
-                        |name| leads.column(name).map_or(Value::Missing, |c| c.value(r)),
-                        &row,
-                    );
-                    Self::predict(model, &row, self.reasons)
+        // Rows go to the model in blocks: a boosted model explains a block tree by tree.
+        let points = points.as_ref();
+        let rows: Vec<usize> = (0..leads.len()).collect();
+        Ok(rows
+            .par_chunks(EXPLAIN_BLOCK)
+            .flat_map_iter(|block| {
+                let rows: Vec<Vec<f64>> = matrix.as_ref().map_or_else(Vec::new, |m| {
+                    block.iter().map(|&r| m.values.row(r).to_vec()).collect()
                 });
-                LeadScore {
-                    lead_id: leads.ids[r].clone(),
-                    prediction,
-                    points: points.as_ref().map(|p| p[r].clone()),
-                    unlearned_levels,
-                    shadow: None,
-                    column_values: Vec::new(),
-                }
+                let mut predictions = self.model.as_ref().map(|model| {
+                    let rows: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+                    Self::predict(model, &rows, self.reasons).into_iter()
+                });
+                block.iter().enumerate().map(move |(i, &r)| {
+                    let prediction = predictions.as_mut().and_then(Iterator::next);
+                    let unlearned_levels = match &self.model {
+                        Some(model) => model.features().unlearned_levels(
+                            |name| leads.column(name).map_or(Value::Missing, |c| c.value(r)),
+                            &rows[i],
+                        ),
+                        None => Vec::new(),
+                    };
+                    LeadScore {
+                        lead_id: leads.ids[r].clone(),
+                        prediction,
+                        points: points.map(|p| p[r].clone()),
+                        unlearned_levels,
+                        shadow: None,
+                        column_values: Vec::new(),
+                    }
+                })
             })
             .collect())
     }
 }
+
+/// Leads handed to the model at once by [`Scorer::score_table`].
+const EXPLAIN_BLOCK: usize = 64;

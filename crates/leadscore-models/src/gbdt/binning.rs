@@ -116,6 +116,15 @@ impl BinnedColumns {
             .unzip();
         Self { mappers, columns }
     }
+
+    /// Other rows (validation) binned by these mappers, one column per feature.
+    pub fn bin(&self, x: ArrayView2<'_, f64>) -> Vec<Vec<u8>> {
+        self.mappers
+            .par_iter()
+            .enumerate()
+            .map(|(j, mapper)| x.column(j).iter().map(|&v| mapper.bin(v)).collect())
+            .collect()
+    }
 }
 
 #[cfg(test)]

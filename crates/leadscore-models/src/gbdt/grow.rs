@@ -75,7 +75,47 @@ pub(crate) struct GrowData<'a> {
 pub(crate) struct Grown {
     pub tree: Tree,
     pub leaf_ranges: Vec<(u32, usize, usize)>,
+    /// Per node, its split on bins (`None` for leaves): routes binned rows as the tree routes
+    /// raw ones.
+    bin_splits: Vec<Option<BinSplit>>,
 }
+
+impl Grown {
+    /// The tree's output for row `row` of binned columns (bins of the training mappers).
+    pub fn predict_binned(&self, columns: &[Vec<u8>], row: usize) -> f64 {
+        let mut node = 0;
+        while let Some(split) = self.bin_splits[node] {
+            node = if split.goes_left(columns[split.feature][row]) {
+                self.tree.left[node]
+            } else {
+                self.tree.right[node]
+            } as usize;
+        }
+        self.tree.value[node]
+    }
+}
+
+/// A chosen split on bins; bin 0 holds missing values.
+#[derive(Debug, Clone, Copy)]
+struct BinSplit {
+    feature: usize,
+    rule: SplitRule,
+    missing_left: bool,
+}
+
+impl BinSplit {
+    fn goes_left(&self, bin: u8) -> bool {
+        match self.rule {
+            _ if bin == 0 => self.missing_left,
+            SplitRule::Numeric { bin: threshold } => bin <= threshold,
+            SplitRule::Categorical { left } => bit_set(&left, bin),
+        }
+    }
+}
+
+/// Fewest rows for which a histogram is built in four partial lanes (merging them costs four
+/// passes over the bins).
+const LANE_ROWS: usize = 2048;
 
 fn bit_set(set: &[u64; 4], bin: u8) -> bool {
     set[usize::from(bin) / 64] >> (bin % 64) & 1 == 1
@@ -87,18 +127,50 @@ fn leaf_score(g: f64, h: f64, lambda: f64) -> f64 {
 
 impl GrowData<'_> {
     fn histogram(&self, indices: &[u32], into: &mut Histogram) {
+        // The leaf's gradients gathered once in row order: each feature's pass then reads them
+        // in sequence instead of fetching them from all over the gradient array again.
+        let ordered: Vec<(f64, f64)> = indices
+            .iter()
+            .map(|&row| self.gradients[row as usize])
+            .collect();
         into.par_iter_mut().enumerate().for_each(|(feature, bins)| {
             bins.fill(Bin::default());
             if !self.features[feature] {
                 return;
             }
             let column = &self.binned[feature];
-            for &row in indices {
-                let (g, h) = self.gradients[row as usize];
+            let add = |bins: &mut [Bin], row: u32, (g, h): (f64, f64)| {
                 let bin = &mut bins[usize::from(column[row as usize])];
                 bin.g += g;
                 bin.h += h;
                 bin.n += 1;
+            };
+            if indices.len() < LANE_ROWS {
+                for (&row, &gradient) in indices.iter().zip(&ordered) {
+                    add(bins, row, gradient);
+                }
+                return;
+            }
+            // Neighbouring rows often fall in the same bin, and each addition would wait for
+            // the previous one's store: four partial histograms keep four additions in flight.
+            let mut lanes = [bins.clone(), bins.clone(), bins.clone()];
+            let mut rows = indices.chunks_exact(4);
+            let mut gradients = ordered.chunks_exact(4);
+            for (row, gradient) in (&mut rows).zip(&mut gradients) {
+                add(bins, row[0], gradient[0]);
+                add(&mut lanes[0], row[1], gradient[1]);
+                add(&mut lanes[1], row[2], gradient[2]);
+                add(&mut lanes[2], row[3], gradient[3]);
+            }
+            for (&row, &gradient) in rows.remainder().iter().zip(gradients.remainder()) {
+                add(bins, row, gradient);
+            }
+            for lane in &lanes {
+                for (bin, part) in bins.iter_mut().zip(lane) {
+                    bin.g += part.g;
+                    bin.h += part.h;
+                    bin.n += part.n;
+                }
             }
         });
     }
@@ -154,6 +226,7 @@ impl GrowData<'_> {
         let mut histogram = self.empty_histogram();
         self.histogram(indices, &mut histogram);
         let root = tree.push_leaf(0.0, indices.len() as f64);
+        let mut bin_splits = vec![None];
         let split = self.best_split(&histogram, g, h, indices.len() as u32, params);
         let mut leaves = vec![Leaf {
             node: root,
@@ -176,7 +249,8 @@ impl GrowData<'_> {
                 break;
             };
             let leaf = leaves.swap_remove(position);
-            let (left, right) = self.split_leaf(leaf, indices, scratch, &mut tree, params);
+            let (left, right) =
+                self.split_leaf(leaf, indices, scratch, &mut tree, &mut bin_splits, params);
             leaves.push(left);
             leaves.push(right);
         }
@@ -186,7 +260,11 @@ impl GrowData<'_> {
                 -leaf.g / (leaf.h + params.lambda_l2) * params.learning_rate;
             leaf_ranges.push((leaf.node, leaf.start, leaf.end));
         }
-        Grown { tree, leaf_ranges }
+        Grown {
+            tree,
+            leaf_ranges,
+            bin_splits,
+        }
     }
 
     fn split_leaf(
@@ -195,22 +273,24 @@ impl GrowData<'_> {
         indices: &mut [u32],
         scratch: &mut Vec<u32>,
         tree: &mut Tree,
+        bin_splits: &mut Vec<Option<BinSplit>>,
         params: &GrowParams,
     ) -> (Leaf, Leaf) {
         let Some(split) = leaf.split else {
             unreachable!("only leaves with a split are chosen");
         };
         let column = &self.binned[split.feature];
-        let goes_left = |bin: u8| match split.rule {
-            _ if bin == 0 => split.missing_left,
-            SplitRule::Numeric { bin: threshold } => bin <= threshold,
-            SplitRule::Categorical { left } => bit_set(&left, bin),
+        let bin_split = BinSplit {
+            feature: split.feature,
+            rule: split.rule,
+            missing_left: split.missing_left,
         };
+        bin_splits[leaf.node as usize] = Some(bin_split);
         scratch.clear();
         let mut write = leaf.start;
         for read in leaf.start..leaf.end {
             let row = indices[read];
-            if goes_left(column[row as usize]) {
+            if bin_split.goes_left(column[row as usize]) {
                 indices[write] = row;
                 write += 1;
             } else {
@@ -239,6 +319,7 @@ impl GrowData<'_> {
         let left_node = tree.push_leaf(0.0, (write - leaf.start) as f64);
         let right_node = tree.push_leaf(0.0, (leaf.end - write) as f64);
         tree.set_children(leaf.node, left_node, right_node);
+        bin_splits.extend([None, None]);
 
         let sum = |range: (usize, usize)| {
             indices[range.0..range.1]

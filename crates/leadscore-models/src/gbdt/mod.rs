@@ -10,7 +10,6 @@
 mod binning;
 mod grow;
 
-use ndarray::ArrayView1;
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -200,6 +199,7 @@ impl ValidGbdtParams {
         let p = self.0;
         let n = train.x.nrows();
         let binned = BinnedColumns::fit(train.x, train.features, p.max_bins);
+        let valid_binned = valid.map(|v| binned.bin(v.x));
         let weights: Vec<f64> = train
             .y
             .iter()
@@ -286,22 +286,26 @@ impl ValidGbdtParams {
                     in_bag[row as usize] = true;
                 }
             }
+            // Rows outside the bag and validation rows are routed on their bins: the columns
+            // are read in order, where raw rows would be fetched from all over memory.
             if bag_size < n {
                 train_scores
                     .par_iter_mut()
-                    .zip(train.x.outer_iter().into_par_iter())
+                    .enumerate()
                     .zip(in_bag.par_iter())
                     .filter(|(_, bagged)| !**bagged)
-                    .for_each(|((score, row), _)| {
-                        *score += predict_view(&grown.tree, row);
+                    .for_each(|((row, score), _)| {
+                        *score += grown.predict_binned(&binned.columns, row);
                     });
             }
-            let tree = grown.tree;
-            if let (Some(valid), Some(scores)) = (valid, valid_scores.as_mut()) {
+            if let (Some(valid), Some(scores), Some(columns)) =
+                (valid, valid_scores.as_mut(), valid_binned.as_ref())
+            {
                 scores
                     .par_iter_mut()
-                    .zip(valid.x.outer_iter().into_par_iter())
-                    .for_each(|(score, row)| *score += predict_view(&tree, row));
+                    .enumerate()
+                    .for_each(|(row, score)| *score += grown.predict_binned(columns, row));
+                let tree = grown.tree;
                 let loss = weighted_log_loss(scores, valid.y, p.positive_weight);
                 trees.push(tree);
                 if loss < best_loss - 1e-9 {
@@ -311,7 +315,7 @@ impl ValidGbdtParams {
                     break;
                 }
             } else {
-                trees.push(tree);
+                trees.push(grown.tree);
                 best_trees = trees.len();
             }
         }
@@ -325,13 +329,6 @@ impl ValidGbdtParams {
             min_data_in_leaf: p.min_data_in_leaf,
             validation_log_loss: best_loss.is_finite().then_some(best_loss),
         })
-    }
-}
-
-fn predict_view(tree: &Tree, row: ArrayView1<'_, f64>) -> f64 {
-    match row.as_slice() {
-        Some(values) => tree.predict(values),
-        None => tree.predict(&row.to_vec()),
     }
 }
 
@@ -373,9 +370,19 @@ impl FittedGbdt {
 
     /// TreeSHAP contributions per input feature; returns the expected log-odds.
     pub fn contributions(&self, row: &[f64], phi: &mut [f64]) -> f64 {
+        self.contributions_of_rows(&[row], &mut [phi])
+    }
+
+    /// TreeSHAP contributions of several rows, added to `phis[i]` for `rows[i]`; returns the
+    /// expected log-odds. Each tree explains every row before the next tree, so that its tables
+    /// stay in cache; a row's values are added in tree order either way, hence identical to
+    /// [`FittedGbdt::contributions`].
+    pub fn contributions_of_rows(&self, rows: &[&[f64]], phis: &mut [&mut [f64]]) -> f64 {
         let mut expected = self.base_score;
         for tree in &self.trees {
-            tree.add_contributions(row, phi);
+            for (row, phi) in rows.iter().zip(phis.iter_mut()) {
+                tree.add_contributions(row, phi);
+            }
             expected += tree.expected_value();
         }
         expected

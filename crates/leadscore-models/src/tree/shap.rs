@@ -1,46 +1,7 @@
-//! Binary decision trees as plain data, with prediction and exact TreeSHAP contributions.
-//!
-//! Both the decision-tree model and every tree of the boosted model are stored in this form, so
-//! one prediction routine and one explanation routine serve all tree models. A node sends a value
-//! left when it is missing and `default_left` is set, when it is a category in the node's set, or
-//! when it is a number `<= threshold`.
+//! Exact TreeSHAP contributions of a [`Tree`]: per-leaf tables (Fast TreeSHAP v2) for trees
+//! up to 64 splits, and the recursive algorithm (Lundberg et al. 2018) for larger ones.
 
-use std::sync::OnceLock;
-
-use serde::{Deserialize, Serialize};
-
-/// Marker of a leaf in [`Tree::feature`].
-pub const LEAF: u32 = u32::MAX;
-
-/// Deepest tree a model file may hold. Training grows far shallower trees (depth ≤ 32); the bound
-/// keeps the recursive explanation's stack small whatever file is loaded.
-pub const MAX_DEPTH: usize = 64;
-
-/// One tree in struct-of-arrays form (node 0 is the root).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Tree {
-    /// Split feature per node, [`LEAF`] for leaves.
-    pub feature: Vec<u32>,
-    /// Numeric threshold per node (left when `x <= threshold`; 0 for leaves and category splits).
-    pub threshold: Vec<f64>,
-    /// Category set per node: index into `category_sets`, or -1 for a numeric split.
-    pub category_set: Vec<i32>,
-    /// Sorted category codes sent left, per categorical split.
-    pub category_sets: Vec<Vec<u32>>,
-    /// Where missing values go.
-    pub default_left: Vec<bool>,
-    /// Left child per node.
-    pub left: Vec<u32>,
-    /// Right child per node.
-    pub right: Vec<u32>,
-    /// Leaf output (log-odds units).
-    pub value: Vec<f64>,
-    /// Training rows that reached the node (the weights of TreeSHAP's expectations).
-    pub cover: Vec<f64>,
-    /// Per-leaf TreeSHAP tables, built on the first explanation (derived data, never saved).
-    #[serde(skip)]
-    shap_tables: ShapCache,
-}
+use super::{LEAF, Tree};
 
 /// Most distinct features on one root-to-leaf path for which a leaf gets a precomputed table
 /// (2^k values); a tree with a longer path is explained by the recursive algorithm.
@@ -50,21 +11,13 @@ const MAX_TABLE_FEATURES: usize = 12;
 /// tree needing more is explained by the recursive algorithm.
 const MAX_TABLE_VALUES: usize = 1 << 14;
 
-/// A lazily built [`ShapTables`]; equal to any other and empty when cloned, since it is derived
-/// from the tree's arrays.
-#[derive(Debug, Default)]
-struct ShapCache(OnceLock<Option<Box<ShapTables>>>);
-
-impl Clone for ShapCache {
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-}
-
-impl PartialEq for ShapCache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
+/// What explaining a tree needs besides its arrays.
+#[derive(Debug)]
+pub(super) struct Explainer {
+    /// Cover-weighted mean output.
+    expected: f64,
+    /// `None` when the tree is explained by the recursion.
+    tables: Option<Box<ShapTables>>,
 }
 
 /// Path-dependent TreeSHAP, rearranged per leaf (after Fast TreeSHAP v2, Yang 2021): a leaf's
@@ -72,47 +25,119 @@ impl PartialEq for ShapCache {
 /// whose every split the row follows the leaf's way. With k distinct features on the path, zero
 /// fractions z and Shapley weights w(s) = s!(k-s-1)!/k!, and H(B) = Σ_{S⊆B} w(|S|) Π_{j∉S} z_j:
 /// a feature in A gets v(1 - z_i)/z_i · H(A∖{i}), a feature outside A gets -v·H(A). Building
-/// H costs O(2^k k) per leaf once; explaining a row costs O(path length) per leaf instead of the
-/// recursion's O(k²).
+/// H costs O(2^k k) per leaf once. Explaining a row evaluates each split once into a bit mask of
+/// the splits it goes left at; a leaf's set A then takes one masked comparison per feature, so a
+/// row costs O(k) per leaf instead of the recursion's O(k²) and allocates nothing.
 #[derive(Debug, Default)]
 struct ShapTables {
-    /// Per leaf, where its parts start in the flat arrays below.
+    /// The tree's splits, numbered in node order; bit s of a mask stands for `splits[s]`.
+    splits: Vec<SplitTest>,
+    /// Per leaf, its path and where its parts start in the flat arrays below.
     leaves: Vec<LeafSpan>,
-    /// Distinct features of each leaf's path; bit b of a leaf's sets stands for its b-th.
-    features: Vec<u32>,
-    /// Per leaf feature: v(1 - z)/z, the factor of a feature the row follows.
-    followed_factor: Vec<f64>,
-    /// Every split of each leaf's path.
-    steps: Vec<Step>,
+    /// Per leaf feature (bit b of a leaf's sets stands for its b-th): the feature, the splits
+    /// of the path on it, and v(1 - z)/z, the factor of a feature the row follows.
+    features: Vec<LeafFeature>,
     /// H(B) for every subset B of each leaf's features.
     h: Vec<f64>,
+}
+
+/// Most splits a tree may have for [`ShapTables`] (one bit each in a `u64`): 65 leaves.
+const MAX_TABLE_SPLITS: usize = 64;
+
+/// A split as the tables evaluate it: categories in a 64-bit set when every code is below 64.
+#[derive(Debug, Clone, Copy)]
+struct SplitTest {
+    node: u32,
+    feature: u32,
+    default_left: bool,
+    rule: SplitRule,
+}
+
+impl SplitTest {
+    /// [`Tree::goes_left`] of this split, without its indirections.
+    #[inline]
+    fn goes_left(&self, tree: &Tree, x: f64) -> bool {
+        if x.is_nan() {
+            return self.default_left;
+        }
+        match self.rule {
+            SplitRule::AtMost(threshold) => x <= threshold,
+            SplitRule::SmallCodes(codes) => {
+                // The cast saturates as in `Tree::goes_left`.
+                let code = x as u32;
+                code < 64 && codes & (1 << code) != 0
+            }
+            SplitRule::Codes => tree.goes_left(self.node as usize, x),
+        }
+    }
+}
+
+/// How a split sends a present value left.
+#[derive(Debug, Clone, Copy)]
+enum SplitRule {
+    /// Left when `x <= threshold`.
+    AtMost(f64),
+    /// Left when the code's bit is set.
+    SmallCodes(u64),
+    /// Left when the code is in the tree's category set (codes of 64 and above).
+    Codes,
 }
 
 /// One leaf's parts in [`ShapTables`]' arrays.
 #[derive(Debug, Clone, Copy)]
 struct LeafSpan {
+    /// Splits on the leaf's path.
+    path: u64,
+    /// Splits on the path that the path leaves to the left.
+    lefts: u64,
     /// The leaf value, negated: the factor of a feature the row does not follow.
     unfollowed_factor: f64,
     features: u32,
     feature_count: u8,
-    steps: u32,
-    step_count: u8,
     h: u32,
 }
 
-/// A split on a leaf's path: the node, whether the path goes left, and its feature's bit.
+/// One distinct feature of a leaf's path.
 #[derive(Debug, Clone, Copy)]
-struct Step {
-    node: u32,
-    left: bool,
-    bit: u8,
+struct LeafFeature {
+    feature: u32,
+    splits: u64,
+    followed_factor: f64,
 }
 
 impl ShapTables {
-    /// The tables of `tree`, or `None` when a path has too many distinct features, the tables
-    /// would be too large, or a cover is zero (the recursion handles those).
+    /// The tables of `tree`, or `None` when it has more than [`MAX_TABLE_SPLITS`] splits, a
+    /// path has too many distinct features, the tables would be too large, or a cover is zero
+    /// (the recursion handles those).
     fn build(tree: &Tree) -> Option<Self> {
         let mut tables = Self::default();
+        let mut split_of = vec![u32::MAX; tree.len()];
+        for (node, split) in split_of.iter_mut().enumerate() {
+            if tree.feature[node] == LEAF {
+                continue;
+            }
+            if tables.splits.len() == MAX_TABLE_SPLITS {
+                return None;
+            }
+            *split = tables.splits.len() as u32;
+            let rule = match tree.category_set[node] {
+                -1 => SplitRule::AtMost(tree.threshold[node]),
+                set => {
+                    let codes = &tree.category_sets[set as usize];
+                    if codes.iter().all(|&c| c < 64) {
+                        SplitRule::SmallCodes(codes.iter().fold(0, |m, &c| m | 1 << c))
+                    } else {
+                        SplitRule::Codes
+                    }
+                }
+            };
+            tables.splits.push(SplitTest {
+                node: node as u32,
+                feature: tree.feature[node],
+                default_left: tree.default_left[node],
+                rule,
+            });
+        }
         let mut values = 0;
         // (node, path so far as (node, went_left)) in depth-first order.
         let mut stack: Vec<(usize, Vec<(u32, bool)>)> = vec![(0, Vec::new())];
@@ -125,9 +150,9 @@ impl ShapTables {
                 }
                 continue;
             }
-            let mut features: Vec<u32> = Vec::new();
+            let mut features: Vec<LeafFeature> = Vec::new();
             let mut zero: Vec<f64> = Vec::new();
-            let mut steps = Vec::with_capacity(path.len());
+            let (mut path_mask, mut lefts) = (0u64, 0u64);
             for &(split, left) in &path {
                 let split = split as usize;
                 let feature = tree.feature[split];
@@ -137,22 +162,25 @@ impl ShapTables {
                     tree.right[split]
                 } as usize;
                 let ratio = tree.cover[child] / tree.cover[split];
-                let bit = match features.iter().position(|&f| f == feature) {
-                    Some(bit) => {
-                        zero[bit] *= ratio;
-                        bit
+                let bit = 1u64 << split_of[split];
+                path_mask |= bit;
+                if left {
+                    lefts |= bit;
+                }
+                match features.iter().position(|f| f.feature == feature) {
+                    Some(b) => {
+                        zero[b] *= ratio;
+                        features[b].splits |= bit;
                     }
                     None => {
-                        features.push(feature);
+                        features.push(LeafFeature {
+                            feature,
+                            splits: bit,
+                            followed_factor: 0.0,
+                        });
                         zero.push(ratio);
-                        features.len() - 1
                     }
-                };
-                steps.push(Step {
-                    node: split as u32,
-                    left,
-                    bit: bit as u8,
-                });
+                }
             }
             if features.len() > MAX_TABLE_FEATURES
                 || zero
@@ -166,64 +194,56 @@ impl ShapTables {
                 return None;
             }
             let value = tree.value[node];
+            for (f, &z) in features.iter_mut().zip(&zero) {
+                f.followed_factor = value * (1.0 - z) / z;
+            }
             tables.leaves.push(LeafSpan {
+                path: path_mask,
+                lefts,
                 unfollowed_factor: -value,
                 features: tables.features.len() as u32,
                 feature_count: features.len() as u8,
-                steps: tables.steps.len() as u32,
-                step_count: steps.len() as u8,
                 h: tables.h.len() as u32,
             });
             tables.h.extend(subset_sums(&zero));
-            tables
-                .followed_factor
-                .extend(zero.iter().map(|&z| value * (1.0 - z) / z));
             tables.features.extend(features);
-            tables.steps.extend(steps);
         }
         Some(tables)
     }
 
-    fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) {
-        // Each split's direction once (not once per leaf below it) when the nodes fit in a mask.
-        let small = tree.len() <= 128;
-        let mut lefts: u128 = 0;
-        if small {
-            for node in 0..tree.len() {
-                let feature = tree.feature[node];
-                if feature != LEAF && tree.goes_left(node, row[feature as usize]) {
-                    lefts |= 1 << node;
-                }
-            }
+    /// Bit s set when the row goes left at `splits[s]`.
+    #[inline]
+    fn lefts(&self, tree: &Tree, row: &[f64]) -> u64 {
+        let mut lefts = 0u64;
+        for (s, split) in self.splits.iter().enumerate() {
+            let left = split.goes_left(tree, row[split.feature as usize]);
+            lefts |= u64::from(left) << s;
         }
+        lefts
+    }
+
+    fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) {
+        let lefts = self.lefts(tree, row);
         for leaf in &self.leaves {
-            let mut followed: usize = (1 << leaf.feature_count) - 1;
-            let steps = leaf.steps as usize..leaf.steps as usize + leaf.step_count as usize;
-            for step in &self.steps[steps] {
-                let node = step.node as usize;
-                let goes_left = if small {
-                    lefts & (1 << node) != 0
-                } else {
-                    tree.goes_left(node, row[tree.feature[node] as usize])
-                };
-                if goes_left != step.left {
-                    followed &= !(1 << step.bit);
-                }
+            // Splits of the path where the row goes the other way.
+            let astray = (lefts ^ leaf.lefts) & leaf.path;
+            let features = &self.features
+                [leaf.features as usize..leaf.features as usize + leaf.feature_count as usize];
+            let mut followed: usize = 0;
+            for (b, f) in features.iter().enumerate() {
+                followed |= ((astray & f.splits == 0) as usize) << b;
             }
             let h = &self.h[leaf.h as usize..];
-            let features =
-                leaf.features as usize..leaf.features as usize + leaf.feature_count as usize;
-            for (bit, (&feature, &factor)) in self.features[features.clone()]
-                .iter()
-                .zip(&self.followed_factor[features])
-                .enumerate()
-            {
-                let mask = 1 << bit;
-                phi[feature as usize] += if followed & mask != 0 {
-                    factor * h[followed & !mask]
+            for (b, f) in features.iter().enumerate() {
+                // Without branches (the directions are data): a followed feature reads H with
+                // its bit cleared and an unfollowed one H(A), whose bit is clear already.
+                let followed_here = followed >> b & 1 != 0;
+                let factor = if followed_here {
+                    f.followed_factor
                 } else {
-                    leaf.unfollowed_factor * h[followed]
+                    leaf.unfollowed_factor
                 };
+                phi[f.feature as usize] += factor * h[followed & !(1 << b)];
             }
         }
     }
@@ -275,219 +295,23 @@ fn subset_sums(zero: &[f64]) -> Vec<f64> {
 }
 
 impl Tree {
-    /// Appends a leaf and returns its index.
-    pub fn push_leaf(&mut self, value: f64, cover: f64) -> u32 {
-        self.push(LEAF, 0.0, -1, false, value, cover)
+    fn explainer(&self) -> &Explainer {
+        self.explainer.0.get_or_init(|| Explainer {
+            expected: self.weighted_mean_output(),
+            tables: ShapTables::build(self).map(Box::new),
+        })
     }
 
-    /// Appends a numeric split (children set later with [`Tree::set_children`]).
-    pub fn push_numeric_split(
-        &mut self,
-        feature: u32,
-        threshold: f64,
-        default_left: bool,
-        cover: f64,
-    ) -> u32 {
-        self.push(feature, threshold, -1, default_left, 0.0, cover)
-    }
-
-    /// Appends a categorical split sending `categories` left.
-    pub fn push_categorical_split(
-        &mut self,
-        feature: u32,
-        mut categories: Vec<u32>,
-        default_left: bool,
-        cover: f64,
-    ) -> u32 {
-        categories.sort_unstable();
-        self.category_sets.push(categories);
-        let set = (self.category_sets.len() - 1) as i32;
-        self.push(feature, 0.0, set, default_left, 0.0, cover)
-    }
-
-    fn push(
-        &mut self,
-        feature: u32,
-        threshold: f64,
-        set: i32,
-        default_left: bool,
-        value: f64,
-        cover: f64,
-    ) -> u32 {
-        self.feature.push(feature);
-        self.threshold.push(threshold);
-        self.category_set.push(set);
-        self.default_left.push(default_left);
-        self.left.push(0);
-        self.right.push(0);
-        self.value.push(value);
-        self.cover.push(cover);
-        (self.feature.len() - 1) as u32
-    }
-
-    /// Links a split node to its children.
-    pub fn set_children(&mut self, node: u32, left: u32, right: u32) {
-        self.left[node as usize] = left;
-        self.right[node as usize] = right;
-    }
-
-    /// Number of nodes.
-    pub fn len(&self) -> usize {
-        self.feature.len()
-    }
-
-    /// Whether the tree has no nodes.
-    pub fn is_empty(&self) -> bool {
-        self.feature.is_empty()
-    }
-
-    /// Number of leaves.
-    pub fn n_leaves(&self) -> usize {
-        self.feature.iter().filter(|&&f| f == LEAF).count()
-    }
-
-    /// Whether `value` goes to the left child of split node `node`.
-    #[inline]
-    pub fn goes_left(&self, node: usize, value: f64) -> bool {
-        if value.is_nan() {
-            return self.default_left[node];
-        }
-        match self.category_set[node] {
-            -1 => value <= self.threshold[node],
-            set => self.category_sets[set as usize]
-                .binary_search(&(value as u32))
-                .is_ok(),
-        }
-    }
-
-    /// The leaf a row reaches.
-    #[inline]
-    pub fn leaf(&self, row: &[f64]) -> usize {
-        let mut node = 0;
-        while self.feature[node] != LEAF {
-            node = if self.goes_left(node, row[self.feature[node] as usize]) {
-                self.left[node] as usize
-            } else {
-                self.right[node] as usize
-            };
-        }
-        node
-    }
-
-    /// The tree's output for a row.
-    #[inline]
-    pub fn predict(&self, row: &[f64]) -> f64 {
-        self.value[self.leaf(row)]
-    }
-
-    /// Depth of the deepest leaf (a single leaf has depth 0). Iterative: children always follow
-    /// their parent in the arrays (checked by [`Tree::validate`]), so one pass suffices.
-    pub fn depth(&self) -> usize {
-        let mut depth = vec![0usize; self.len()];
-        let mut deepest = 0;
-        for node in 0..self.len() {
-            let here = depth[node];
-            deepest = deepest.max(here);
-            if self.feature[node] != LEAF {
-                for child in [self.left[node], self.right[node]] {
-                    if let Some(d) = depth.get_mut(child as usize) {
-                        *d = here + 1;
-                    }
-                }
-            }
-        }
-        deepest
-    }
-
-    /// Checks a tree read from a file, so that scoring can neither panic, loop nor overflow the
-    /// stack: equal array lengths, every split on a feature below `n_features` with two children
-    /// stored after it (hence no cycle) and each node reached once, depth ≤ [`MAX_DEPTH`], finite
-    /// thresholds, leaf values and covers, and category sets that exist and are sorted.
-    pub fn validate(&self, n_features: usize) -> Result<(), String> {
-        let n = self.feature.len();
-        if n == 0 {
-            return Err("a tree has no nodes".to_owned());
-        }
-        let lengths = [
-            self.threshold.len(),
-            self.category_set.len(),
-            self.default_left.len(),
-            self.left.len(),
-            self.right.len(),
-            self.value.len(),
-            self.cover.len(),
-        ];
-        if lengths.iter().any(|&len| len != n) {
-            return Err(format!(
-                "a tree's arrays have different lengths ({n} features, others {lengths:?})"
-            ));
-        }
-        let mut parents = vec![0u8; n];
-        for node in 0..n {
-            if !(self.cover[node].is_finite() && self.cover[node] >= 0.0) {
-                return Err(format!("node {node} has cover {}", self.cover[node]));
-            }
-            if self.feature[node] == LEAF {
-                if !self.value[node].is_finite() {
-                    return Err(format!("leaf {node} has value {}", self.value[node]));
-                }
-                continue;
-            }
-            if self.feature[node] as usize >= n_features {
-                return Err(format!(
-                    "node {node} splits on feature {} but the model has {n_features}",
-                    self.feature[node]
-                ));
-            }
-            match self.category_set[node] {
-                -1 if !self.threshold[node].is_finite() => {
-                    return Err(format!(
-                        "node {node} has threshold {}",
-                        self.threshold[node]
-                    ));
-                }
-                -1 => {}
-                set => {
-                    let Some(codes) = usize::try_from(set)
-                        .ok()
-                        .and_then(|s| self.category_sets.get(s))
-                    else {
-                        return Err(format!(
-                            "node {node} names category set {set}, which does not exist"
-                        ));
-                    };
-                    if codes.windows(2).any(|w| w[0] >= w[1]) {
-                        return Err(format!("category set {set} is not sorted"));
-                    }
-                }
-            }
-            for child in [self.left[node], self.right[node]] {
-                let child = child as usize;
-                if child <= node || child >= n {
-                    return Err(format!(
-                        "node {node} has child {child}; children must come after their parent within the {n} nodes"
-                    ));
-                }
-                parents[child] += 1;
-                if parents[child] > 1 {
-                    return Err(format!("node {child} has two parents"));
-                }
-            }
-        }
-        if let Some(orphan) = (1..n).find(|&node| parents[node] == 0) {
-            return Err(format!("node {orphan} is not reachable from the root"));
-        }
-        let depth = self.depth();
-        if depth > MAX_DEPTH {
-            return Err(format!(
-                "a tree is {depth} levels deep; at most {MAX_DEPTH} are allowed"
-            ));
-        }
-        Ok(())
-    }
-
-    /// Cover-weighted mean output: the tree's expected value over the training rows.
+    /// Cover-weighted mean output: the tree's expected value over the training rows (computed
+    /// once per loaded tree).
     pub fn expected_value(&self) -> f64 {
+        if self.is_empty() {
+            return 0.0;
+        }
+        self.explainer().expected
+    }
+
+    fn weighted_mean_output(&self) -> f64 {
         let root = self.cover.first().copied().unwrap_or(0.0);
         if root <= 0.0 {
             return 0.0;
@@ -506,11 +330,7 @@ impl Tree {
         if self.is_empty() {
             return;
         }
-        match self
-            .shap_tables
-            .0
-            .get_or_init(|| ShapTables::build(self).map(Box::new))
-        {
+        match &self.explainer().tables {
             Some(tables) => tables.add_contributions(self, row, phi),
             None => self.add_contributions_recursively(row, phi),
         }
@@ -679,35 +499,7 @@ fn unwound_path_sum(path: &[PathElement], unique_depth: usize, path_index: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// x0 <= 0.5 ? (x1 in {1, 3} ? 1.0 : -2.0) : (x0 <= 2 ? 0.5 : 3.0), missing x0 goes right.
-    fn sample_tree() -> Tree {
-        let mut t = Tree::default();
-        let root = t.push_numeric_split(0, 0.5, false, 100.0);
-        let a = t.push_categorical_split(1, vec![3, 1], true, 40.0);
-        let a_left = t.push_leaf(1.0, 10.0);
-        let a_right = t.push_leaf(-2.0, 30.0);
-        let b = t.push_numeric_split(0, 2.0, true, 60.0);
-        let b_left = t.push_leaf(0.5, 45.0);
-        let b_right = t.push_leaf(3.0, 15.0);
-        t.set_children(root, a, b);
-        t.set_children(a, a_left, a_right);
-        t.set_children(b, b_left, b_right);
-        t
-    }
-
-    #[test]
-    fn routes_numbers_categories_and_missing_values() {
-        let t = sample_tree();
-        assert_eq!(t.predict(&[0.2, 3.0]), 1.0);
-        assert_eq!(t.predict(&[0.2, 2.0]), -2.0);
-        assert_eq!(t.predict(&[0.2, f64::NAN]), 1.0);
-        assert_eq!(t.predict(&[1.5, 0.0]), 0.5);
-        assert_eq!(t.predict(&[f64::NAN, 0.0]), 0.5);
-        assert_eq!(t.predict(&[7.0, 0.0]), 3.0);
-        assert_eq!(t.depth(), 2);
-        assert_eq!(t.n_leaves(), 4);
-    }
+    use crate::tree::sample_tree;
 
     #[test]
     fn contributions_add_up_to_the_prediction() {
@@ -768,40 +560,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn corrupt_trees_are_refused_by_name() {
-        let valid = sample_tree();
-        assert_eq!(valid.validate(2), Ok(()));
-        let check = |edit: &dyn Fn(&mut Tree), expected: &str| {
-            let mut tree = sample_tree();
-            edit(&mut tree);
-            let message = tree.validate(2).expect_err(expected);
-            assert!(message.contains(expected), "{expected}: {message}");
-        };
-        check(&|t| t.left[1] = 0, "must come after their parent");
-        check(&|t| t.right[0] = 99, "must come after their parent");
-        check(&|t| t.feature[0] = 7, "splits on feature 7");
-        check(&|t| t.value[2] = f64::NAN, "leaf 2 has value NaN");
-        check(&|t| t.threshold[0] = f64::INFINITY, "threshold inf");
-        check(&|t| t.category_set[1] = 5, "category set 5");
-        check(
-            &|t| {
-                t.value.pop();
-            },
-            "different lengths",
-        );
-        check(&|t| t.right[1] = 4, "two parents");
-        let mut deep = Tree::default();
-        for level in 0..(MAX_DEPTH as u32 + 2) {
-            let split = deep.push_numeric_split(0, 0.5, false, 1.0);
-            let leaf = deep.push_leaf(0.0, 1.0);
-            deep.set_children(split, leaf, 2 * level + 2);
-        }
-        deep.push_leaf(0.0, 1.0);
-        let message = deep.validate(1).expect_err("too deep");
-        assert!(message.contains("levels deep"), "{message}");
-    }
-
     /// A random tree: splits on 7 features (so paths repeat features), numeric and categorical,
     /// either missing direction, child covers that split the parent's.
     fn random_tree(rng: &mut impl rand::Rng, max_depth: usize, features: u32) -> Tree {
@@ -818,7 +576,13 @@ mod tests {
             }
             let feature = rng.random_range(0..features);
             let node = if rng.random_bool(0.3) {
-                t.push_categorical_split(feature, vec![0, 2], rng.random_bool(0.5), cover)
+                // Codes of 64 and above take the tables' slower set lookup.
+                let codes = if rng.random_bool(0.3) {
+                    vec![0, 70]
+                } else {
+                    vec![0, 2]
+                };
+                t.push_categorical_split(feature, codes, rng.random_bool(0.5), cover)
             } else {
                 let threshold = rng.random_range(0.0..1.0);
                 t.push_numeric_split(feature, threshold, rng.random_bool(0.5), cover)
@@ -845,15 +609,22 @@ mod tests {
     fn per_leaf_tables_give_the_recursions_contributions() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut compared = 0;
+        let (mut compared, mut tabled) = (0, 0);
         for round in 0..200 {
-            let (depth, features) = if round % 10 == 9 { (16, 30) } else { (9, 7) };
+            let (depth, features) = match round % 10 {
+                9 => (16, 30),
+                0..=2 => (9, 7),
+                _ => (5, 7),
+            };
             let t = random_tree(&mut rng, depth, features);
+            tabled += usize::from(ShapTables::build(&t).is_some());
             for _ in 0..10 {
                 let row: Vec<f64> = (0..features)
-                    .map(|_| match rng.random_range(0..10) {
+                    .map(|_| match rng.random_range(0..12) {
                         0 => f64::NAN,
                         1 => 2.0,
+                        2 => 70.0,
+                        3 => -1.0,
                         _ => rng.random_range(0.0..1.0),
                     })
                     .collect();
@@ -873,17 +644,14 @@ mod tests {
             }
         }
         assert_eq!(compared, 2000);
+        assert!(
+            tabled > 100,
+            "only {tabled} of 200 trees were explained by tables"
+        );
         let deep = random_tree(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1), 40, 40);
         assert!(
             ShapTables::build(&deep).is_none() || deep.depth() <= MAX_TABLE_FEATURES,
             "paths with more than {MAX_TABLE_FEATURES} features fall back to the recursion"
         );
-    }
-
-    #[test]
-    fn serde_round_trip() {
-        let t = sample_tree();
-        let json = serde_json::to_string(&t).expect("serialise");
-        assert_eq!(serde_json::from_str::<Tree>(&json).expect("parse"), t);
     }
 }
