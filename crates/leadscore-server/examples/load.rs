@@ -19,6 +19,10 @@ use leadscore_server::{AppState, ServerConfig, app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The allocator of the `leadscore` binary, so that the server measured is the one shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LEAD: &str = r#"{"lead_id":"L1","attributes":{"industry":"software","job_level":"vp","company_size":"201-1000","country":"US","email_domain":"business","annual_revenue":25000000,"lead_source":"referral"},"events":[{"type":"pricing_view","timestamp":"2025-06-28"},{"type":"email_click","timestamp":"2025-06-20"},{"type":"demo_request","timestamp":"2025-06-30T10:00:00Z"}],"as_of":"2025-07-01"}"#;
 
 struct Options {
