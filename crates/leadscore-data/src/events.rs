@@ -5,12 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::FileFormat;
 use crate::error::{DataError, Location, Position};
-use crate::leads::LeadsTable;
+use crate::leads::{LeadIdIndex, LeadsTable};
 use crate::table::{RawTable, csv_error, open_delimited};
 use crate::time::parse_timestamp;
 use crate::value::{MissingTokens, NumberError, parse_number};
@@ -150,7 +151,7 @@ impl EventLog {
         events: impl IntoIterator<Item = (usize, i64, usize, f64)>,
     ) -> Self {
         let mut builder = LogBuilder {
-            ids: FxHashMap::default(),
+            ids: LeadIdIndex::default(),
             type_codes: types
                 .iter()
                 .enumerate()
@@ -224,7 +225,7 @@ impl EventLog {
 }
 
 struct LogBuilder<'a> {
-    ids: FxHashMap<&'a str, u32>,
+    ids: LeadIdIndex<'a>,
     type_codes: FxHashMap<String, u32>,
     type_names: Vec<String>,
     leads: Vec<u32>,
@@ -233,6 +234,12 @@ struct LogBuilder<'a> {
 }
 
 impl<'a> LogBuilder<'a> {
+    /// Makes room for `additional` more events.
+    fn reserve(&mut self, additional: usize) {
+        self.leads.reserve(additional);
+        self.events.reserve(additional);
+    }
+
     fn new(leads: &'a LeadsTable) -> Self {
         Self {
             ids: leads.id_index(),
@@ -245,8 +252,21 @@ impl<'a> LogBuilder<'a> {
     }
 
     fn push(&mut self, lead_id: &str, timestamp: i64, event_type: &str, value: f64) {
+        let lead = self.ids.get(lead_id.trim());
+        self.push_found(lead, lead_id, timestamp, event_type, value);
+    }
+
+    /// [`LogBuilder::push`] with the lead's row already looked up.
+    fn push_found(
+        &mut self,
+        lead: Option<u32>,
+        lead_id: &str,
+        timestamp: i64,
+        event_type: &str,
+        value: f64,
+    ) {
         self.stats.rows += 1;
-        let Some(&lead) = self.ids.get(lead_id.trim()) else {
+        let Some(lead) = lead else {
             self.stats.unknown_lead_rows += 1;
             if self.stats.unknown_lead_examples.len() < 5
                 && !self
@@ -464,27 +484,47 @@ fn read_delimited(
 ) -> Result<(), DataError> {
     let (mut reader, names) = open_delimited(path, options.separator)?;
     let columns = EventColumns::find(path, &names, options)?;
-    let mut record = csv::StringRecord::new();
+    let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    // Records are split off in batches; a batch's cells are parsed and its leads looked up on
+    // every core (each lookup is a cache miss among a million ids) while the next batch is read,
+    // then added to the log in file order, so the log, its codes and the first error reported
+    // are those of reading one row at a time.
+    let mut batch = vec![csv::StringRecord::new(); EVENT_BATCH];
+    let mut next = batch.clone();
+    let mut filled = fill_batch(path, &mut reader, &mut batch)?;
     let mut rows = 0usize;
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
-        rows += 1;
-        let line = record.position().map_or(0, csv::Position::line);
-        let (timestamp, value) = parse_event_cells(
-            || Location::new(path, Position::Line(line)),
-            &names,
-            &columns,
-            options,
-            |i| record.get(i).unwrap_or(""),
-        )?;
-        builder.push(
-            record.get(columns.lead_id).unwrap_or(""),
-            timestamp,
-            record.get(columns.event_type).unwrap_or(""),
-            value,
+    while filled > 0 {
+        let (parsed, next_filled) = rayon::join(
+            || {
+                batch[..filled]
+                    .par_iter()
+                    .map(|record| {
+                        parse_event_record(path, &names, &columns, options, builder, record)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || fill_batch(path, &mut reader, &mut next),
         );
+        if rows == 0 {
+            // Sized once from the first rows' length: growing by doubling would copy and touch
+            // up to twice the final memory of a log of tens of millions of events.
+            let bytes_read = reader_offset(&batch[filled - 1]).max(1);
+            let expected = file_bytes as f64 / bytes_read as f64 * filled as f64;
+            builder.reserve((expected * 1.02) as usize);
+        }
+        for (record, parsed) in batch[..filled].iter().zip(parsed) {
+            let (lead, timestamp, value) = parsed?;
+            builder.push_found(
+                lead,
+                record.get(columns.lead_id).unwrap_or(""),
+                timestamp,
+                record.get(columns.event_type).unwrap_or(""),
+                value,
+            );
+        }
+        rows += filled;
+        std::mem::swap(&mut batch, &mut next);
+        filled = next_filled?;
     }
     if rows == 0 {
         return Err(DataError::NoRows {
@@ -492,6 +532,51 @@ fn read_delimited(
         });
     }
     Ok(())
+}
+
+/// Events read per batch by `read_delimited`.
+const EVENT_BATCH: usize = 1 << 14;
+
+/// Reads up to a batch of records; returns how many.
+fn fill_batch(
+    path: &Path,
+    reader: &mut csv::Reader<std::fs::File>,
+    batch: &mut [csv::StringRecord],
+) -> Result<usize, DataError> {
+    for (filled, record) in batch.iter_mut().enumerate() {
+        if !reader.read_record(record).map_err(|e| csv_error(path, e))? {
+            return Ok(filled);
+        }
+    }
+    Ok(batch.len())
+}
+
+/// Byte offset just past `record` in its file (an estimate: the record's start plus its cells).
+fn reader_offset(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, csv::Position::byte) + record.as_slice().len() as u64
+}
+
+/// One event's lead row (`None` when the id is unknown), time and value, or its first defect.
+fn parse_event_record(
+    path: &Path,
+    names: &[String],
+    columns: &EventColumns,
+    options: &EventsOptions,
+    builder: &LogBuilder<'_>,
+    record: &csv::StringRecord,
+) -> Result<(Option<u32>, i64, f64), DataError> {
+    let line = record.position().map_or(0, csv::Position::line);
+    let (timestamp, value) = parse_event_cells(
+        || Location::new(path, Position::Line(line)),
+        names,
+        columns,
+        options,
+        |i| record.get(i).unwrap_or("").trim_ascii(),
+    )?;
+    let lead = builder
+        .ids
+        .get(record.get(columns.lead_id).unwrap_or("").trim());
+    Ok((lead, timestamp, value))
 }
 
 /// Events are joined to leads on their ids: a leads table without an id column cannot take any.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DataError, Location, did_you_mean};
+use crate::error::{DataError, Location, Position, did_you_mean};
 use crate::table::{RawColumn, RawTable, TextColumn};
 use crate::time::parse_timestamp;
 use crate::value::{ColumnKind, MissingTokens, NumberError, TextRule, Value, read_cell};
@@ -287,7 +287,8 @@ pub struct LeadsTable {
     pub text_rule: TextRule,
     /// What the loader noticed.
     pub notices: Vec<Notice>,
-    locations: Vec<Location>,
+    /// Line (CSV) or row (Parquet) of each lead in `path`.
+    positions: Vec<Position>,
 }
 
 impl LeadsTable {
@@ -346,8 +347,8 @@ impl LeadsTable {
     }
 
     /// Where row `row` sits in the file.
-    pub fn location(&self, row: usize) -> &Location {
-        &self.locations[row]
+    pub fn location(&self, row: usize) -> Location {
+        Location::new(&self.path, self.positions[row])
     }
 
     /// Explicit feature column by name.
@@ -356,12 +357,15 @@ impl LeadsTable {
     }
 
     /// Lead row by id.
-    pub fn id_index(&self) -> FxHashMap<&str, u32> {
-        self.ids
-            .iter()
-            .enumerate()
-            .map(|(row, id)| (id.as_str(), row as u32))
-            .collect()
+    pub fn id_index(&self) -> LeadIdIndex<'_> {
+        let mut index = LeadIdIndex::default();
+        for (row, id) in self.ids.iter().enumerate() {
+            match pack_short_id(id) {
+                Some(key) => index.short.insert(key, row as u32),
+                None => index.long.insert(id.as_str(), row as u32),
+            };
+        }
+        index
     }
 
     /// Fails unless closed leads hold both won and lost.
@@ -433,7 +437,7 @@ impl LeadsTable {
             missing: self.missing.clone(),
             text_rule: self.text_rule,
             notices: self.notices.clone(),
-            locations: rows.iter().map(|&r| self.locations[r].clone()).collect(),
+            positions: rows.iter().map(|&r| self.positions[r]).collect(),
         }
     }
 
@@ -547,7 +551,7 @@ impl LeadsTable {
                 "no explicit feature columns are left; scoring can only use events",
             ));
         }
-        let locations = (0..raw.rows).map(|row| raw.location(row)).collect();
+        let positions = (0..raw.rows).map(|row| raw.position(row)).collect();
         Ok(Self {
             path: raw.path,
             id_column,
@@ -566,7 +570,7 @@ impl LeadsTable {
             missing: options.missing.clone(),
             text_rule: options.text_rule,
             notices,
-            locations,
+            positions,
         })
     }
 }
@@ -1206,4 +1210,37 @@ fn categorical_column(
             levels,
         },
     }
+}
+
+/// Row of each lead id. Ids of up to 15 bytes (most exports' ids) are keyed by their bytes
+/// packed into a `u128`, so that a lookup among a million leads touches one table slot instead of
+/// following a pointer to the stored id; longer ids are keyed by the id itself.
+#[derive(Debug, Default)]
+pub struct LeadIdIndex<'a> {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<&'a str, u32>,
+}
+
+impl LeadIdIndex<'_> {
+    /// The row of lead `id`, if the table has it.
+    #[inline]
+    pub fn get(&self, id: &str) -> Option<u32> {
+        match pack_short_id(id) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+}
+
+/// An id of at most 15 bytes as its bytes followed by its length (distinct ids, distinct keys).
+#[inline]
+fn pack_short_id(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut packed = [0u8; 16];
+    packed[..bytes.len()].copy_from_slice(bytes);
+    packed[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(packed))
 }

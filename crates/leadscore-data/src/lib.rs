@@ -24,10 +24,10 @@ pub use describe::{ClassBalance, ColumnRole, ColumnSummary, Description, EventsS
 pub use error::{DataError, Location, Position};
 pub use events::{Event, EventLog, EventStats, EventsOptions, canonical_order};
 pub use leads::{
-    ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
+    ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadIdIndex, LeadsOptions, LeadsTable,
     MISSING_CODE, Notice, Outcome, OutcomeValues, Severity,
 };
-pub use output::{OutputValues, output_frame, write_table};
+pub use output::{OutputValues, TableSink, output_frame, write_table, write_table_in_parts};
 pub use sniff::sniff_separator;
 pub use split::{Folds, SplitKind, Validation, hold_out, validation_folds};
 pub use table::{FileFormat, UNNAMED_PREFIX, format_number};

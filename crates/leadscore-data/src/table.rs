@@ -130,11 +130,15 @@ impl RawTable {
     }
 
     pub fn location(&self, row: usize) -> Location {
-        let position = match &self.lines {
+        Location::new(&self.path, self.position(row))
+    }
+
+    /// Line (CSV) or 1-based row (Parquet) of data row `row`.
+    pub fn position(&self, row: usize) -> Position {
+        match &self.lines {
             Some(lines) => Position::Line(lines[row]),
             None => Position::Row(row as u64 + 1),
-        };
-        Location::new(&self.path, position)
+        }
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -166,6 +170,8 @@ impl RawTable {
 }
 
 /// Opens a delimited file: checks it is not empty, settles the separator and reads the header.
+/// Cells come untrimmed (the reader's own trimming copies every record); callers trim the cells
+/// they read with `str::trim_ascii`, the same whitespace.
 pub(crate) fn open_delimited(
     path: &Path,
     separator: Option<u8>,
@@ -218,7 +224,6 @@ pub(crate) fn open_delimited(
         .delimiter(separator)
         .has_headers(true)
         .flexible(false)
-        .trim(csv::Trim::All)
         .from_reader(file);
     let headers = reader
         .headers()
@@ -296,7 +301,7 @@ fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataEr
     {
         lines.push(record.position().map_or(0, csv::Position::line));
         for (column, cell) in columns.iter_mut().zip(record.iter()) {
-            column.push(cell);
+            column.push(cell.trim_ascii());
         }
     }
     if lines.is_empty() {

@@ -465,6 +465,60 @@ mod events {
         }
     }
 
+    /// Events are parsed in batches on every core; the log and the first defect reported must
+    /// be those of reading one row after the other.
+    #[test]
+    fn events_read_in_batches_keep_file_order_and_the_first_defect() {
+        let f = Fixture::new();
+        let leads = leads(&f);
+        let mut contents = String::from("lead_id,timestamp,event_type,value\n");
+        let rows = 50_000;
+        for i in 0..rows {
+            let (lead, kind) = match i % 7 {
+                0 => (format!("ghost{}", i % 11), "page_view"),
+                1 => ("a".to_owned(), "webinar"),
+                _ => (["a", "b", "c"][i % 3].to_owned(), "email_open"),
+            };
+            contents.push_str(&format!(
+                "{lead},2024-01-{:02}T10:00:00Z,{kind},{i}\n",
+                1 + i % 28
+            ));
+        }
+        let path = f.file("events.csv", &contents);
+        let log = EventLog::load(&path, &EventsOptions::default(), &leads).expect("events load");
+        assert_eq!(log.stats.rows, rows);
+        assert_eq!(log.stats.unknown_lead_rows, rows.div_ceil(7));
+        assert_eq!(
+            log.stats.unknown_lead_examples,
+            ["ghost0", "ghost7", "ghost3", "ghost10", "ghost6"]
+        );
+        assert_eq!(log.len(), rows - rows.div_ceil(7));
+        assert_eq!(
+            log.types,
+            ["email_open", "webinar"],
+            "unknown leads bring no types"
+        );
+
+        // Two defects in later batches: the earlier one is reported, with its line.
+        let mut lines: Vec<&str> = contents.lines().collect();
+        lines[30_001] = "a,2024-01-01,page_view,lots";
+        lines[40_001] = "a,not a date,page_view,1";
+        let path = f.file("events.csv", &(lines.join("\n") + "\n"));
+        let message = EventLog::load(&path, &EventsOptions::default(), &leads)
+            .expect_err("a bad value")
+            .to_string();
+        assert!(
+            message.contains("`lots`") && message.contains("line 30002"),
+            "{message}"
+        );
+        lines[30_001] = "a,2024-01-01,page_view";
+        let path = f.file("events.csv", &(lines.join("\n") + "\n"));
+        let message = EventLog::load(&path, &EventsOptions::default(), &leads)
+            .expect_err("a short row")
+            .to_string();
+        assert!(message.contains("line 30002"), "{message}");
+    }
+
     #[test]
     fn events_need_lead_ids() {
         let f = Fixture::new();

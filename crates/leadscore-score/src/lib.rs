@@ -218,6 +218,31 @@ impl Scorer {
         })
     }
 
+    /// Scores a table `part_size` leads at a time ([`SCORING_PART`] for files) and hands each
+    /// part's scores to `each`, in row order, so that only one part's features and answers are
+    /// in memory at once. Every score depends on its own lead only, so the scores are
+    /// [`Scorer::score_table`]'s.
+    pub fn score_table_in_parts<E: From<FeatureError>>(
+        &self,
+        leads: &LeadsTable,
+        events: Option<&EventLog>,
+        scoring_time: i64,
+        part_size: usize,
+        mut each: impl FnMut(Vec<LeadScore>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let part_size = part_size.max(1);
+        if leads.len() <= part_size {
+            return each(self.score_table(leads, events, scoring_time)?);
+        }
+        for start in (0..leads.len()).step_by(part_size) {
+            let rows: Vec<usize> = (start..(start + part_size).min(leads.len())).collect();
+            let part = leads.select_rows(&rows);
+            let part_events = events.map(|log| log.select_leads(&rows));
+            each(self.score_table(&part, part_events.as_ref(), scoring_time)?)?;
+        }
+        Ok(())
+    }
+
     /// Scores every lead of a table, each at its as-of time.
     pub fn score_table(
         &self,
@@ -272,3 +297,7 @@ impl Scorer {
 
 /// Leads handed to the model at once by [`Scorer::score_table`].
 const EXPLAIN_BLOCK: usize = 64;
+
+/// Leads per part of [`Scorer::score_table_in_parts`]: large enough to keep both cores busy,
+/// small enough that a part's features and answers take a few tens of megabytes.
+pub const SCORING_PART: usize = 1 << 16;

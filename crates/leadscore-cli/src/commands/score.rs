@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use leadscore_artifact::ModelArtifact;
-use leadscore_data::write_table;
+use leadscore_data::write_table_in_parts;
 use leadscore_points::PointsRules;
 use leadscore_score::{LeadScore, Scorer};
 use serde::Serialize;
@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::args::{ScoreArgs, scoring_time};
 use crate::config::LoadedConfig;
 use crate::data;
-use crate::output::{print_json, spinner};
+use crate::output::{print_json, progress};
 
 /// Leads of one column whose level the model never learned.
 #[derive(Serialize)]
@@ -20,9 +20,9 @@ struct Unlearned {
     examples: Vec<String>,
 }
 
-/// Per column, the leads whose level the model never learned, with a few of those levels.
-fn unlearned(scores: &[LeadScore]) -> Vec<Unlearned> {
-    let mut summary: Vec<Unlearned> = Vec::new();
+/// Adds the leads of `scores` whose level the model never learned to the per-column summary,
+/// keeping a few of those levels.
+fn add_unlearned(summary: &mut Vec<Unlearned>, scores: &[LeadScore]) {
     for (column, level) in scores.iter().flat_map(|s| &s.unlearned_levels) {
         let entry = match summary.iter().position(|u| u.column == *column) {
             Some(i) => &mut summary[i],
@@ -40,7 +40,6 @@ fn unlearned(scores: &[LeadScore]) -> Vec<Unlearned> {
             entry.examples.push(level.clone());
         }
     }
-    summary
 }
 
 #[derive(Serialize)]
@@ -70,33 +69,50 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    let bar = spinner(format!("scoring {} leads", loaded.leads.len()));
+    let bar = progress(
+        loaded.leads.len() as u64,
+        format!("scoring → {}", args.out.display()),
+    );
     let scorer = Scorer::new(artifact, rules, args.reasons)?;
-    let scores = scorer.score_table(&loaded.leads, loaded.events.as_ref(), scoring_time)?;
-    bar.set_message(format!("writing {}", args.out.display()));
-    write_table(&args.out, &scorer.output_columns(&scores))?;
-    bar.finish_and_clear();
-
+    // Scored and written a part at a time: memory holds the inputs and one part's answers.
+    let mut unlearned_levels = Vec::new();
     let mut by_tier: Vec<(String, usize)> = Vec::new();
-    for score in &scores {
-        let tier = score
-            .prediction
-            .as_ref()
-            .map(|p| p.tier.clone())
-            .or_else(|| score.points.as_ref().and_then(|p| p.tier.clone()));
-        if let Some(tier) = tier {
-            match by_tier.iter_mut().find(|(name, _)| *name == tier) {
-                Some(entry) => entry.1 += 1,
-                None => by_tier.push((tier, 1)),
-            }
-        }
-    }
+    let (mut leads, mut predictions, mut probability_sum, mut mql) = (0, 0, 0.0, 0);
+    write_table_in_parts(&args.out, |sink| -> Result<()> {
+        scorer.score_table_in_parts(
+            &loaded.leads,
+            loaded.events.as_ref(),
+            scoring_time,
+            leadscore_score::SCORING_PART,
+            |scores| -> Result<()> {
+                sink.write(&scorer.output_columns(&scores))?;
+                add_unlearned(&mut unlearned_levels, &scores);
+                for score in &scores {
+                    let tier = score
+                        .prediction
+                        .as_ref()
+                        .map(|p| &p.tier)
+                        .or_else(|| score.points.as_ref().and_then(|p| p.tier.as_ref()));
+                    if let Some(tier) = tier {
+                        match by_tier.iter_mut().find(|(name, _)| name == tier) {
+                            Some(entry) => entry.1 += 1,
+                            None => by_tier.push((tier.clone(), 1)),
+                        }
+                    }
+                    if let Some(prediction) = &score.prediction {
+                        predictions += 1;
+                        probability_sum += prediction.probability;
+                    }
+                    mql += usize::from(score.points.as_ref().is_some_and(|p| p.mql));
+                }
+                leads += scores.len();
+                bar.inc(scores.len() as u64);
+                Ok(())
+            },
+        )
+    })?;
+    bar.finish_and_clear();
     by_tier.sort();
-    let predictions: Vec<f64> = scores
-        .iter()
-        .filter_map(|s| s.prediction.as_ref().map(|p| p.probability))
-        .collect();
-    let unlearned_levels = unlearned(&scores);
     for u in &unlearned_levels {
         eprintln!(
             "note: {} leads have a `{}` the model never learned (e.g. {}): scored as (other)",
@@ -113,16 +129,10 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         unlearned_levels,
         file: args.out.display().to_string(),
         warnings,
-        leads: scores.len(),
+        leads,
         by_tier,
-        mean_probability: (!predictions.is_empty())
-            .then(|| predictions.iter().sum::<f64>() / predictions.len() as f64),
-        mql: scorer.rules().map(|_| {
-            scores
-                .iter()
-                .filter(|s| s.points.as_ref().is_some_and(|p| p.mql))
-                .count()
-        }),
+        mean_probability: (predictions > 0).then(|| probability_sum / predictions as f64),
+        mql: scorer.rules().map(|_| mql),
     };
     if args.json {
         return print_json(&summary);
