@@ -4,11 +4,13 @@
 //! once, so type inference looks at distinct values only and a million-row export stays small.
 
 use std::fs::File;
+use std::hash::BuildHasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use hashbrown::HashTable;
 use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader, TimeUnit};
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 
 use crate::error::{DataError, Location, Position};
 use crate::sniff::{header_field_count, sniff_separator};
@@ -45,17 +47,26 @@ impl FileFormat {
 pub(crate) struct TextColumn {
     pub codes: Vec<u32>,
     pub values: Vec<String>,
-    index: FxHashMap<String, u32>,
+    /// Codes by their string's hash; the strings themselves live once, in `values` (a column of
+    /// a million distinct ids or dates would otherwise hold each twice).
+    index: HashTable<u32>,
+}
+
+fn text_hash(text: &str) -> u64 {
+    FxBuildHasher.hash_one(text)
 }
 
 impl TextColumn {
     pub fn push(&mut self, cell: &str) {
-        let code = match self.index.get(cell) {
+        let hash = text_hash(cell);
+        let values = &mut self.values;
+        let code = match self.index.find(hash, |&code| values[code as usize] == cell) {
             Some(&code) => code,
             None => {
-                let code = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
-                self.values.push(cell.to_owned());
-                self.index.insert(cell.to_owned(), code);
+                let code = u32::try_from(values.len()).unwrap_or(u32::MAX);
+                values.push(cell.to_owned());
+                self.index
+                    .insert_unique(hash, code, |&c| text_hash(&values[c as usize]));
                 code
             }
         };
