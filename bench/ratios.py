@@ -1,13 +1,14 @@
 """Every speed goal of issue 14 in one run, each figure next to its peer measured in the same run.
 
-Usage: bench/ratios.sh [--leads N] [--write-readme]
+Usage: bench/ratios.sh [--leads N] [--batch-leads M] [--write-readme]
 
 - Serving: single-lead `POST /v1/score` with the full answer against a bare axum route in the same
   process (the load example), for the logistic and the boosted golden models.
 - Training: one fit of leadscore's GBDT against one LightGBM fit, and leadscore's logistic against
   scikit-learn's lbfgs, on the same N generated leads and the same features (bench/compare.py).
-- Batch: `leadscore score` on the N training leads and their events, logistic without reasons and
-  GBDT with reasons: leads/s and peak memory against the input files' size.
+- Batch: `leadscore score` on the N training leads and their events (or on M generated leads with
+  `--batch-leads M`, the goal's 1,000,000), logistic without reasons and GBDT with reasons:
+  leads/s and peak memory against the input files' size.
 - Event aggregation: events/s per core (the criterion bench of leadscore-features).
 
 `--write-readme` replaces the README's table between its `bench/ratios.sh` markers.
@@ -76,15 +77,21 @@ def training(leads: int) -> tuple[list[tuple], Path]:
     return rows, work
 
 
-def batch(work: Path) -> list[tuple]:
-    leads, events = work / "train" / "leads.csv", work / "train" / "events.csv"
+def batch(work: Path, batch_leads: int | None) -> list[tuple]:
+    data = work / "train"
+    if batch_leads is not None:
+        # The goal's size (1M leads, ~10M events), scored with the models trained above.
+        data = compare.WORK / f"batch-{batch_leads}"
+        if not (data / "events.csv").exists():
+            compare.leadscore("generate", "--leads", str(batch_leads), "--seed", "3", "--out", str(data))
+    leads, events = data / "leads.csv", data / "events.csv"
     size = leads.stat().st_size + events.stat().st_size
     n = sum(1 for _ in leads.open()) - 1
     rows = []
     for kind, reasons, goal in [("logistic", "0", 1_000_000), ("gbdt", "3", 200_000)]:
         seconds, peak_mib = measured(
             [LEADSCORE, "score", "--model", str(work / f"{kind}.json"), "--leads", str(leads), "--events", str(events),
-             "--reasons", reasons, "--out", str(work / f"scores-{kind}.parquet")],
+             "--reasons", reasons, "--out", str(data / f"scores-{kind}.parquet")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         rows.append((f"batch {kind}, {'no' if reasons == '0' else reasons} reasons ({n:,} leads)",
@@ -115,10 +122,11 @@ def table(rows: list[tuple], load: str) -> str:
 
 def main(argv: list[str]) -> None:
     leads = int(argv[argv.index("--leads") + 1]) if "--leads" in argv else 100_000
+    batch_leads = int(argv[argv.index("--batch-leads") + 1]) if "--batch-leads" in argv else None
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     rows = serving()
     trained, work = training(leads)
-    rows += trained + batch(work) + aggregation()
+    rows += trained + batch(work, batch_leads) + aggregation()
     load = f"{load} at the start, {' '.join(Path('/proc/loadavg').read_text().split()[:3])} at the end"
     text = table(rows, load)
     print(text)
