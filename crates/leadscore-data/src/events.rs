@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::FileFormat;
 use crate::error::{DataError, Location, Position};
 use crate::leads::{LeadIdIndex, LeadsTable};
-use crate::table::{RawTable, csv_error, open_delimited};
+use crate::table::{RECORD_BATCH, RawTable, fill_batch, open_delimited};
 use crate::time::parse_timestamp;
 use crate::value::{MissingTokens, NumberError, parse_number};
 
@@ -489,7 +489,7 @@ fn read_delimited(
     // every core (each lookup is a cache miss among a million ids) while the next batch is read,
     // then added to the log in file order, so the log, its codes and the first error reported
     // are those of reading one row at a time.
-    let mut batch = vec![csv::StringRecord::new(); EVENT_BATCH];
+    let mut batch = vec![csv::StringRecord::new(); RECORD_BATCH];
     let mut next = batch.clone();
     let mut filled = fill_batch(path, &mut reader, &mut batch)?;
     let mut rows = 0usize;
@@ -532,23 +532,6 @@ fn read_delimited(
         });
     }
     Ok(())
-}
-
-/// Events read per batch by `read_delimited`.
-const EVENT_BATCH: usize = 1 << 14;
-
-/// Reads up to a batch of records; returns how many.
-fn fill_batch(
-    path: &Path,
-    reader: &mut csv::Reader<std::fs::File>,
-    batch: &mut [csv::StringRecord],
-) -> Result<usize, DataError> {
-    for (filled, record) in batch.iter_mut().enumerate() {
-        if !reader.read_record(record).map_err(|e| csv_error(path, e))? {
-            return Ok(filled);
-        }
-    }
-    Ok(batch.len())
 }
 
 /// Byte offset just past `record` in its file (an estimate: the record's start plus its cells).

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use hashbrown::HashTable;
 use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader, TimeUnit};
+use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
 use crate::error::{DataError, Location, Position};
@@ -259,6 +260,23 @@ pub(crate) fn open_delimited(
     Ok((reader, headers))
 }
 
+/// Records read per batch from a delimited file.
+pub(crate) const RECORD_BATCH: usize = 1 << 14;
+
+/// Reads up to a batch of records; returns how many.
+pub(crate) fn fill_batch(
+    path: &Path,
+    reader: &mut csv::Reader<File>,
+    batch: &mut [csv::StringRecord],
+) -> Result<usize, DataError> {
+    for (filled, record) in batch.iter_mut().enumerate() {
+        if !reader.read_record(record).map_err(|e| csv_error(path, e))? {
+            return Ok(filled);
+        }
+    }
+    Ok(batch.len())
+}
+
 /// Name given to the column of an empty header cell: `unnamed_` and its 1-based position.
 pub const UNNAMED_PREFIX: &str = "unnamed_";
 
@@ -305,15 +323,30 @@ fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataEr
     let (mut reader, names) = open_delimited(path, separator)?;
     let mut columns: Vec<TextColumn> = names.iter().map(|_| TextColumn::default()).collect();
     let mut lines = Vec::new();
-    let mut record = csv::StringRecord::new();
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
-        lines.push(record.position().map_or(0, csv::Position::line));
-        for (column, cell) in columns.iter_mut().zip(record.iter()) {
-            column.push(cell.trim_ascii());
-        }
+    // Records are split off in batches; each column encodes its cells of a batch on its own
+    // core while the next batch is read. Codes are given in row order, as one row at a time.
+    let mut batch = vec![csv::StringRecord::new(); RECORD_BATCH];
+    let mut next = batch.clone();
+    let mut filled = fill_batch(path, &mut reader, &mut batch)?;
+    while filled > 0 {
+        let records = &batch[..filled];
+        lines.extend(
+            records
+                .iter()
+                .map(|r| r.position().map_or(0, csv::Position::line)),
+        );
+        let ((), next_filled) = rayon::join(
+            || {
+                columns.par_iter_mut().enumerate().for_each(|(c, column)| {
+                    for record in records {
+                        column.push(record.get(c).unwrap_or("").trim_ascii());
+                    }
+                });
+            },
+            || fill_batch(path, &mut reader, &mut next),
+        );
+        std::mem::swap(&mut batch, &mut next);
+        filled = next_filled?;
     }
     if lines.is_empty() {
         return Err(DataError::NoRows {
