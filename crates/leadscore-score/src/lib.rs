@@ -3,9 +3,10 @@
 //! Batch files (`leadscore score`), evaluation, the offline comparison, the HTTP server and the
 //! Python package all score through [`Scorer`]: with a model, features from the model's own
 //! pipeline, the calibrated probability, its percentile among training leads, the tier and the
-//! top reasons; with a rules file, the points score and its breakdown. A table is scored row by
-//! row with the same functions a single request uses, so batch and server answers are identical.
-//! [`evaluate`] measures a model on a file with outcomes through the same scorer;
+//! top reasons; with a rules file, the points score and its breakdown. A table is scored with
+//! the same functions a single request uses (a single lead is a block of one), so batch and
+//! server answers are identical; [`Scorer::score_table_in_parts`] scores a large file a part at a
+//! time so that only one part's answers are in memory. [`evaluate`] measures a model on a file with outcomes through the same scorer;
 //! [`Scorer::output_columns`] is the one shape of a scored table.
 
 mod evaluate;
