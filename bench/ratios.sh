@@ -7,4 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/env.sh bench/requirements.txt
 cargo build --release --locked --quiet -p leadscore-server --example load
+cargo build --release --locked --quiet -p leadscore-models --example fit
 "$venv/bin/python" bench/ratios.py "$@"

@@ -5,6 +5,8 @@
 //! that routes every value the same way, and the saved trees never need the bins again.
 //! A categorical code `c` goes to bin `c + 1`.
 
+use std::ops::Range;
+
 use leadscore_features::{FeatureInfo, FeatureKind};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -93,38 +95,153 @@ fn numeric_edges(values: impl Iterator<Item = f64>, max_value_bins: usize) -> Ve
     edges
 }
 
-/// Training features as bins, one column per feature.
-pub(crate) struct BinnedColumns {
+/// Share of rows in one bin from which a feature is stored sparsely.
+const SPARSE_SHARE: f64 = 0.5;
+
+/// Training features as bins, in the layouts each step reads fastest.
+///
+/// - Histograms: *dense* features row-major, so a row's bins are read together; *sparse*
+///   features (one bin holding at least [`SPARSE_SHARE`] of the rows, typically "no such event")
+///   as each row's other entries only. A sparse feature's common bin is then the leaf's total
+///   minus its other bins, which skips most of its additions.
+/// - Partitioning a leaf on one feature and routing rows through a tree: every feature
+///   column-major, one dense column each.
+///
+/// In a flat histogram the dense features' bins come first, then the sparse ones'.
+pub(crate) struct BinnedRows {
     pub mappers: Vec<BinMapper>,
-    pub columns: Vec<Vec<u8>>,
+    /// Row `r`, feature `f` at `f * n_rows + r`.
+    pub columns: Vec<u8>,
+    /// Where each feature's bins start in a flat histogram.
+    pub offsets: Vec<usize>,
+    /// Bins of a flat histogram.
+    pub total_bins: usize,
+    /// Dense features, in histogram order.
+    pub dense: Vec<usize>,
+    /// Bin of row `r`, dense feature `dense[j]` at `r * dense.len() + j`.
+    pub dense_bins: Vec<u8>,
+    /// Where the sparse features' bins start in a flat histogram.
+    pub sparse_start: usize,
+    /// Sparse features with their common bin.
+    pub sparse: Vec<(usize, u8)>,
+    /// Row `r`'s sparse entries are `sparse_entries[sparse_rows[r]..sparse_rows[r + 1]]`.
+    pub sparse_rows: Vec<usize>,
+    /// Flat histogram index, less `sparse_start`, of each entry outside its feature's common bin.
+    pub sparse_entries: Vec<u32>,
 }
 
-impl BinnedColumns {
+impl BinnedRows {
     /// Fits mappers on (a deterministic sample of at most 200,000) rows and bins every row.
     pub fn fit(x: ArrayView2<'_, f64>, features: &[FeatureInfo], max_bins: usize) -> Self {
         let n = x.nrows();
         let stride = n.div_ceil(200_000).max(1);
-        let (mappers, columns) = features
+        let mappers: Vec<BinMapper> = features
             .par_iter()
             .enumerate()
             .map(|(j, info)| {
-                let column = x.column(j);
-                let mapper = BinMapper::fit(info, column.iter().step_by(stride).copied(), max_bins);
-                let bins = column.iter().map(|&v| mapper.bin(v)).collect();
-                (mapper, bins)
+                BinMapper::fit(info, x.column(j).iter().step_by(stride).copied(), max_bins)
             })
-            .unzip();
-        Self { mappers, columns }
+            .collect();
+        let columns = bin_columns(&mappers, x);
+        let common: Vec<(u8, usize)> = columns
+            .par_chunks(n.max(1))
+            .map(|column| {
+                let mut counts = [0usize; MAX_BINS];
+                for &bin in column {
+                    counts[usize::from(bin)] += 1;
+                }
+                let (bin, &count) = counts
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|&(bin, &count)| (count, std::cmp::Reverse(bin)))
+                    .unwrap_or((0, &0));
+                (bin as u8, count)
+            })
+            .collect();
+        let is_sparse = |f: usize| n > 0 && common[f].1 as f64 >= SPARSE_SHARE * n as f64;
+        let dense: Vec<usize> = (0..mappers.len()).filter(|&f| !is_sparse(f)).collect();
+        let sparse: Vec<(usize, u8)> = (0..mappers.len())
+            .filter(|&f| is_sparse(f))
+            .map(|f| (f, common[f].0))
+            .collect();
+        let mut offsets = vec![0; mappers.len()];
+        let mut total_bins = 0;
+        for &f in dense.iter().chain(sparse.iter().map(|(f, _)| f)) {
+            offsets[f] = total_bins;
+            total_bins += mappers[f].n_bins();
+        }
+        let sparse_start = dense.iter().map(|&f| mappers[f].n_bins()).sum();
+
+        let mut dense_bins = vec![0u8; n * dense.len()];
+        if !dense.is_empty() {
+            dense_bins
+                .par_chunks_mut(dense.len())
+                .enumerate()
+                .for_each(|(row, row_bins)| {
+                    for (bin, &f) in row_bins.iter_mut().zip(&dense) {
+                        *bin = columns[f * n + row];
+                    }
+                });
+        }
+        let mut sparse_rows = Vec::with_capacity(n + 1);
+        let mut sparse_entries = Vec::new();
+        sparse_rows.push(0);
+        for row in 0..n {
+            for &(f, common_bin) in &sparse {
+                let bin = columns[f * n + row];
+                if bin != common_bin {
+                    sparse_entries.push((offsets[f] - sparse_start + usize::from(bin)) as u32);
+                }
+            }
+            sparse_rows.push(sparse_entries.len());
+        }
+        Self {
+            mappers,
+            columns,
+            offsets,
+            total_bins,
+            dense,
+            dense_bins,
+            sparse_start,
+            sparse,
+            sparse_rows,
+            sparse_entries,
+        }
     }
 
-    /// Other rows (validation) binned by these mappers, one column per feature.
-    pub fn bin(&self, x: ArrayView2<'_, f64>) -> Vec<Vec<u8>> {
-        self.mappers
-            .par_iter()
-            .enumerate()
-            .map(|(j, mapper)| x.column(j).iter().map(|&v| mapper.bin(v)).collect())
-            .collect()
+    /// Number of features per row.
+    pub fn n_features(&self) -> usize {
+        self.mappers.len()
     }
+
+    /// Rows binned by these mappers, column-major like [`BinnedRows::columns`].
+    pub fn bin(&self, x: ArrayView2<'_, f64>) -> Vec<u8> {
+        bin_columns(&self.mappers, x)
+    }
+
+    /// The bins of feature `f` in a flat histogram.
+    pub fn bins_of(&self, f: usize) -> Range<usize> {
+        self.offsets[f]..self.offsets[f] + self.mappers[f].n_bins()
+    }
+}
+
+/// Rows binned by `mappers`, column-major: row `r`, feature `f` at `f * n_rows + r`.
+fn bin_columns(mappers: &[BinMapper], x: ArrayView2<'_, f64>) -> Vec<u8> {
+    let n = x.nrows();
+    let mut columns = vec![0u8; n * mappers.len()];
+    if n == 0 {
+        return columns;
+    }
+    columns
+        .par_chunks_mut(n)
+        .zip(mappers.par_iter())
+        .enumerate()
+        .for_each(|(feature, (column, mapper))| {
+            for (bin, &value) in column.iter_mut().zip(x.column(feature)) {
+                *bin = mapper.bin(value);
+            }
+        });
+    columns
 }
 
 #[cfg(test)]

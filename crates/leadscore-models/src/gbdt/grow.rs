@@ -3,10 +3,15 @@
 //! Each leaf owns a contiguous range of the row-index array. Splitting a leaf partitions its range
 //! in place (stable, so indices stay ascending and memory access stays sequential), builds the
 //! histogram of the smaller child and gets the larger child's by subtraction from the parent.
+//! Histograms are built row by row over row-major bins, each thread taking a block of features:
+//! a row's bins are read together, and every bin is summed by one thread in row order, so the
+//! result does not depend on the number of threads.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::binning::BinMapper;
+use super::binning::{BinMapper, BinnedRows};
 use crate::tree::{LEAF, Tree};
 
 /// Gradient statistics of one bin.
@@ -17,8 +22,9 @@ pub(crate) struct Bin {
     pub n: u32,
 }
 
-/// Per-feature histograms of one leaf.
-type Histogram = Vec<Vec<Bin>>;
+/// Per-feature histograms of one leaf, flat: feature `f`'s bins are `offsets[f]..offsets[f + 1]`
+/// of [`BinnedRows::offsets`].
+type Histogram = Vec<Bin>;
 
 /// Tree-shape settings used while growing.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +56,9 @@ struct Split {
     rule: SplitRule,
     missing_left: bool,
     left_n: u32,
+    /// Gradient and hessian sums of the rows going left.
+    left_g: f64,
+    left_h: f64,
 }
 
 struct Leaf {
@@ -65,10 +74,31 @@ struct Leaf {
 
 /// The data a tree is grown on.
 pub(crate) struct GrowData<'a> {
-    pub binned: &'a [Vec<u8>],
-    pub mappers: &'a [BinMapper],
-    pub gradients: &'a [(f64, f64)],
-    pub features: &'a [bool],
+    binned: &'a BinnedRows,
+    gradients: &'a [(f64, f64)],
+    features: &'a [bool],
+    blocks: Vec<FeatureBlock>,
+}
+
+/// Contiguous features whose histogram one thread builds.
+struct FeatureBlock {
+    /// The block's bins in the flat histogram.
+    bins: Range<usize>,
+    /// The block's features used by this tree, each with where its bins start in the block.
+    features: Vec<(usize, usize)>,
+}
+
+/// Feature blocks per histogram: a few per core, so that a slow block does not hold the others.
+const FEATURE_BLOCKS: usize = 4;
+
+/// Fewest rows for which a histogram's feature blocks are built on several threads.
+const PARALLEL_ROWS: usize = 1024;
+
+/// Memory reused from tree to tree: a partition's right-hand rows and leaf histograms (fresh pages cost the kernel's zeroing on every split).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    rows: Vec<u32>,
+    histograms: Vec<Histogram>,
 }
 
 /// A grown tree and, for each leaf, the range of `indices` it holds.
@@ -81,11 +111,12 @@ pub(crate) struct Grown {
 }
 
 impl Grown {
-    /// The tree's output for row `row` of binned columns (bins of the training mappers).
-    pub fn predict_binned(&self, columns: &[Vec<u8>], row: usize) -> f64 {
+    /// The tree's output for row `row` of column-major bins of `n_rows` rows (bins of the
+    /// training mappers).
+    pub fn predict_binned(&self, columns: &[u8], n_rows: usize, row: usize) -> f64 {
         let mut node = 0;
         while let Some(split) = self.bin_splits[node] {
-            node = if split.goes_left(columns[split.feature][row]) {
+            node = if split.goes_left(columns[split.feature * n_rows + row]) {
                 self.tree.left[node]
             } else {
                 self.tree.right[node]
@@ -113,10 +144,6 @@ impl BinSplit {
     }
 }
 
-/// Fewest rows for which a histogram is built in four partial lanes (merging them costs four
-/// passes over the bins).
-const LANE_ROWS: usize = 2048;
-
 fn bit_set(set: &[u64; 4], bin: u8) -> bool {
     set[usize::from(bin) / 64] >> (bin % 64) & 1 == 1
 }
@@ -125,61 +152,122 @@ fn leaf_score(g: f64, h: f64, lambda: f64) -> f64 {
     g * g / (h + lambda)
 }
 
-impl GrowData<'_> {
-    fn histogram(&self, indices: &[u32], into: &mut Histogram) {
-        // The leaf's gradients gathered once in row order: each feature's pass then reads them
-        // in sequence instead of fetching them from all over the gradient array again.
-        let ordered: Vec<(f64, f64)> = indices
+impl<'a> GrowData<'a> {
+    /// Growing data for one tree that uses the features marked in `features`.
+    pub fn new(binned: &'a BinnedRows, gradients: &'a [(f64, f64)], features: &'a [bool]) -> Self {
+        let used: Vec<(usize, usize)> = binned
+            .dense
             .iter()
-            .map(|&row| self.gradients[row as usize])
+            .enumerate()
+            .filter(|&(_, &f)| features[f])
+            .map(|(position, &f)| (position, f))
             .collect();
-        into.par_iter_mut().enumerate().for_each(|(feature, bins)| {
-            bins.fill(Bin::default());
-            if !self.features[feature] {
-                return;
-            }
-            let column = &self.binned[feature];
-            let add = |bins: &mut [Bin], row: u32, (g, h): (f64, f64)| {
-                let bin = &mut bins[usize::from(column[row as usize])];
-                bin.g += g;
-                bin.h += h;
-                bin.n += 1;
-            };
-            if indices.len() < LANE_ROWS {
-                for (&row, &gradient) in indices.iter().zip(&ordered) {
-                    add(bins, row, gradient);
+        let groups: Vec<&[(usize, usize)]> = used
+            .chunks(used.len().div_ceil(FEATURE_BLOCKS).max(1))
+            .collect();
+        let blocks = groups
+            .iter()
+            .enumerate()
+            .map(|(k, group)| {
+                // Blocks tile the dense features' bins; unused features' bins stay zero.
+                let start = if k == 0 {
+                    0
+                } else {
+                    binned.offsets[group[0].1]
+                };
+                let end = groups
+                    .get(k + 1)
+                    .map_or(binned.sparse_start, |next| binned.offsets[next[0].1]);
+                FeatureBlock {
+                    bins: start..end,
+                    features: group
+                        .iter()
+                        .map(|&(position, f)| (position, binned.offsets[f] - start))
+                        .collect(),
                 }
-                return;
-            }
-            // Neighbouring rows often fall in the same bin, and each addition would wait for
-            // the previous one's store: four partial histograms keep four additions in flight.
-            let mut lanes = [bins.clone(), bins.clone(), bins.clone()];
-            let mut rows = indices.chunks_exact(4);
-            let mut gradients = ordered.chunks_exact(4);
-            for (row, gradient) in (&mut rows).zip(&mut gradients) {
-                add(bins, row[0], gradient[0]);
-                add(&mut lanes[0], row[1], gradient[1]);
-                add(&mut lanes[1], row[2], gradient[2]);
-                add(&mut lanes[2], row[3], gradient[3]);
-            }
-            for (&row, &gradient) in rows.remainder().iter().zip(gradients.remainder()) {
-                add(bins, row, gradient);
-            }
-            for lane in &lanes {
-                for (bin, part) in bins.iter_mut().zip(lane) {
-                    bin.g += part.g;
-                    bin.h += part.h;
-                    bin.n += part.n;
-                }
-            }
-        });
+            })
+            .collect();
+        Self {
+            binned,
+            gradients,
+            features,
+            blocks,
+        }
     }
 
-    fn empty_histogram(&self) -> Histogram {
-        self.mappers
-            .iter()
-            .map(|m| vec![Bin::default(); m.n_bins()])
-            .collect()
+    /// The histogram of the rows in `indices`, whose gradient and hessian sums are `totals`.
+    fn histogram(&self, indices: &[u32], totals: (f64, f64), scratch: &mut Scratch) -> Histogram {
+        let mut histogram = scratch
+            .histograms
+            .pop()
+            .unwrap_or_else(|| vec![Bin::default(); self.binned.total_bins]);
+        histogram.fill(Bin::default());
+        let into = &mut histogram;
+        let binned = self.binned;
+        let (dense_part, sparse_part) = into.split_at_mut(binned.sparse_start);
+        let mut parts = Vec::with_capacity(self.blocks.len());
+        let mut rest = dense_part;
+        for block in &self.blocks {
+            let (part, tail) = rest.split_at_mut(block.bins.len());
+            parts.push(part);
+            rest = tail;
+        }
+        let n_dense = binned.dense.len();
+        let fill_dense = |(block, part): (&FeatureBlock, &mut [Bin])| {
+            for &row in indices {
+                let (g, h) = self.gradients[row as usize];
+                let start = row as usize * n_dense;
+                let row_bins = &binned.dense_bins[start..start + n_dense];
+                for &(position, offset) in &block.features {
+                    let bin = &mut part[offset + usize::from(row_bins[position])];
+                    bin.g += g;
+                    bin.h += h;
+                    bin.n += 1;
+                }
+            }
+        };
+        let fill_sparse = |part: &mut [Bin]| {
+            for &row in indices {
+                let (g, h) = self.gradients[row as usize];
+                let row = row as usize;
+                let entries = binned.sparse_rows[row]..binned.sparse_rows[row + 1];
+                for &entry in &binned.sparse_entries[entries] {
+                    let bin = &mut part[entry as usize];
+                    bin.g += g;
+                    bin.h += h;
+                    bin.n += 1;
+                }
+            }
+            // Every row not counted elsewhere sits in its feature's common bin.
+            for &(f, common) in &binned.sparse {
+                let range = binned.bins_of(f);
+                let bins =
+                    &mut part[range.start - binned.sparse_start..range.end - binned.sparse_start];
+                let mut rest = Bin {
+                    g: totals.0,
+                    h: totals.1,
+                    n: indices.len() as u32,
+                };
+                for (b, bin) in bins.iter().enumerate() {
+                    if b != usize::from(common) {
+                        rest.g -= bin.g;
+                        rest.h -= bin.h;
+                        rest.n -= bin.n;
+                    }
+                }
+                bins[usize::from(common)] = rest;
+            }
+        };
+        if indices.len() >= PARALLEL_ROWS {
+            rayon::join(
+                || self.blocks.par_iter().zip(parts).for_each(fill_dense),
+                || fill_sparse(sparse_part),
+            );
+        } else {
+            self.blocks.iter().zip(parts).for_each(fill_dense);
+            fill_sparse(sparse_part);
+        }
+        histogram
     }
 
     fn best_split(
@@ -191,12 +279,11 @@ impl GrowData<'_> {
         params: &GrowParams,
     ) -> Option<Split> {
         let parent = leaf_score(g, h, params.lambda_l2);
-        histogram
-            .par_iter()
-            .enumerate()
-            .filter(|(feature, _)| self.features[*feature])
-            .filter_map(|(feature, bins)| {
-                let split = match self.mappers[feature] {
+        (0..self.binned.n_features())
+            .filter(|&feature| self.features[feature])
+            .filter_map(|feature| {
+                let bins = &histogram[self.binned.bins_of(feature)];
+                let split = match self.binned.mappers[feature] {
                     BinMapper::Numeric { .. } => numeric_split(bins, g, h, n, parent, params),
                     BinMapper::Categorical { .. } => {
                         categorical_split(bins, g, h, n, parent, params)
@@ -207,7 +294,7 @@ impl GrowData<'_> {
                     s
                 })
             })
-            .reduce_with(|a, b| {
+            .reduce(|a, b| {
                 if b.gain > a.gain || (b.gain == a.gain && b.feature < a.feature) {
                     b
                 } else {
@@ -216,15 +303,14 @@ impl GrowData<'_> {
             })
     }
 
-    /// Grows a tree on the rows in `indices` (reordered in place). `scratch` is reused memory.
-    pub fn grow(&self, indices: &mut [u32], scratch: &mut Vec<u32>, params: &GrowParams) -> Grown {
+    /// Grows a tree on the rows in `indices` (reordered in place).
+    pub fn grow(&self, indices: &mut [u32], scratch: &mut Scratch, params: &GrowParams) -> Grown {
         let mut tree = Tree::default();
         let (g, h) = indices.iter().fold((0.0, 0.0), |(g, h), &i| {
             let (gi, hi) = self.gradients[i as usize];
             (g + gi, h + hi)
         });
-        let mut histogram = self.empty_histogram();
-        self.histogram(indices, &mut histogram);
+        let histogram = self.histogram(indices, (g, h), scratch);
         let root = tree.push_leaf(0.0, indices.len() as f64);
         let mut bin_splits = vec![None];
         let split = self.best_split(&histogram, g, h, indices.len() as u32, params);
@@ -255,10 +341,11 @@ impl GrowData<'_> {
             leaves.push(right);
         }
         let mut leaf_ranges = Vec::with_capacity(leaves.len());
-        for leaf in &leaves {
+        for leaf in leaves {
             tree.value[leaf.node as usize] =
                 -leaf.g / (leaf.h + params.lambda_l2) * params.learning_rate;
             leaf_ranges.push((leaf.node, leaf.start, leaf.end));
+            scratch.histograms.push(leaf.histogram);
         }
         Grown {
             tree,
@@ -271,7 +358,7 @@ impl GrowData<'_> {
         &self,
         leaf: Leaf,
         indices: &mut [u32],
-        scratch: &mut Vec<u32>,
+        scratch: &mut Scratch,
         tree: &mut Tree,
         bin_splits: &mut Vec<Option<BinSplit>>,
         params: &GrowParams,
@@ -279,31 +366,25 @@ impl GrowData<'_> {
         let Some(split) = leaf.split else {
             unreachable!("only leaves with a split are chosen");
         };
-        let column = &self.binned[split.feature];
         let bin_split = BinSplit {
             feature: split.feature,
             rule: split.rule,
             missing_left: split.missing_left,
         };
         bin_splits[leaf.node as usize] = Some(bin_split);
-        scratch.clear();
-        let mut write = leaf.start;
-        for read in leaf.start..leaf.end {
-            let row = indices[read];
-            if bin_split.goes_left(column[row as usize]) {
-                indices[write] = row;
-                write += 1;
-            } else {
-                scratch.push(row);
-            }
-        }
-        indices[write..leaf.end].copy_from_slice(scratch);
+        let n_rows = self.gradients.len();
+        let column = &self.binned.columns[split.feature * n_rows..(split.feature + 1) * n_rows];
+        let write = partition(
+            &mut indices[leaf.start..leaf.end],
+            &mut scratch.rows,
+            |row| bin_split.goes_left(column[row as usize]),
+        ) + leaf.start;
         debug_assert_eq!((write - leaf.start) as u32, split.left_n);
 
         let node = leaf.node as usize;
         tree.feature[node] = split.feature as u32;
         tree.default_left[node] = split.missing_left;
-        let mapper = &self.mappers[split.feature];
+        let mapper = &self.binned.mappers[split.feature];
         match split.rule {
             SplitRule::Numeric { bin } => tree.threshold[node] = mapper.threshold(usize::from(bin)),
             SplitRule::Categorical { left } => {
@@ -321,35 +402,28 @@ impl GrowData<'_> {
         tree.set_children(leaf.node, left_node, right_node);
         bin_splits.extend([None, None]);
 
-        let sum = |range: (usize, usize)| {
-            indices[range.0..range.1]
-                .iter()
-                .fold((0.0, 0.0), |(g, h), &i| {
-                    let (gi, hi) = self.gradients[i as usize];
-                    (g + gi, h + hi)
-                })
-        };
         let left_is_smaller = left_range.1 - left_range.0 <= right_range.1 - right_range.0;
         let (small_range, large_range) = if left_is_smaller {
             (left_range, right_range)
         } else {
             (right_range, left_range)
         };
-        let mut small_histogram = self.empty_histogram();
-        self.histogram(&indices[small_range.0..small_range.1], &mut small_histogram);
+        let left_sums = (split.left_g, split.left_h);
+        let right_sums = (leaf.g - split.left_g, leaf.h - split.left_h);
+        let (small_sums, large_sums) = if left_is_smaller {
+            (left_sums, right_sums)
+        } else {
+            (right_sums, left_sums)
+        };
+        let small_histogram =
+            self.histogram(&indices[small_range.0..small_range.1], small_sums, scratch);
         let mut large_histogram = leaf.histogram;
-        large_histogram
-            .par_iter_mut()
-            .zip(&small_histogram)
-            .for_each(|(large, small)| {
-                for (l, s) in large.iter_mut().zip(small) {
-                    l.g -= s.g;
-                    l.h -= s.h;
-                    l.n -= s.n;
-                }
-            });
-        let make = |node: u32, range: (usize, usize), histogram: Histogram| {
-            let (g, h) = sum(range);
+        for (l, s) in large_histogram.iter_mut().zip(&small_histogram) {
+            l.g -= s.g;
+            l.h -= s.h;
+            l.n -= s.n;
+        }
+        let make = |node: u32, range: (usize, usize), (g, h): (f64, f64), histogram: Histogram| {
             let n = (range.1 - range.0) as u32;
             let split = if leaf.depth + 1 < params.max_depth {
                 self.best_split(&histogram, g, h, n, params)
@@ -372,11 +446,66 @@ impl GrowData<'_> {
         } else {
             (right_node, left_node)
         };
-        let small = make(small_node, small_range, small_histogram);
-        let large = make(large_node, large_range, large_histogram);
+        let (small, large) = (
+            make(small_node, small_range, small_sums, small_histogram),
+            make(large_node, large_range, large_sums, large_histogram),
+        );
         debug_assert!(tree.feature[small.node as usize] == LEAF);
         (small, large)
     }
+}
+
+/// Fewest rows a leaf is partitioned in parallel chunks for.
+const PARALLEL_PARTITION: usize = 16_384;
+
+/// Moves the rows for which `goes_left` holds to the front of `rows`, keeping both sides in their
+/// order; returns how many went left. `scratch` is reused memory.
+fn partition(
+    rows: &mut [u32],
+    scratch: &mut Vec<u32>,
+    goes_left: impl Fn(u32) -> bool + Sync,
+) -> usize {
+    let split = |rows: &[u32], left: &mut Vec<u32>, right: &mut Vec<u32>| {
+        for &row in rows {
+            if goes_left(row) {
+                left.push(row);
+            } else {
+                right.push(row);
+            }
+        }
+    };
+    if rows.len() < PARALLEL_PARTITION {
+        scratch.clear();
+        let mut write = 0;
+        for read in 0..rows.len() {
+            let row = rows[read];
+            if goes_left(row) {
+                rows[write] = row;
+                write += 1;
+            } else {
+                scratch.push(row);
+            }
+        }
+        rows[write..].copy_from_slice(scratch);
+        return write;
+    }
+    let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
+        .par_chunks(PARALLEL_PARTITION / 2)
+        .map(|chunk| {
+            let (mut left, mut right) = (Vec::with_capacity(chunk.len()), Vec::new());
+            split(chunk, &mut left, &mut right);
+            (left, right)
+        })
+        .collect();
+    let mut write = 0;
+    for side in [0, 1] {
+        for part in &parts {
+            let rows_of_side = if side == 0 { &part.0 } else { &part.1 };
+            rows[write..write + rows_of_side.len()].copy_from_slice(rows_of_side);
+            write += rows_of_side.len();
+        }
+    }
+    parts.iter().map(|part| part.0.len()).sum()
 }
 
 fn valid_side(n: u32, h: f64, params: &GrowParams) -> bool {
@@ -424,6 +553,8 @@ fn numeric_split(
                     rule: SplitRule::Numeric { bin: bin as u8 },
                     missing_left,
                     left_n: ln,
+                    left_g: lg,
+                    left_h: lh,
                 });
             }
         }
@@ -503,9 +634,110 @@ fn categorical_split(
                     rule: SplitRule::Categorical { left: set },
                     missing_left,
                     left_n: ln,
+                    left_g: lg,
+                    left_h: lh,
                 });
             }
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadscore_features::{FeatureInfo, FeatureKind, FeatureSource};
+    use ndarray::Array2;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn info(name: &str, kind: FeatureKind) -> FeatureInfo {
+        FeatureInfo {
+            name: name.to_owned(),
+            kind,
+            source: FeatureSource::Attribute(name.to_owned()),
+        }
+    }
+
+    /// Dense and sparse numeric and categorical columns, with missing values.
+    fn binned_sample(rows: usize) -> (BinnedRows, Vec<(f64, f64)>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let features = vec![
+            info("dense", FeatureKind::Numeric),
+            info("mostly_zero", FeatureKind::Numeric),
+            info("mostly_one_level", FeatureKind::Categorical { n_codes: 5 }),
+            info("dense_level", FeatureKind::Categorical { n_codes: 3 }),
+            info("mostly_missing", FeatureKind::Numeric),
+        ];
+        let x = Array2::from_shape_fn((rows, features.len()), |(_, j)| {
+            let u: f64 = rng.random();
+            match j {
+                0 => (u * 1000.0).round(),
+                1 if u < 0.9 => 0.0,
+                1 => (u * 50.0).round(),
+                2 if u < 0.8 => 0.0,
+                2 => f64::from(rng.random_range(1..5u8)),
+                3 => f64::from(rng.random_range(0..3u8)),
+                _ if u < 0.85 => f64::NAN,
+                _ => u,
+            }
+        });
+        let binned = BinnedRows::fit(x.view(), &features, 64);
+        let gradients = (0..rows)
+            .map(|_| (rng.random::<f64>() - 0.5, rng.random::<f64>() * 0.25 + 1e-3))
+            .collect();
+        (binned, gradients)
+    }
+
+    #[test]
+    fn sparse_and_dense_histograms_equal_direct_sums() {
+        let rows = 5000;
+        let (binned, gradients) = binned_sample(rows);
+        assert!(!binned.sparse.is_empty() && !binned.dense.is_empty());
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let used = [true, true, true, false, true];
+        let data = GrowData::new(&binned, &gradients, &used);
+        // One leaf above the parallel threshold and one below it.
+        for share in [0.6, 0.1] {
+            let indices: Vec<u32> = (0..rows as u32)
+                .filter(|_| rng.random::<f64>() < share)
+                .collect();
+            let totals = indices.iter().fold((0.0, 0.0), |(g, h), &row| {
+                (g + gradients[row as usize].0, h + gradients[row as usize].1)
+            });
+            let histogram = data.histogram(&indices, totals, &mut Scratch::default());
+            for feature in (0..used.len()).filter(|&f| used[f]) {
+                let mut direct = vec![Bin::default(); binned.mappers[feature].n_bins()];
+                for &row in &indices {
+                    let bin =
+                        &mut direct[usize::from(binned.columns[feature * rows + row as usize])];
+                    bin.g += gradients[row as usize].0;
+                    bin.h += gradients[row as usize].1;
+                    bin.n += 1;
+                }
+                for (built, direct) in histogram[binned.bins_of(feature)].iter().zip(&direct) {
+                    assert_eq!(built.n, direct.n, "feature {feature}");
+                    assert!((built.g - direct.g).abs() < 1e-9, "feature {feature}");
+                    assert!((built.h - direct.h).abs() < 1e-9, "feature {feature}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn partition_in_parallel_chunks_is_stable() {
+        let rows: Vec<u32> = (0..100_000).filter(|r| r % 3 != 0).collect();
+        let goes_left = |row: u32| row.wrapping_mul(2_654_435_761) % 7 < 3;
+        let mut partitioned = rows.clone();
+        let left = partition(&mut partitioned, &mut Vec::new(), goes_left);
+        let expected: Vec<u32> = rows
+            .iter()
+            .copied()
+            .filter(|&r| goes_left(r))
+            .chain(rows.iter().copied().filter(|&r| !goes_left(r)))
+            .collect();
+        assert!(rows.len() >= PARALLEL_PARTITION);
+        assert_eq!(left, rows.iter().filter(|&&r| goes_left(r)).count());
+        assert_eq!(partitioned, expected);
+    }
 }

@@ -1,7 +1,8 @@
 //! Gradient-boosted decision trees for log loss, written for leadscore.
 //!
 //! Histogram-based and grown best-leaf-first like LightGBM: features are binned once (≤ 255 value
-//! bins plus a missing bin), each tree is grown on gradient/hessian histograms with histogram
+//! bins plus a missing bin; features with one bin in half the rows or more are stored as their
+//! other entries only), each tree is grown on gradient/hessian histograms with histogram
 //! subtraction, missing values learn their direction, categorical features split natively on
 //! level sets ordered by gradient statistics, rows and features are subsampled per tree, and
 //! boosting stops early on a validation set. The saved trees split on raw values, so scoring a
@@ -10,8 +11,8 @@
 mod binning;
 mod grow;
 
-use rand::SeedableRng;
 use rand::seq::index::sample;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,8 @@ use crate::calibration::sigmoid;
 use crate::data::TrainingData;
 use crate::error::ModelError;
 use crate::tree::Tree;
-use binning::BinnedColumns;
-use grow::{GrowData, GrowParams};
+use binning::BinnedRows;
+use grow::{GrowData, GrowParams, Scratch};
 
 const MODEL: &str = "gradient boosting";
 
@@ -198,8 +199,9 @@ impl ValidGbdtParams {
         train.require_both_classes(MODEL)?;
         let p = self.0;
         let n = train.x.nrows();
-        let binned = BinnedColumns::fit(train.x, train.features, p.max_bins);
+        let binned = BinnedRows::fit(train.x, train.features, p.max_bins);
         let valid_binned = valid.map(|v| binned.bin(v.x));
+        let valid_rows = valid.map_or(0, |v| v.x.nrows());
         let weights: Vec<f64> = train
             .y
             .iter()
@@ -234,7 +236,7 @@ impl ValidGbdtParams {
         let mut gradients = vec![(0.0, 0.0); n];
         let mut indices: Vec<u32> = Vec::with_capacity(n);
         let mut in_bag = vec![false; n];
-        let mut scratch = Vec::with_capacity(n);
+        let mut scratch = Scratch::default();
         let mut trees = Vec::new();
         let (mut best_loss, mut best_trees) = (f64::INFINITY, 0usize);
         let n_features = train.features.len();
@@ -256,12 +258,15 @@ impl ValidGbdtParams {
                 });
             indices.clear();
             if bag_size < n {
-                let mut chosen: Vec<u32> = sample(&mut rng, n, bag_size)
-                    .into_iter()
-                    .map(|i| i as u32)
-                    .collect();
-                chosen.sort_unstable();
-                indices.extend(chosen);
+                // Selection sampling: each row is kept with the chance that the remaining draws
+                // need, which gives a uniform bag of exactly `bag_size` rows, already in order.
+                let mut needed = bag_size;
+                for row in 0..n {
+                    if rng.random_range(0..n - row) < needed {
+                        indices.push(row as u32);
+                        needed -= 1;
+                    }
+                }
             } else {
                 indices.extend(0..n as u32);
             }
@@ -271,12 +276,7 @@ impl ValidGbdtParams {
                     feature_mask[f] = true;
                 }
             }
-            let data = GrowData {
-                binned: &binned.columns,
-                mappers: &binned.mappers,
-                gradients: &gradients,
-                features: &feature_mask,
-            };
+            let data = GrowData::new(&binned, &gradients, &feature_mask);
             let grown = data.grow(&mut indices, &mut scratch, &grow_params);
             in_bag.fill(false);
             for &(node, start, end) in &grown.leaf_ranges {
@@ -295,16 +295,15 @@ impl ValidGbdtParams {
                     .zip(in_bag.par_iter())
                     .filter(|(_, bagged)| !**bagged)
                     .for_each(|((row, score), _)| {
-                        *score += grown.predict_binned(&binned.columns, row);
+                        *score += grown.predict_binned(&binned.columns, n, row);
                     });
             }
             if let (Some(valid), Some(scores), Some(columns)) =
                 (valid, valid_scores.as_mut(), valid_binned.as_ref())
             {
-                scores
-                    .par_iter_mut()
-                    .enumerate()
-                    .for_each(|(row, score)| *score += grown.predict_binned(columns, row));
+                scores.par_iter_mut().enumerate().for_each(|(row, score)| {
+                    *score += grown.predict_binned(columns, valid_rows, row)
+                });
                 let tree = grown.tree;
                 let loss = weighted_log_loss(scores, valid.y, p.positive_weight);
                 trees.push(tree);
