@@ -52,6 +52,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
                 };
                 ApiError::new(status, detail)
             })?;
+        // Valid bodies take serde_json's direct path; only a failing one is read again with the
+        // path tracking that names the field at fault (it allocates at every step).
+        if let Ok(value) = serde_json::from_slice(&bytes) {
+            return Ok(Self(value));
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();

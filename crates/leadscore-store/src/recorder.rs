@@ -247,7 +247,13 @@ impl Recorder {
                 record,
             })
             .collect();
-        let mut bytes = Vec::with_capacity(256 * pending.len());
+        // A record's fields take about 256 bytes besides its answer, which grows by its escapes.
+        let mut bytes = Vec::with_capacity(
+            pending
+                .iter()
+                .map(|p| 256 + p.record.answer.as_ref().map_or(0, |a| a.len() * 9 / 8))
+                .sum(),
+        );
         for p in &pending {
             serde_json::to_writer(&mut bytes, p)
                 .map_err(|e| RecordError::Journal(e.to_string()))?;
