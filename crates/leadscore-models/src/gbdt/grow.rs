@@ -3,9 +3,10 @@
 //! Each leaf owns a contiguous range of the row-index array. Splitting a leaf partitions its range
 //! in place (stable, so indices stay ascending and memory access stays sequential), builds the
 //! histogram of the smaller child and gets the larger child's by subtraction from the parent.
-//! Histograms are built row by row over row-major bins, each thread taking a block of features:
-//! a row's bins are read together, and every bin is summed by one thread in row order, so the
-//! result does not depend on the number of threads.
+//! Histograms are built row by row: dense features over row-major bins, each thread taking a
+//! block of them, and sparse features from each row's entries outside their common bin, which is
+//! then the leaf's total less the other bins. Every bin is summed by one thread in row order, so
+//! the result does not depend on the number of threads.
 
 use std::ops::Range;
 
@@ -22,8 +23,7 @@ pub(crate) struct Bin {
     pub n: u32,
 }
 
-/// Per-feature histograms of one leaf, flat: feature `f`'s bins are `offsets[f]..offsets[f + 1]`
-/// of [`BinnedRows::offsets`].
+/// Per-feature histograms of one leaf, flat: feature `f`'s bins are [`BinnedRows::bins_of`]`(f)`.
 type Histogram = Vec<Bin>;
 
 /// Tree-shape settings used while growing.
@@ -94,7 +94,8 @@ const FEATURE_BLOCKS: usize = 4;
 /// Fewest rows for which a histogram's feature blocks are built on several threads.
 const PARALLEL_ROWS: usize = 1024;
 
-/// Memory reused from tree to tree: a partition's right-hand rows and leaf histograms (fresh pages cost the kernel's zeroing on every split).
+/// Memory reused from tree to tree: a partition's right-hand rows and leaf histograms (fresh
+/// pages cost the kernel's zeroing on every split).
 #[derive(Default)]
 pub(crate) struct Scratch {
     rows: Vec<u32>,
@@ -202,9 +203,8 @@ impl<'a> GrowData<'a> {
             .pop()
             .unwrap_or_else(|| vec![Bin::default(); self.binned.total_bins]);
         histogram.fill(Bin::default());
-        let into = &mut histogram;
         let binned = self.binned;
-        let (dense_part, sparse_part) = into.split_at_mut(binned.sparse_start);
+        let (dense_part, sparse_part) = histogram.split_at_mut(binned.sparse_start);
         let mut parts = Vec::with_capacity(self.blocks.len());
         let mut rest = dense_part;
         for block in &self.blocks {
@@ -294,13 +294,8 @@ impl<'a> GrowData<'a> {
                     s
                 })
             })
-            .reduce(|a, b| {
-                if b.gain > a.gain || (b.gain == a.gain && b.feature < a.feature) {
-                    b
-                } else {
-                    a
-                }
-            })
+            // Features come in order, so a tie keeps the first.
+            .reduce(|a, b| if b.gain > a.gain { b } else { a })
     }
 
     /// Grows a tree on the rows in `indices` (reordered in place).
