@@ -12,6 +12,7 @@
 //! fit seconds, trees and the test AUC.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use leadscore_data::{ColumnValues, LeadsOptions, LeadsTable, MISSING_CODE, Outcome};
@@ -125,7 +126,17 @@ fn matrix(
     })
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fit: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let options = options();
     let FeatureTable {
         x,
