@@ -10,9 +10,10 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::FileFormat;
+use crate::blocks::{RecordBlock, RecordBlocks};
 use crate::error::{DataError, Location, Position};
 use crate::leads::{LeadIdIndex, LeadsTable};
-use crate::table::{RECORD_BATCH, RawTable, fill_batch, open_delimited};
+use crate::table::{RawTable, open_delimited};
 use crate::time::parse_timestamp;
 use crate::value::{MissingTokens, NumberError, parse_number};
 
@@ -265,6 +266,34 @@ impl<'a> LogBuilder<'a> {
         event_type: &str,
         value: f64,
     ) {
+        let kind = lead.map_or(0, |_| self.type_code(event_type));
+        self.push_coded(
+            lead,
+            lead_id,
+            Event {
+                timestamp,
+                kind,
+                value,
+            },
+        );
+    }
+
+    /// The code of event type `event_type` (trimmed), new types numbered as they come.
+    fn type_code(&mut self, event_type: &str) -> u32 {
+        let event_type = event_type.trim();
+        match self.type_codes.get(event_type) {
+            Some(&kind) => kind,
+            None => {
+                let kind = self.type_names.len() as u32;
+                self.type_names.push(event_type.to_owned());
+                self.type_codes.insert(event_type.to_owned(), kind);
+                kind
+            }
+        }
+    }
+
+    /// Adds an event whose type is coded already; one of an unknown lead is counted, not kept.
+    fn push_coded(&mut self, lead: Option<u32>, lead_id: &str, event: Event) {
         self.stats.rows += 1;
         let Some(lead) = lead else {
             self.stats.unknown_lead_rows += 1;
@@ -279,22 +308,8 @@ impl<'a> LogBuilder<'a> {
             }
             return;
         };
-        let event_type = event_type.trim();
-        let kind = match self.type_codes.get(event_type) {
-            Some(&kind) => kind,
-            None => {
-                let kind = self.type_names.len() as u32;
-                self.type_names.push(event_type.to_owned());
-                self.type_codes.insert(event_type.to_owned(), kind);
-                kind
-            }
-        };
         self.leads.push(lead);
-        self.events.push(Event {
-            timestamp,
-            kind,
-            value,
-        });
+        self.events.push(event);
     }
 
     fn finish(self, path: &Path, n_leads: usize) -> EventLog {
@@ -316,58 +331,85 @@ impl<'a> LogBuilder<'a> {
         for i in 0..n_leads {
             offsets[i + 1] += offsets[i];
         }
-        let mut cursor = offsets.clone();
-        let mut events = vec![
-            Event {
+        // Lead ranges of about equal numbers of events, one task each: a task scans every event,
+        // places those of its leads (random writes, done on every core at once), then sorts each
+        // of its leads' events.
+        let total = self.events.len();
+        let tasks = rayon::current_num_threads() * 4;
+        let mut bounds: Vec<usize> = (0..=tasks)
+            .map(|k| {
+                offsets
+                    .partition_point(|&o| o < total * k / tasks)
+                    .min(n_leads)
+            })
+            .collect();
+        bounds[tasks] = n_leads;
+        bounds.dedup();
+        let mut events: Vec<Event> = (0..total)
+            .into_par_iter()
+            .map(|_| Event {
                 timestamp: 0,
                 kind: 0,
-                value: f64::NAN
-            };
-            self.events.len()
-        ];
-        for (&lead, event) in self.leads.iter().zip(&self.events) {
-            let slot = &mut cursor[lead as usize];
-            events[*slot] = Event {
-                kind: recode[event.kind as usize],
-                ..*event
-            };
-            *slot += 1;
+                value: f64::NAN,
+            })
+            .collect();
+        let mut ranges = Vec::new();
+        let mut rest = events.as_mut_slice();
+        let mut start = 0;
+        for &end in &bounds[1..] {
+            let (range, tail) = rest.split_at_mut(offsets[end] - offsets[start]);
+            ranges.push((start..end, range));
+            rest = tail;
+            start = end;
         }
+        let (with_events, duplicates) = ranges
+            .into_par_iter()
+            .map(|(leads, range)| {
+                let first = offsets[leads.start];
+                let mut cursor: Vec<usize> =
+                    offsets[leads.clone()].iter().map(|o| o - first).collect();
+                for (&lead, event) in self.leads.iter().zip(&self.events) {
+                    let lead = lead as usize;
+                    if leads.contains(&lead) {
+                        let slot = &mut cursor[lead - leads.start];
+                        range[*slot] = Event {
+                            kind: recode[event.kind as usize],
+                            ..*event
+                        };
+                        *slot += 1;
+                    }
+                }
+                let (mut with_events, mut duplicates) = (0, 0);
+                for lead in leads {
+                    let slice = &mut range[offsets[lead] - first..offsets[lead + 1] - first];
+                    slice.sort_unstable_by(|a, b| {
+                        canonical_order(
+                            (a.timestamp, a.kind, a.value),
+                            (b.timestamp, b.kind, b.value),
+                        )
+                    });
+                    with_events += usize::from(!slice.is_empty());
+                    duplicates += slice
+                        .windows(2)
+                        .filter(|w| w[0].timestamp == w[1].timestamp && w[0].kind == w[1].kind)
+                        .count();
+                }
+                (with_events, duplicates)
+            })
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         let mut stats = self.stats;
+        stats.leads_with_events += with_events;
+        stats.duplicate_rows += duplicates;
         let mut type_counts = vec![0usize; types.len()];
         let mut type_has_value = vec![false; types.len()];
-        for lead in 0..n_leads {
-            let slice = &mut events[offsets[lead]..offsets[lead + 1]];
-            slice.sort_unstable_by(|a, b| {
-                canonical_order(
-                    (a.timestamp, a.kind, a.value),
-                    (b.timestamp, b.kind, b.value),
-                )
-            });
-            if !slice.is_empty() {
-                stats.leads_with_events += 1;
-            }
-            stats.duplicate_rows += slice
-                .windows(2)
-                .filter(|w| w[0].timestamp == w[1].timestamp && w[0].kind == w[1].kind)
-                .count();
-        }
         for event in &events {
             type_counts[event.kind as usize] += 1;
             if !event.value.is_nan() {
                 type_has_value[event.kind as usize] = true;
             }
-            stats.first = Some(
-                stats
-                    .first
-                    .map_or(event.timestamp, |f| f.min(event.timestamp)),
-            );
-            stats.last = Some(
-                stats
-                    .last
-                    .map_or(event.timestamp, |l| l.max(event.timestamp)),
-            );
         }
+        stats.first = events.iter().map(|e| e.timestamp).min();
+        stats.last = events.iter().map(|e| e.timestamp).max();
         stats.kept = events.len();
         EventLog {
             path: path.to_path_buf(),
@@ -485,81 +527,153 @@ fn read_delimited(
     let (mut reader, names) = open_delimited(path, options.separator)?;
     let columns = EventColumns::find(path, &names, options)?;
     let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-    // Records are split off in batches; a batch's cells are parsed and its leads looked up on
-    // every core (each lookup is a cache miss among a million ids) while the next batch is read,
-    // then added to the log in file order, so the log, its codes and the first error reported
-    // are those of reading one row at a time.
-    let mut batch = vec![csv::StringRecord::new(); RECORD_BATCH];
-    let mut next = batch.clone();
-    let mut filled = fill_batch(path, &mut reader, &mut batch)?;
-    let mut rows = 0usize;
-    while filled > 0 {
-        let (parsed, next_filled) = rayon::join(
-            || {
-                batch[..filled]
-                    .par_iter()
-                    .map(|record| {
-                        parse_event_record(path, &names, &columns, options, builder, record)
-                    })
-                    .collect::<Vec<_>>()
-            },
-            || fill_batch(path, &mut reader, &mut next),
-        );
-        if rows == 0 {
-            // Sized once from the first rows' length: growing by doubling would copy and touch
-            // up to twice the final memory of a log of tens of millions of events.
-            let bytes_read = reader_offset(&batch[filled - 1]).max(1);
-            let expected = file_bytes as f64 / bytes_read as f64 * filled as f64;
-            builder.reserve((expected * 1.02) as usize);
+    let ids = std::mem::take(&mut builder.ids);
+    // Each block's cells are parsed and its leads looked up on its own core; its events are then
+    // added to the log in file order (while the next group is read), so the log and the first
+    // error reported are those of reading one row at a time.
+    let read_group = |reader: &mut RecordBlocks, group: &mut EventGroup| {
+        if !reader.next_group(&mut group.blocks)? {
+            return Ok(false);
         }
-        for (record, parsed) in batch[..filled].iter().zip(parsed) {
-            let (lead, timestamp, value) = parsed?;
-            builder.push_found(
-                lead,
-                record.get(columns.lead_id).unwrap_or(""),
-                timestamp,
-                record.get(columns.event_type).unwrap_or(""),
-                value,
-            );
-        }
-        rows += filled;
-        std::mem::swap(&mut batch, &mut next);
-        filled = next_filled?;
-    }
-    if rows == 0 {
+        group
+            .parsed
+            .resize_with(group.blocks.len(), ParsedEvents::default);
+        group
+            .parsed
+            .par_iter_mut()
+            .zip(&group.blocks)
+            .for_each(|(parsed, block)| {
+                parsed.parse(path, &names, &columns, options, &ids, block);
+            });
+        Ok::<_, DataError>(true)
+    };
+    let (mut current, mut next) = (EventGroup::default(), EventGroup::default());
+    if !read_group(&mut reader, &mut current)? {
         return Err(DataError::NoRows {
             path: path.to_path_buf(),
         });
     }
-    Ok(())
+    // Sized once from the first blocks: growing by doubling would copy and touch up to twice
+    // the final memory of a log of tens of millions of events.
+    let (bytes, records) = current
+        .blocks
+        .iter()
+        .fold((0, 0), |(b, r), block| (b + block.bytes(), r + block.len()));
+    let expected = file_bytes as f64 / bytes.max(1) as f64 * records as f64;
+    builder.reserve((expected * 1.02) as usize);
+    loop {
+        let (added, more) = rayon::join(
+            || current.add_to(builder, columns.lead_id),
+            || read_group(&mut reader, &mut next),
+        );
+        added?;
+        if !more? {
+            return Ok(());
+        }
+        std::mem::swap(&mut current, &mut next);
+    }
 }
 
-/// Byte offset just past `record` in its file (an estimate: the record's start plus its cells).
-fn reader_offset(record: &csv::StringRecord) -> u64 {
-    record.position().map_or(0, csv::Position::byte) + record.as_slice().len() as u64
+/// A group of blocks read together and their parsed events.
+#[derive(Default)]
+struct EventGroup {
+    blocks: Vec<RecordBlock>,
+    parsed: Vec<ParsedEvents>,
 }
 
-/// One event's lead row (`None` when the id is unknown), time and value, or its first defect.
-fn parse_event_record(
-    path: &Path,
-    names: &[String],
-    columns: &EventColumns,
-    options: &EventsOptions,
-    builder: &LogBuilder<'_>,
-    record: &csv::StringRecord,
-) -> Result<(Option<u32>, i64, f64), DataError> {
-    let line = record.position().map_or(0, csv::Position::line);
-    let (timestamp, value) = parse_event_cells(
-        || Location::new(path, Position::Line(line)),
-        names,
-        columns,
-        options,
-        |i| record.get(i).unwrap_or("").trim_ascii(),
-    )?;
-    let lead = builder
-        .ids
-        .get(record.get(columns.lead_id).unwrap_or("").trim());
-    Ok((lead, timestamp, value))
+impl EventGroup {
+    /// Adds the group's events to the log in file order, up to the first defect.
+    fn add_to(&mut self, builder: &mut LogBuilder<'_>, lead_id: usize) -> Result<(), DataError> {
+        for (block, parsed) in self.blocks.iter_mut().zip(&mut self.parsed) {
+            let codes: Vec<u32> = parsed.types.iter().map(|t| builder.type_code(t)).collect();
+            for (record, &(lead, event)) in parsed.events.iter().enumerate() {
+                let event = Event {
+                    kind: codes.get(event.kind as usize).copied().unwrap_or(0),
+                    ..event
+                };
+                builder.push_coded(lead, block.cell(record, lead_id), event);
+            }
+            if let Some(error) = parsed.error.take().or_else(|| block.error.take()) {
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A block's events up to its first defect: each with its lead row (`None` when the id is
+/// unknown) and its type coded among the block's own types.
+#[derive(Default)]
+struct ParsedEvents {
+    leads: Vec<Option<u32>>,
+    events: Vec<(Option<u32>, Event)>,
+    types: Vec<String>,
+    type_codes: FxHashMap<String, u32>,
+    error: Option<DataError>,
+}
+
+impl ParsedEvents {
+    /// Parses `block` into this, reusing its memory.
+    fn parse(
+        &mut self,
+        path: &Path,
+        names: &[String],
+        columns: &EventColumns,
+        options: &EventsOptions,
+        ids: &LeadIdIndex<'_>,
+        block: &RecordBlock,
+    ) {
+        self.leads.clear();
+        self.events.clear();
+        self.types.clear();
+        self.type_codes.clear();
+        self.error = None;
+        ids.get_many(
+            (0..block.len()).map(|record| block.cell(record, columns.lead_id).trim()),
+            &mut self.leads,
+        );
+        for (record, &lead) in self.leads.iter().enumerate() {
+            let cells = parse_event_cells(
+                || Location::new(path, Position::Line(block.line(record))),
+                names,
+                columns,
+                options,
+                |i| block.cell(record, i).trim_ascii(),
+            );
+            let (timestamp, value) = match cells {
+                Ok(cells) => cells,
+                Err(error) => {
+                    self.error = Some(error);
+                    return;
+                }
+            };
+            // Only the types of kept events are named: one seen on unknown leads alone is not
+            // part of the log.
+            let kind = match lead {
+                None => 0,
+                Some(_) => {
+                    let name = block.cell(record, columns.event_type).trim();
+                    match self.type_codes.get(name) {
+                        Some(&kind) => kind,
+                        None => {
+                            let kind = self.types.len() as u32;
+                            self.types.push(name.to_owned());
+                            self.type_codes.insert(name.to_owned(), kind);
+                            kind
+                        }
+                    }
+                }
+            };
+            self.events.push((
+                lead,
+                Event {
+                    timestamp,
+                    kind,
+                    value,
+                },
+            ));
+        }
+    }
 }
 
 /// Events are joined to leads on their ids: a leads table without an id column cannot take any.

@@ -10,6 +10,7 @@
 //! ([`write_table_in_parts`]), atomically either way.
 
 mod atomic;
+mod blocks;
 mod describe;
 mod detect;
 mod error;

@@ -13,6 +13,7 @@ use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader, TimeUnit};
 use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
+use crate::blocks::RecordBlocks;
 use crate::error::{DataError, Location, Position};
 use crate::sniff::{header_field_count, sniff_separator};
 
@@ -47,9 +48,14 @@ impl FileFormat {
 #[derive(Debug, Default)]
 pub(crate) struct TextColumn {
     pub codes: Vec<u32>,
-    pub values: Vec<String>,
-    /// Codes by their string's hash; the strings themselves live once, in `values` (a column of
-    /// a million distinct ids or dates would otherwise hold each twice).
+    /// The distinct strings one after another, each once: a column of a million distinct ids or
+    /// dates holds no string of its own per value.
+    text: String,
+    /// End of each distinct string in `text`, by code.
+    ends: Vec<usize>,
+    /// Hash of each distinct string, by code: the index grows without reading strings again.
+    hashes: Vec<u64>,
+    /// Codes by their string's hash.
     index: HashTable<u32>,
 }
 
@@ -60,23 +66,49 @@ fn text_hash(text: &str) -> u64 {
 impl TextColumn {
     pub fn push(&mut self, cell: &str) {
         let hash = text_hash(cell);
-        let values = &mut self.values;
-        let code = match self.index.find(hash, |&code| values[code as usize] == cell) {
+        let code = match self.index.find(hash, |&code| {
+            self.hashes[code as usize] == hash && self.value(code) == cell
+        }) {
             Some(&code) => code,
             None => {
-                let code = u32::try_from(values.len()).unwrap_or(u32::MAX);
-                values.push(cell.to_owned());
+                let code = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+                self.text.push_str(cell);
+                self.ends.push(self.text.len());
+                self.hashes.push(hash);
+                let hashes = &self.hashes;
                 self.index
-                    .insert_unique(hash, code, |&c| text_hash(&values[c as usize]));
+                    .insert_unique(hash, code, |&c| hashes[c as usize]);
                 code
             }
         };
         self.codes.push(code);
     }
 
+    /// The distinct string of `code`.
+    pub fn value(&self, code: u32) -> &str {
+        let code = code as usize;
+        let start = if code == 0 { 0 } else { self.ends[code - 1] };
+        &self.text[start..self.ends[code]]
+    }
+
+    /// The string of row `row`.
+    pub fn cell(&self, row: usize) -> &str {
+        self.value(self.codes[row])
+    }
+
+    /// Number of distinct strings.
+    pub fn distinct(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The distinct strings in code order.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &str> {
+        (0..self.ends.len() as u32).map(|code| self.value(code))
+    }
+
     /// Number of rows holding each distinct value.
     pub fn counts(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.values.len()];
+        let mut counts = vec![0; self.distinct()];
         for &code in &self.codes {
             counts[code as usize] += 1;
         }
@@ -104,7 +136,7 @@ impl RawColumn {
     /// The cell of row `row` as text (numbers formatted without a trailing `.0`), `None` if null.
     pub fn text(&self, row: usize) -> Option<String> {
         match self {
-            Self::Text(column) => Some(column.values[column.codes[row] as usize].clone()),
+            Self::Text(column) => Some(column.cell(row).to_owned()),
             Self::Number(values) => values[row].map(format_number),
             Self::Time(values) => values[row].map(crate::time::format_timestamp),
         }
@@ -181,13 +213,13 @@ impl RawTable {
     }
 }
 
-/// Opens a delimited file: checks it is not empty, settles the separator and reads the header.
-/// Cells come untrimmed (the reader's own trimming copies every record); callers trim the cells
-/// they read with `str::trim_ascii`, the same whitespace.
+/// Opens a delimited file: checks it is not empty, settles the separator and reads the header;
+/// the data records follow in blocks. Cells come untrimmed (the reader's own trimming copies
+/// every record); callers trim the cells they read with `str::trim_ascii`, the same whitespace.
 pub(crate) fn open_delimited(
     path: &Path,
     separator: Option<u8>,
-) -> Result<(csv::Reader<File>, Vec<String>), DataError> {
+) -> Result<(RecordBlocks, Vec<String>), DataError> {
     let io_error = |source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -257,24 +289,9 @@ pub(crate) fn open_delimited(
             });
         }
     }
-    Ok((reader, headers))
-}
-
-/// Records read per batch from a delimited file.
-pub(crate) const RECORD_BATCH: usize = 1 << 14;
-
-/// Reads up to a batch of records; returns how many.
-pub(crate) fn fill_batch(
-    path: &Path,
-    reader: &mut csv::Reader<File>,
-    batch: &mut [csv::StringRecord],
-) -> Result<usize, DataError> {
-    for (filled, record) in batch.iter_mut().enumerate() {
-        if !reader.read_record(record).map_err(|e| csv_error(path, e))? {
-            return Ok(filled);
-        }
-    }
-    Ok(batch.len())
+    let data = reader.position();
+    let blocks = RecordBlocks::new(path, separator, headers.len(), data.byte(), data.line())?;
+    Ok((blocks, headers))
 }
 
 /// Name given to the column of an empty header cell: `unnamed_` and its 1-based position.
@@ -320,33 +337,26 @@ fn unnamed_positions(names: &[String]) -> Vec<usize> {
 }
 
 fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataError> {
-    let (mut reader, names) = open_delimited(path, separator)?;
+    let (mut blocks, names) = open_delimited(path, separator)?;
     let mut columns: Vec<TextColumn> = names.iter().map(|_| TextColumn::default()).collect();
     let mut lines = Vec::new();
-    // Records are split off in batches; each column encodes its cells of a batch on its own
-    // core while the next batch is read. Codes are given in row order, as one row at a time.
-    let mut batch = vec![csv::StringRecord::new(); RECORD_BATCH];
-    let mut next = batch.clone();
-    let mut filled = fill_batch(path, &mut reader, &mut batch)?;
-    while filled > 0 {
-        let records = &batch[..filled];
-        lines.extend(
-            records
-                .iter()
-                .map(|r| r.position().map_or(0, csv::Position::line)),
-        );
-        let ((), next_filled) = rayon::join(
-            || {
-                columns.par_iter_mut().enumerate().for_each(|(c, column)| {
-                    for record in records {
-                        column.push(record.get(c).unwrap_or("").trim_ascii());
-                    }
-                });
-            },
-            || fill_batch(path, &mut reader, &mut next),
-        );
-        std::mem::swap(&mut batch, &mut next);
-        filled = next_filled?;
+    let mut group = Vec::new();
+    while blocks.next_group(&mut group)? {
+        if let Some(error) = group.iter_mut().find_map(|block| block.error.take()) {
+            return Err(error);
+        }
+        for block in &group {
+            lines.extend_from_slice(block.lines());
+        }
+        // Each column encodes its cells on its own core, in row order: codes are those of
+        // reading one row at a time.
+        columns.par_iter_mut().enumerate().for_each(|(c, column)| {
+            for block in &group {
+                for record in 0..block.len() {
+                    column.push(block.cell(record, c).trim_ascii());
+                }
+            }
+        });
     }
     if lines.is_empty() {
         return Err(DataError::NoRows {

@@ -8,9 +8,11 @@
 //! rates out of fold ([`FittedFeaturePipeline::transform_for_fitting`]).
 
 use leadscore_data::{
-    ColumnKind, ColumnValues, EventLog, LeadsTable, MISSING_CODE, Outcome, TextRule, Value,
+    ColumnKind, ColumnValues, EventLog, FeatureColumn, LeadsTable, MISSING_CODE, Outcome, TextRule,
+    Value,
 };
 use ndarray::Array2;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -181,6 +183,9 @@ pub struct SourceLayout {
     pub of_feature: Vec<usize>,
 }
 
+/// Leads encoded together by [`FittedFeaturePipeline::transform_table`] on one core.
+const ENCODE_ROWS: usize = 4096;
+
 impl FittedFeaturePipeline {
     /// Describes each output feature, in order.
     pub fn features(&self) -> Vec<FeatureInfo> {
@@ -329,7 +334,8 @@ impl FittedFeaturePipeline {
     ) -> Result<FeatureMatrix, FeatureError> {
         let source_name = leads.path.display().to_string();
         let mut values = Array2::from_elem((leads.len(), self.n_features()), f64::NAN);
-        for (j, encoder) in self.columns.iter().enumerate() {
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for encoder in &self.columns {
             let column =
                 leads
                     .column(&encoder.name)
@@ -345,18 +351,54 @@ impl FittedFeaturePipeline {
                     source_name: source_name.clone(),
                 });
             }
-            for row in 0..leads.len() {
-                values[(row, j)] = encoder.encode(column.value(row), self.text_rule)?;
-            }
+            columns.push(column);
         }
-        for (k, encoder) in self.rated_columns().enumerate() {
-            // Present: the loop above checked every encoder's column.
-            if let Some(column) = leads.column(&encoder.name) {
-                let j = self.columns.len() + k;
-                for row in 0..leads.len() {
-                    values[(row, j)] = encoder.rate(column.value(row), self.text_rule);
-                }
-            }
+        let rated: Vec<(usize, &ColumnEncoder, &FeatureColumn)> = self
+            .columns
+            .iter()
+            .zip(&columns)
+            .filter(|(encoder, _)| encoder.rates.is_some())
+            .enumerate()
+            .map(|(k, (encoder, &column))| (self.columns.len() + k, encoder, column))
+            .collect();
+        // Rows are encoded a block at a time on every core; the error reported is the one a
+        // column-by-column pass would meet first (first column, then first row).
+        let width = self.n_features().max(1);
+        let first_error = values
+            .as_slice_mut()
+            .map(|data| {
+                data.par_chunks_mut(width * ENCODE_ROWS)
+                    .enumerate()
+                    .filter_map(|(block, cells)| {
+                        let first_row = block * ENCODE_ROWS;
+                        let mut first_error = None;
+                        for (j, (encoder, column)) in self.columns.iter().zip(&columns).enumerate()
+                        {
+                            for (i, row) in cells.chunks_mut(width).enumerate() {
+                                match encoder.encode(column.value(first_row + i), self.text_rule) {
+                                    Ok(value) => row[j] = value,
+                                    Err(error) => {
+                                        first_error = Some((j, first_row + i, error));
+                                        break;
+                                    }
+                                }
+                            }
+                            if first_error.is_some() {
+                                return first_error;
+                            }
+                        }
+                        for &(j, encoder, column) in &rated {
+                            for (i, row) in cells.chunks_mut(width).enumerate() {
+                                row[j] = encoder.rate(column.value(first_row + i), self.text_rule);
+                            }
+                        }
+                        None
+                    })
+                    .min_by_key(|(j, row, _)| (*j, *row))
+            })
+            .unwrap_or_default();
+        if let Some((_, _, error)) = first_error {
+            return Err(error);
         }
         let as_of = self.as_of.for_table(leads, scoring_time);
         let mut event_counts = EventCounts::default();

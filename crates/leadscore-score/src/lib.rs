@@ -223,25 +223,35 @@ impl Scorer {
     /// part's scores to `each`, in row order, so that only one part's features and answers are
     /// in memory at once. Every score depends on its own lead only, so the scores are
     /// [`Scorer::score_table`]'s.
-    pub fn score_table_in_parts<E: From<FeatureError>>(
+    pub fn score_table_in_parts<E: From<FeatureError> + Send>(
         &self,
         leads: &LeadsTable,
         events: Option<&EventLog>,
         scoring_time: i64,
         part_size: usize,
-        mut each: impl FnMut(Vec<LeadScore>) -> Result<(), E>,
+        mut each: impl FnMut(Vec<LeadScore>) -> Result<(), E> + Send,
     ) -> Result<(), E> {
         let part_size = part_size.max(1);
         if leads.len() <= part_size {
             return each(self.score_table(leads, events, scoring_time)?);
         }
+        // A part is handed on (written, for a file) while the next one is scored.
+        let mut scored: Option<Vec<LeadScore>> = None;
         for start in (0..leads.len()).step_by(part_size) {
-            let rows: Vec<usize> = (start..(start + part_size).min(leads.len())).collect();
-            let part = leads.select_rows(&rows);
-            let part_events = events.map(|log| log.select_leads(&rows));
-            each(self.score_table(&part, part_events.as_ref(), scoring_time)?)?;
+            let (handed_on, next) = rayon::join(
+                || scored.take().map_or(Ok(()), &mut each),
+                || {
+                    let end = (start + part_size).min(leads.len());
+                    let rows: Vec<usize> = (start..end).collect();
+                    let part = leads.select_rows(&rows);
+                    let part_events = events.map(|log| log.select_leads(&rows));
+                    self.score_table(&part, part_events.as_ref(), scoring_time)
+                },
+            );
+            handed_on?;
+            scored = Some(next?);
         }
-        Ok(())
+        scored.map_or(Ok(()), each)
     }
 
     /// Scores every lead of a table, each at its as-of time.

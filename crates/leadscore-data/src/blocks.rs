@@ -1,0 +1,407 @@
+//! The data records of a delimited file, cut into blocks of whole records and parsed on every
+//! core.
+//!
+//! A block always starts at a record's start, so the CSV reader parses each block exactly as it
+//! would parse the whole file: blocks are cut after a line end that ends a record, found by
+//! following the reader's quoting rules (a quoted cell may hold line ends). Records keep their
+//! physical line numbers, and a block's first defect (a ragged row, invalid UTF-8) is kept after
+//! its good records, so a caller walking blocks in order meets defects in file order.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{DataError, Location, Position};
+
+/// Bytes of one block: large enough that a block's parsing outweighs handing it to a core.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// Blocks parsed side by side per [`RecordBlocks::next_group`].
+const GROUP_BLOCKS: usize = 8;
+
+/// A run of whole records: their cells, one after another, and each record's line.
+#[derive(Debug, Default)]
+pub(crate) struct RecordBlock {
+    text: String,
+    /// End of each cell in `text`; `fields` cells per record.
+    ends: Vec<usize>,
+    fields: usize,
+    lines: Vec<u64>,
+    /// Bytes of the file the block was cut from.
+    bytes: usize,
+    /// The defect that stopped the block, after its good records.
+    pub error: Option<DataError>,
+}
+
+impl RecordBlock {
+    /// Number of good records.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Cell `field` of record `record`, untrimmed.
+    pub fn cell(&self, record: usize, field: usize) -> &str {
+        let at = record * self.fields + field;
+        let start = if at == 0 { 0 } else { self.ends[at - 1] };
+        &self.text[start..self.ends[at]]
+    }
+
+    /// Physical line on which record `record` starts.
+    pub fn line(&self, record: usize) -> u64 {
+        self.lines[record]
+    }
+
+    /// Bytes of the file the block was cut from.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Lines of the good records, in order.
+    pub fn lines(&self) -> &[u64] {
+        &self.lines
+    }
+}
+
+/// The data records of a delimited file, read after its header a group of blocks at a time.
+pub(crate) struct RecordBlocks {
+    path: PathBuf,
+    file: File,
+    delimiter: u8,
+    fields: usize,
+    block_bytes: usize,
+    /// Bytes read from the file and not yet cut into blocks; they start at a record's start.
+    pending: Vec<u8>,
+    /// Line of the first byte of `pending`.
+    pending_line: u64,
+    at_end: bool,
+}
+
+impl RecordBlocks {
+    /// Reads `path` from byte `start` (a record's start, on line `line`) as records of `fields`
+    /// cells separated by `delimiter`.
+    pub fn new(
+        path: &Path,
+        delimiter: u8,
+        fields: usize,
+        start: u64,
+        line: u64,
+    ) -> Result<Self, DataError> {
+        let io_error = |source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_error)?;
+        file.seek(SeekFrom::Start(start)).map_err(io_error)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            delimiter,
+            fields,
+            block_bytes: BLOCK_BYTES,
+            pending: Vec::new(),
+            pending_line: line,
+            at_end: false,
+        })
+    }
+
+    /// Parses the next blocks of records in file order side by side into `group`, reusing its
+    /// blocks' memory (freed and fresh memory would be zeroed by the kernel again on every
+    /// group); `false` at the end of the file.
+    pub fn next_group(&mut self, group: &mut Vec<RecordBlock>) -> Result<bool, DataError> {
+        let mut cuts = Vec::new();
+        let mut start = 0;
+        let mut line = self.pending_line;
+        while cuts.len() < GROUP_BLOCKS {
+            let mut want = self.block_bytes;
+            let end = loop {
+                self.fill(start + want)?;
+                let available = &self.pending[start..];
+                if self.at_end && available.len() <= want {
+                    break self.pending.len();
+                }
+                let whole = whole_records_len(&available[..want], self.delimiter);
+                if whole > 0 {
+                    break start + whole;
+                }
+                // One record longer than a block: look further.
+                want *= 2;
+            };
+            if end == start {
+                break;
+            }
+            cuts.push((start, end, line));
+            line += line_ends(&self.pending[start..end]);
+            start = end;
+        }
+        group.resize_with(cuts.len(), RecordBlock::default);
+        group
+            .par_iter_mut()
+            .zip(&cuts)
+            .for_each(|(block, &(from, to, first_line))| {
+                block.parse(
+                    &self.path,
+                    &self.pending[from..to],
+                    self.delimiter,
+                    self.fields,
+                    first_line,
+                );
+            });
+        self.pending.drain(..start);
+        self.pending_line = line;
+        Ok(!cuts.is_empty())
+    }
+
+    /// Reads until `pending` holds `bytes` bytes or the file ends.
+    fn fill(&mut self, bytes: usize) -> Result<(), DataError> {
+        while self.pending.len() < bytes && !self.at_end {
+            let have = self.pending.len();
+            self.pending.resize(bytes, 0);
+            let read = self
+                .file
+                .read(&mut self.pending[have..])
+                .map_err(|source| DataError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            self.pending.truncate(have + read);
+            self.at_end = read == 0;
+        }
+        Ok(())
+    }
+}
+
+/// Number of line feeds in `bytes`: the CSV reader counts lines by them.
+fn line_ends(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Where the record the CSV reader places at byte `position` of `bytes` starts on the page: the
+/// reader places a record just after the previous one, before the line feed of a `\r\n` and any
+/// empty lines, so its own line numbers lag behind the page there.
+pub(crate) fn record_start(bytes: &[u8], position: u64) -> usize {
+    let position = (position as usize).min(bytes.len());
+    position
+        + bytes[position..]
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count()
+}
+
+/// Length of the longest prefix of `bytes` (which starts at a record's start) that ends with a
+/// line feed ending a record, as the CSV reader (double-quoted cells, `""` for a quote) reads
+/// it; 0 when there is none.
+fn whole_records_len(bytes: &[u8], delimiter: u8) -> usize {
+    let last_line_end = || bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    if !bytes.contains(&b'"') {
+        return last_line_end();
+    }
+    #[derive(Clone, Copy)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let mut whole = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        state = match (state, byte) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::FieldStart | State::QuoteInQuoted, b'"') => State::Quoted,
+            (_, b'\n') => {
+                whole = i + 1;
+                State::FieldStart
+            }
+            (_, b'\r') => State::FieldStart,
+            (_, byte) if byte == delimiter => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    whole
+}
+
+impl RecordBlock {
+    /// Parses `bytes`, whole records whose first byte is on line `first_line`, into this block.
+    fn parse(&mut self, path: &Path, bytes: &[u8], delimiter: u8, fields: usize, first_line: u64) {
+        self.text.clear();
+        self.ends.clear();
+        self.lines.clear();
+        self.fields = fields;
+        self.bytes = bytes.len();
+        self.error = None;
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut record = csv::ByteRecord::new();
+        let (mut counted_to, mut line) = (0, first_line);
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    self.error = Some(crate::table::csv_error(path, e));
+                    return;
+                }
+            }
+            let start = record_start(bytes, record.position().map_or(0, csv::Position::byte));
+            line += line_ends(&bytes[counted_to..start]);
+            counted_to = start;
+            let at = || Location::new(path, Position::Line(line));
+            if record.len() != fields {
+                self.error = Some(DataError::RaggedRow {
+                    at: at(),
+                    expected: fields as u64,
+                    found: record.len() as u64,
+                });
+                return;
+            }
+            let (text_len, ends_len) = (self.text.len(), self.ends.len());
+            for cell in &record {
+                let Ok(cell) = std::str::from_utf8(cell) else {
+                    self.text.truncate(text_len);
+                    self.ends.truncate(ends_len);
+                    self.error = Some(DataError::MalformedCsv {
+                        at: at(),
+                        message: "text is not valid UTF-8; re-save the file as UTF-8".to_owned(),
+                    });
+                    return;
+                };
+                self.text.push_str(cell);
+                self.ends.push(self.text.len());
+            }
+            self.lines.push(line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Every record of a file read in blocks of `block_bytes`: (line, cells) or the defect.
+    fn read_in_blocks(path: &Path, block_bytes: usize) -> Vec<Result<(u64, Vec<String>), String>> {
+        let mut blocks = RecordBlocks::new(path, b',', 3, 0, 1).expect("open");
+        blocks.block_bytes = block_bytes;
+        let mut out = Vec::new();
+        let mut group = Vec::new();
+        while blocks.next_group(&mut group).expect("read") {
+            for block in &mut group {
+                for r in 0..block.len() {
+                    let cells = (0..3).map(|c| block.cell(r, c).to_owned()).collect();
+                    out.push(Ok((block.line(r), cells)));
+                }
+                if let Some(e) = block.error.take() {
+                    out.push(Err(e.to_string()));
+                    return out;
+                }
+            }
+        }
+        out
+    }
+
+    /// The same, read by one CSV reader from start to end; lines are those of the page.
+    fn read_at_once(path: &Path) -> Vec<Result<(u64, Vec<String>), String>> {
+        let bytes = std::fs::read(path).expect("read");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_path(path)
+            .expect("open");
+        let mut out = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    out.push(Err(crate::table::csv_error(path, e).to_string()));
+                    return out;
+                }
+            }
+            let start = record_start(&bytes, record.position().expect("position").byte());
+            let line = 1 + line_ends(&bytes[..start]);
+            let at = Location::new(path, Position::Line(line));
+            if record.len() != 3 {
+                out.push(Err(DataError::RaggedRow {
+                    at,
+                    expected: 3,
+                    found: record.len() as u64,
+                }
+                .to_string()));
+                return out;
+            }
+            // A reader of text records checks each record's UTF-8 after its length.
+            match csv::StringRecord::from_byte_record(record.clone()) {
+                Ok(r) => out.push(Ok((line, r.iter().map(str::to_owned).collect()))),
+                Err(_) => {
+                    out.push(Err(DataError::MalformedCsv {
+                        at,
+                        message: "text is not valid UTF-8; re-save the file as UTF-8".to_owned(),
+                    }
+                    .to_string()));
+                    return out;
+                }
+            }
+        }
+        out
+    }
+
+    fn file_of(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(bytes).expect("write");
+        file
+    }
+
+    #[test]
+    fn quoted_line_ends_stay_inside_their_record() {
+        let file = file_of(b"a,\"x\ny\",1\nb,\"say \"\"hi\"\"\n\",2\r\nc,d\"e,3\n");
+        for block_bytes in [1, 2, 5, 8, 64] {
+            assert_eq!(
+                read_in_blocks(file.path(), block_bytes),
+                read_at_once(file.path()),
+                "{block_bytes}"
+            );
+        }
+        let lines: Vec<u64> = read_at_once(file.path())
+            .into_iter()
+            .map(|r| r.expect("good record").0)
+            .collect();
+        assert_eq!(lines, [1, 3, 5]);
+    }
+
+    #[test]
+    fn lines_of_windows_line_ends_are_those_of_the_page() {
+        let file = file_of(b"a,b,c\r\n\r\nd,e,f\r\ng,h\r\n");
+        let read = read_in_blocks(file.path(), 4);
+        assert_eq!(read[0], Ok((1, vec!["a".into(), "b".into(), "c".into()])));
+        assert_eq!(read[1], Ok((3, vec!["d".into(), "e".into(), "f".into()])));
+        let ragged = read[2].as_ref().expect_err("ragged");
+        assert!(ragged.contains("line 4: 2 fields"), "{ragged}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn blocks_read_exactly_as_one_reader(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just(&b","[..]), Just(&b"\""[..]), Just(&b"\"\""[..]), Just(&b"\n"[..]),
+                Just(&b"\r\n"[..]), Just(&b"\r"[..]), Just(&b"ab"[..]), Just(&b"x,y,z\n"[..]),
+                Just(&b"\xFF"[..]), Just(&b"\xC3\xA9"[..]),
+            ], 0..60),
+            block_bytes in 1usize..24,
+        ) {
+            let file = file_of(&pieces.concat());
+            prop_assert_eq!(read_in_blocks(file.path(), block_bytes), read_at_once(file.path()));
+        }
+    }
+}
