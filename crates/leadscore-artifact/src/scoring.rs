@@ -86,7 +86,21 @@ impl ModelArtifact {
 
     /// Probability, percentile and tier of a feature row.
     pub fn score(&self, row: &[f64]) -> ModelScore {
-        let probability = self.probability(row);
+        self.score_from_logit(row, self.model().predict_logit(row))
+    }
+
+    /// [`ModelArtifact::score`] of several rows (the boosted model predicts them tree by tree;
+    /// same values).
+    pub fn score_rows(&self, rows: &[&[f64]]) -> Vec<ModelScore> {
+        let logits = self.model().predict_logits_of_rows(rows);
+        rows.iter()
+            .zip(logits)
+            .map(|(row, logit)| self.score_from_logit(row, logit))
+            .collect()
+    }
+
+    fn score_from_logit(&self, row: &[f64], raw_logit: f64) -> ModelScore {
+        let probability = self.calibration().probability(raw_logit);
         let value_if_won = self.value_model().map(|value| value.predict(row));
         ModelScore {
             probability,

@@ -4,6 +4,7 @@
 //! lead's history in one canonical order, whichever order the file was in.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -110,8 +111,10 @@ pub struct EventLog {
     pub type_has_value: Vec<bool>,
     /// What loading found.
     pub stats: EventStats,
+    /// Where each lead's events start in `events`, and where the last one's end.
     offsets: Vec<usize>,
-    events: Vec<Event>,
+    /// Shared by the logs [`EventLog::select_leads`] cuts from a run of leads.
+    events: Arc<Vec<Event>>,
 }
 
 impl EventLog {
@@ -159,16 +162,15 @@ impl EventLog {
                 .map(|(i, t)| (t.clone(), i as u32))
                 .collect(),
             type_names: types.to_vec(),
-            leads: Vec::new(),
             events: Vec::new(),
             stats: EventStats::default(),
         };
         for (lead, timestamp, kind, value) in events {
             builder.stats.rows += 1;
-            builder.leads.push(lead as u32);
-            builder.events.push(Event {
-                timestamp,
+            builder.events.push(PlacedEvent {
+                lead: lead as u32,
                 kind: kind as u32,
+                timestamp,
                 value,
             });
         }
@@ -182,12 +184,12 @@ impl EventLog {
 
     /// Total events kept.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.offsets[self.n_leads()] - self.offsets[0]
     }
 
     /// Whether the log holds no events.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.len() == 0
     }
 
     /// The events of lead row `row`, sorted by (timestamp, type name).
@@ -204,15 +206,26 @@ impl EventLog {
         dates.chain(events.and_then(|log| log.stats.last)).max()
     }
 
-    /// Keeps only the given lead rows, in the given order.
+    /// Keeps only the given lead rows, in the given order. A run of consecutive rows (a part of
+    /// a file being scored) shares this log's events instead of copying them.
     pub fn select_leads(&self, rows: &[usize]) -> Self {
-        let mut offsets = Vec::with_capacity(rows.len() + 1);
-        let mut events = Vec::new();
-        offsets.push(0);
-        for &row in rows {
-            events.extend_from_slice(self.for_lead(row));
-            offsets.push(events.len());
-        }
+        let consecutive = rows.windows(2).all(|w| w[1] == w[0] + 1);
+        let (offsets, events) = match rows {
+            [first, .., last] if consecutive => (
+                self.offsets[*first..=*last + 1].to_vec(),
+                Arc::clone(&self.events),
+            ),
+            _ => {
+                let mut offsets = Vec::with_capacity(rows.len() + 1);
+                let mut events = Vec::new();
+                offsets.push(0);
+                for &row in rows {
+                    events.extend_from_slice(self.for_lead(row));
+                    offsets.push(events.len());
+                }
+                (offsets, Arc::new(events))
+            }
+        };
         Self {
             path: self.path.clone(),
             types: self.types.clone(),
@@ -229,15 +242,23 @@ struct LogBuilder<'a> {
     ids: LeadIdIndex<'a>,
     type_codes: FxHashMap<String, u32>,
     type_names: Vec<String>,
-    leads: Vec<u32>,
-    events: Vec<Event>,
+    events: Vec<PlacedEvent>,
     stats: EventStats,
+}
+
+/// An event with its lead row, as the log is built: the size of an [`Event`] (the row takes its
+/// padding), so the log is sorted by lead in place and turned into events in place.
+#[derive(Debug, Clone, Copy)]
+struct PlacedEvent {
+    lead: u32,
+    kind: u32,
+    timestamp: i64,
+    value: f64,
 }
 
 impl<'a> LogBuilder<'a> {
     /// Makes room for `additional` more events.
     fn reserve(&mut self, additional: usize) {
-        self.leads.reserve(additional);
         self.events.reserve(additional);
     }
 
@@ -246,7 +267,6 @@ impl<'a> LogBuilder<'a> {
             ids: leads.id_index(),
             type_codes: FxHashMap::default(),
             type_names: Vec::new(),
-            leads: Vec::new(),
             events: Vec::new(),
             stats: EventStats::default(),
         }
@@ -308,8 +328,12 @@ impl<'a> LogBuilder<'a> {
             }
             return;
         };
-        self.leads.push(lead);
-        self.events.push(event);
+        self.events.push(PlacedEvent {
+            lead,
+            kind: event.kind,
+            timestamp: event.timestamp,
+            value: event.value,
+        });
     }
 
     fn finish(self, path: &Path, n_leads: usize) -> EventLog {
@@ -324,79 +348,42 @@ impl<'a> LogBuilder<'a> {
             .map(|&old| self.type_names[old].clone())
             .collect();
 
+        // Sorted by lead, then each lead's events in canonical order, in place on every core.
+        let mut placed = self.events;
+        placed
+            .par_iter_mut()
+            .for_each(|e| e.kind = recode[e.kind as usize]);
+        placed.par_sort_unstable_by(|a, b| {
+            a.lead.cmp(&b.lead).then_with(|| {
+                canonical_order(
+                    (a.timestamp, a.kind, a.value),
+                    (b.timestamp, b.kind, b.value),
+                )
+            })
+        });
         let mut offsets = vec![0usize; n_leads + 1];
-        for &lead in &self.leads {
-            offsets[lead as usize + 1] += 1;
+        for event in &placed {
+            offsets[event.lead as usize + 1] += 1;
         }
         for i in 0..n_leads {
             offsets[i + 1] += offsets[i];
         }
-        // Lead ranges of about equal numbers of events, one task each: a task scans every event,
-        // places those of its leads (random writes, done on every core at once), then sorts each
-        // of its leads' events.
-        let total = self.events.len();
-        let tasks = rayon::current_num_threads() * 4;
-        let mut bounds: Vec<usize> = (0..=tasks)
-            .map(|k| {
-                offsets
-                    .partition_point(|&o| o < total * k / tasks)
-                    .min(n_leads)
+        let duplicates = placed
+            .par_windows(2)
+            .filter(|w| {
+                w[0].lead == w[1].lead && w[0].timestamp == w[1].timestamp && w[0].kind == w[1].kind
+            })
+            .count();
+        let with_events = offsets.windows(2).filter(|o| o[1] > o[0]).count();
+        // Same size and alignment: the vector is reused, not copied.
+        let events: Vec<Event> = placed
+            .into_iter()
+            .map(|e| Event {
+                timestamp: e.timestamp,
+                kind: e.kind,
+                value: e.value,
             })
             .collect();
-        bounds[tasks] = n_leads;
-        bounds.dedup();
-        let mut events: Vec<Event> = (0..total)
-            .into_par_iter()
-            .map(|_| Event {
-                timestamp: 0,
-                kind: 0,
-                value: f64::NAN,
-            })
-            .collect();
-        let mut ranges = Vec::new();
-        let mut rest = events.as_mut_slice();
-        let mut start = 0;
-        for &end in &bounds[1..] {
-            let (range, tail) = rest.split_at_mut(offsets[end] - offsets[start]);
-            ranges.push((start..end, range));
-            rest = tail;
-            start = end;
-        }
-        let (with_events, duplicates) = ranges
-            .into_par_iter()
-            .map(|(leads, range)| {
-                let first = offsets[leads.start];
-                let mut cursor: Vec<usize> =
-                    offsets[leads.clone()].iter().map(|o| o - first).collect();
-                for (&lead, event) in self.leads.iter().zip(&self.events) {
-                    let lead = lead as usize;
-                    if leads.contains(&lead) {
-                        let slot = &mut cursor[lead - leads.start];
-                        range[*slot] = Event {
-                            kind: recode[event.kind as usize],
-                            ..*event
-                        };
-                        *slot += 1;
-                    }
-                }
-                let (mut with_events, mut duplicates) = (0, 0);
-                for lead in leads {
-                    let slice = &mut range[offsets[lead] - first..offsets[lead + 1] - first];
-                    slice.sort_unstable_by(|a, b| {
-                        canonical_order(
-                            (a.timestamp, a.kind, a.value),
-                            (b.timestamp, b.kind, b.value),
-                        )
-                    });
-                    with_events += usize::from(!slice.is_empty());
-                    duplicates += slice
-                        .windows(2)
-                        .filter(|w| w[0].timestamp == w[1].timestamp && w[0].kind == w[1].kind)
-                        .count();
-                }
-                (with_events, duplicates)
-            })
-            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         let mut stats = self.stats;
         stats.leads_with_events += with_events;
         stats.duplicate_rows += duplicates;
@@ -418,7 +405,7 @@ impl<'a> LogBuilder<'a> {
             type_has_value,
             stats,
             offsets,
-            events,
+            events: Arc::new(events),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -358,7 +359,10 @@ impl LeadsTable {
 
     /// Lead row by id.
     pub fn id_index(&self) -> LeadIdIndex<'_> {
-        let mut index = LeadIdIndex::default();
+        let mut index = LeadIdIndex {
+            short: FxHashMap::with_capacity_and_hasher(self.ids.len(), Default::default()),
+            long: FxHashMap::default(),
+        };
         for (row, id) in self.ids.iter().enumerate() {
             match pack_short_id(id) {
                 Some(key) => index.short.insert(key, row as u32),
@@ -527,18 +531,33 @@ impl LeadsTable {
             closed_index,
             value_index,
         ];
-        for (index, name) in raw.names.iter().enumerate() {
+        // Columns are typed side by side; their results, notices and first error are taken in
+        // column order, as when typed one after another.
+        let typed: Vec<Option<ColumnTyping>> = (0..raw.names.len())
+            .into_par_iter()
+            .map(|index| {
+                let name = &raw.names[index];
+                let skipped =
+                    reserved.contains(&Some(index)) || options.exclude.iter().any(|e| e == name);
+                (!skipped).then(|| {
+                    let mut notices = Vec::new();
+                    (type_column(&raw, index, options, &mut notices), notices)
+                })
+            })
+            .collect();
+        for ((index, name), typed) in raw.names.iter().enumerate().zip(typed) {
             if reserved.contains(&Some(index)) {
                 continue;
             }
-            if options.exclude.iter().any(|e| e == name) {
+            let Some((typed, column_notices)) = typed else {
                 excluded.push(ExcludedColumn {
                     name: name.clone(),
                     reason: "excluded by the user".to_owned(),
                 });
                 continue;
-            }
-            match type_column(&raw, index, options, &mut notices)? {
+            };
+            notices.extend(column_notices);
+            match typed? {
                 Typed::Feature(column) => columns.push(column),
                 Typed::Dropped(reason) => excluded.push(ExcludedColumn {
                     name: name.clone(),
@@ -901,6 +920,9 @@ enum Typed {
     Feature(FeatureColumn),
     Dropped(String),
 }
+
+/// A column's type (or why it is dropped) and the notices typing it raised.
+type ColumnTyping = (Result<Typed, DataError>, Vec<Notice>);
 
 fn type_column(
     raw: &RawTable,

@@ -102,6 +102,17 @@ impl Model {
         }
     }
 
+    /// [`Model::predict_logit`] of several rows (the boosted model goes tree by tree; same
+    /// values).
+    pub fn predict_logits_of_rows(&self, rows: &[&[f64]]) -> Vec<f64> {
+        match self {
+            Self::Gbdt(m) => m.predict_logits_of_rows(rows),
+            Self::Logistic(_) | Self::DecisionTree(_) => {
+                rows.iter().map(|row| self.predict_logit(row)).collect()
+            }
+        }
+    }
+
     /// Raw log-odds of every row, computed row by row with [`Model::predict_logit`].
     pub fn predict_logits(&self, x: ArrayView2<'_, f64>) -> Vec<f64> {
         x.outer_iter()

@@ -138,6 +138,15 @@ fn every_kind_learns_explains_and_round_trips() {
                 "{kind}: a row explained in a batch"
             );
         }
+        // So are a batch's predictions.
+        let predicted = model.predict_logits_of_rows(&slices);
+        for (row, logit) in rows.iter().zip(&predicted) {
+            assert_eq!(
+                logit.to_bits(),
+                model.predict_logit(row).to_bits(),
+                "{kind}: a row predicted in a batch"
+            );
+        }
 
         let json = serde_json::to_string(&model).expect("serialise");
         let back: Model = serde_json::from_str(&json).expect("parse");

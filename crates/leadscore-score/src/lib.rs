@@ -151,20 +151,19 @@ impl Scorer {
         } else {
             vec![None; rows.len()]
         };
-        rows.iter()
+        model
+            .score_rows(rows)
+            .into_iter()
             .zip(&mut explanations)
-            .map(|(row, reasons)| {
-                let score = model.score(row);
-                Prediction {
-                    probability: score.probability,
-                    percentile: score.percentile,
-                    tier: score.tier,
-                    reasons: reasons.take(),
-                    model: model.name().to_owned(),
-                    model_version: model.version().to_owned(),
-                    value_if_won: score.value_if_won,
-                    expected_value: score.expected_value,
-                }
+            .map(|(score, reasons)| Prediction {
+                probability: score.probability,
+                percentile: score.percentile,
+                tier: score.tier,
+                reasons: reasons.take(),
+                model: model.name().to_owned(),
+                model_version: model.version().to_owned(),
+                value_if_won: score.value_if_won,
+                expected_value: score.expected_value,
             })
             .collect()
     }

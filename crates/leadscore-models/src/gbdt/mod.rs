@@ -367,6 +367,20 @@ impl FittedGbdt {
         self.base_score + self.trees.iter().map(|t| t.predict(row)).sum::<f64>()
     }
 
+    /// [`FittedGbdt::predict_logit`] of several rows, tree by tree so that each tree stays in
+    /// cache; each row's tree outputs are summed in the same order from the same start, so the
+    /// values are identical.
+    pub fn predict_logits_of_rows(&self, rows: &[&[f64]]) -> Vec<f64> {
+        let start: f64 = std::iter::empty::<f64>().sum();
+        let mut sums = vec![start; rows.len()];
+        for tree in &self.trees {
+            for (sum, row) in sums.iter_mut().zip(rows) {
+                *sum += tree.predict(row);
+            }
+        }
+        sums.into_iter().map(|sum| self.base_score + sum).collect()
+    }
+
     /// TreeSHAP contributions per input feature; returns the expected log-odds.
     pub fn contributions(&self, row: &[f64], phi: &mut [f64]) -> f64 {
         self.contributions_of_rows(&[row], &mut [phi])
