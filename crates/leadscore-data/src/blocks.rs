@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::error::{DataError, Location, Position};
+use crate::error::{DataError, Location, Position, csv_error};
 
 /// Bytes of one block: large enough that a block's parsing outweighs handing it to a core.
 const BLOCK_BYTES: usize = 1 << 20;
@@ -244,7 +244,7 @@ impl RecordBlock {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {
-                    self.error = Some(crate::table::csv_error(path, e));
+                    self.error = Some(csv_error(path, e));
                     return;
                 }
             }
@@ -265,10 +265,7 @@ impl RecordBlock {
                 let Ok(cell) = std::str::from_utf8(cell) else {
                     self.text.truncate(text_len);
                     self.ends.truncate(ends_len);
-                    self.error = Some(DataError::MalformedCsv {
-                        at: at(),
-                        message: "text is not valid UTF-8; re-save the file as UTF-8".to_owned(),
-                    });
+                    self.error = Some(DataError::not_utf8(at()));
                     return;
                 };
                 self.text.push_str(cell);
@@ -323,7 +320,7 @@ mod tests {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    out.push(Err(crate::table::csv_error(path, e).to_string()));
+                    out.push(Err(csv_error(path, e).to_string()));
                     return out;
                 }
             }
@@ -343,11 +340,7 @@ mod tests {
             match csv::StringRecord::from_byte_record(record.clone()) {
                 Ok(r) => out.push(Ok((line, r.iter().map(str::to_owned).collect()))),
                 Err(_) => {
-                    out.push(Err(DataError::MalformedCsv {
-                        at,
-                        message: "text is not valid UTF-8; re-save the file as UTF-8".to_owned(),
-                    }
-                    .to_string()));
+                    out.push(Err(DataError::not_utf8(at).to_string()));
                     return out;
                 }
             }

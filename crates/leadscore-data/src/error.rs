@@ -327,6 +327,46 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+impl DataError {
+    /// Text that is not UTF-8, at `at`.
+    pub(crate) fn not_utf8(at: Location) -> Self {
+        Self::MalformedCsv {
+            at,
+            message: "text is not valid UTF-8; re-save the file as UTF-8".to_owned(),
+        }
+    }
+}
+
+/// Turns a CSV reader error into one that names the line.
+pub(crate) fn csv_error(path: &Path, error: csv::Error) -> DataError {
+    let line = error.position().map_or(0, csv::Position::line);
+    let at = Location::new(path, Position::Line(line));
+    match error.into_kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len,
+            len,
+            pos,
+            ..
+        } => DataError::RaggedRow {
+            at: Location::new(path, Position::Line(pos.map_or(line, |p| p.line()))),
+            expected: expected_len,
+            found: len,
+        },
+        csv::ErrorKind::Io(source) => DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        csv::ErrorKind::Utf8 { pos, .. } => DataError::not_utf8(Location::new(
+            path,
+            Position::Line(pos.map_or(line, |p| p.line())),
+        )),
+        other => DataError::MalformedCsv {
+            at,
+            message: format!("{other:?}"),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

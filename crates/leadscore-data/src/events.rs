@@ -3,6 +3,7 @@
 //! Events are grouped by lead and sorted by (timestamp, event type name), so every consumer sees a
 //! lead's history in one canonical order, whichever order the file was in.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -156,15 +157,13 @@ impl EventLog {
     ) -> Self {
         let mut builder = LogBuilder {
             ids: LeadIdIndex::default(),
-            type_codes: types
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.clone(), i as u32))
-                .collect(),
-            type_names: types.to_vec(),
+            types: TypeNames::default(),
             events: Vec::new(),
             stats: EventStats::default(),
         };
+        for name in types {
+            builder.types.code(name);
+        }
         for (lead, timestamp, kind, value) in events {
             builder.stats.rows += 1;
             builder.events.push(PlacedEvent {
@@ -240,10 +239,29 @@ impl EventLog {
 
 struct LogBuilder<'a> {
     ids: LeadIdIndex<'a>,
-    type_codes: FxHashMap<String, u32>,
-    type_names: Vec<String>,
+    types: TypeNames,
     events: Vec<PlacedEvent>,
     stats: EventStats,
+}
+
+/// Event type names, numbered as they come.
+#[derive(Debug, Default)]
+struct TypeNames {
+    names: Vec<String>,
+    codes: FxHashMap<String, u32>,
+}
+
+impl TypeNames {
+    /// The code of `name`, numbering it when new.
+    fn code(&mut self, name: &str) -> u32 {
+        if let Some(&code) = self.codes.get(name) {
+            return code;
+        }
+        let code = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.codes.insert(name.to_owned(), code);
+        code
+    }
 }
 
 /// An event with its lead row, as the log is built: the size of an [`Event`] (the row takes its
@@ -256,6 +274,12 @@ struct PlacedEvent {
     value: f64,
 }
 
+const _: () = assert!(
+    size_of::<PlacedEvent>() == size_of::<Event>()
+        && align_of::<PlacedEvent>() == align_of::<Event>(),
+    "a placed event turns into an event in place"
+);
+
 impl<'a> LogBuilder<'a> {
     /// Makes room for `additional` more events.
     fn reserve(&mut self, additional: usize) {
@@ -265,19 +289,13 @@ impl<'a> LogBuilder<'a> {
     fn new(leads: &'a LeadsTable) -> Self {
         Self {
             ids: leads.id_index(),
-            type_codes: FxHashMap::default(),
-            type_names: Vec::new(),
+            types: TypeNames::default(),
             events: Vec::new(),
             stats: EventStats::default(),
         }
     }
 
-    fn push(&mut self, lead_id: &str, timestamp: i64, event_type: &str, value: f64) {
-        let lead = self.ids.get(lead_id.trim());
-        self.push_found(lead, lead_id, timestamp, event_type, value);
-    }
-
-    /// [`LogBuilder::push`] with the lead's row already looked up.
+    /// Adds an event of lead row `lead`, looked up from `lead_id` (`None`: no such lead).
     fn push_found(
         &mut self,
         lead: Option<u32>,
@@ -300,16 +318,7 @@ impl<'a> LogBuilder<'a> {
 
     /// The code of event type `event_type` (trimmed), new types numbered as they come.
     fn type_code(&mut self, event_type: &str) -> u32 {
-        let event_type = event_type.trim();
-        match self.type_codes.get(event_type) {
-            Some(&kind) => kind,
-            None => {
-                let kind = self.type_names.len() as u32;
-                self.type_names.push(event_type.to_owned());
-                self.type_codes.insert(event_type.to_owned(), kind);
-                kind
-            }
-        }
+        self.types.code(event_type.trim())
     }
 
     /// Adds an event whose type is coded already; one of an unknown lead is counted, not kept.
@@ -337,16 +346,14 @@ impl<'a> LogBuilder<'a> {
     }
 
     fn finish(self, path: &Path, n_leads: usize) -> EventLog {
-        let mut order: Vec<usize> = (0..self.type_names.len()).collect();
-        order.sort_by(|&a, &b| self.type_names[a].cmp(&self.type_names[b]));
+        let names = &self.types.names;
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by(|&a, &b| names[a].cmp(&names[b]));
         let mut recode = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             recode[old] = new as u32;
         }
-        let types: Vec<String> = order
-            .iter()
-            .map(|&old| self.type_names[old].clone())
-            .collect();
+        let types: Vec<String> = order.iter().map(|&old| names[old].clone()).collect();
 
         // Sorted by lead, then each lead's events in canonical order, in place on every core.
         let mut placed = self.events;
@@ -572,7 +579,12 @@ impl EventGroup {
     /// Adds the group's events to the log in file order, up to the first defect.
     fn add_to(&mut self, builder: &mut LogBuilder<'_>, lead_id: usize) -> Result<(), DataError> {
         for (block, parsed) in self.blocks.iter_mut().zip(&mut self.parsed) {
-            let codes: Vec<u32> = parsed.types.iter().map(|t| builder.type_code(t)).collect();
+            let codes: Vec<u32> = parsed
+                .types
+                .names
+                .iter()
+                .map(|t| builder.type_code(t))
+                .collect();
             for (record, &(lead, event)) in parsed.events.iter().enumerate() {
                 let event = Event {
                     kind: codes.get(event.kind as usize).copied().unwrap_or(0),
@@ -594,8 +606,7 @@ impl EventGroup {
 struct ParsedEvents {
     leads: Vec<Option<u32>>,
     events: Vec<(Option<u32>, Event)>,
-    types: Vec<String>,
-    type_codes: FxHashMap<String, u32>,
+    types: TypeNames,
     error: Option<DataError>,
 }
 
@@ -612,8 +623,7 @@ impl ParsedEvents {
     ) {
         self.leads.clear();
         self.events.clear();
-        self.types.clear();
-        self.type_codes.clear();
+        self.types = TypeNames::default();
         self.error = None;
         ids.get_many(
             (0..block.len()).map(|record| block.cell(record, columns.lead_id).trim()),
@@ -638,18 +648,9 @@ impl ParsedEvents {
             // part of the log.
             let kind = match lead {
                 None => 0,
-                Some(_) => {
-                    let name = block.cell(record, columns.event_type).trim();
-                    match self.type_codes.get(name) {
-                        Some(&kind) => kind,
-                        None => {
-                            let kind = self.types.len() as u32;
-                            self.types.push(name.to_owned());
-                            self.type_codes.insert(name.to_owned(), kind);
-                            kind
-                        }
-                    }
-                }
+                Some(_) => self
+                    .types
+                    .code(block.cell(record, columns.event_type).trim()),
             };
             self.events.push((
                 lead,
@@ -682,6 +683,9 @@ fn require_lead_ids(leads: &LeadsTable) -> Result<(), DataError> {
     Ok(())
 }
 
+/// Rows of a table in memory whose leads are looked up together ([`LeadIdIndex::get_many`]).
+const LOOKUP_ROWS: usize = 512;
+
 fn read_raw(
     raw: &RawTable,
     options: &EventsOptions,
@@ -689,22 +693,35 @@ fn read_raw(
 ) -> Result<(), DataError> {
     let path = raw.path.as_path();
     let columns = EventColumns::find(path, &raw.names, options)?;
-    let text_of = |column: usize, row: usize| raw.columns[column].text(row).unwrap_or_default();
-    for row in 0..raw.rows {
-        let cells: Vec<String> = (0..raw.names.len()).map(|c| text_of(c, row)).collect();
-        let (timestamp, value) = parse_event_cells(
-            || raw.location(row),
-            &raw.names,
-            &columns,
-            options,
-            |i| cells[i].as_str(),
-        )?;
-        builder.push(
-            &cells[columns.lead_id],
-            timestamp,
-            &cells[columns.event_type],
-            value,
-        );
+    let cell = |column: usize, row: usize| raw.columns[column].cell(row).unwrap_or_default();
+    let ids = std::mem::take(&mut builder.ids);
+    let mut leads = Vec::with_capacity(LOOKUP_ROWS);
+    for start in (0..raw.rows).step_by(LOOKUP_ROWS) {
+        let rows = start..(start + LOOKUP_ROWS).min(raw.rows);
+        let lead_ids: Vec<Cow<'_, str>> =
+            rows.clone().map(|row| cell(columns.lead_id, row)).collect();
+        leads.clear();
+        ids.get_many(lead_ids.iter().map(|id| id.trim()), &mut leads);
+        for ((row, lead_id), &lead) in rows.zip(&lead_ids).zip(&leads) {
+            // Only the cells an event reads are made text; a text cell is not copied.
+            let timestamp_text = cell(columns.timestamp, row);
+            let event_type = cell(columns.event_type, row);
+            let value_text = columns.value.map(|c| cell(c, row)).unwrap_or_default();
+            let text_of = |i: usize| -> &str {
+                if i == columns.timestamp {
+                    &timestamp_text
+                } else if i == columns.event_type {
+                    &event_type
+                } else if i == columns.lead_id {
+                    lead_id
+                } else {
+                    &value_text
+                }
+            };
+            let (timestamp, value) =
+                parse_event_cells(|| raw.location(row), &raw.names, &columns, options, text_of)?;
+            builder.push_found(lead, lead_id, timestamp, &event_type, value);
+        }
     }
     Ok(())
 }

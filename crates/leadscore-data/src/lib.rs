@@ -5,8 +5,9 @@
 //! [`LeadsTable`] with ids, won/lost/open outcomes, dates and explicit feature columns whose types
 //! are inferred or overridden; an events file becomes an [`EventLog`] grouped by lead in canonical
 //! order. Every defect in the input is a [`DataError`] naming the file, column and line.
-//! Delimited files are read in batches of records whose cells are parsed on every core, in file
-//! order; result tables are written whole ([`write_table`]) or a part at a time
+//! Delimited files are cut into blocks of whole records (quoted line ends respected) that are
+//! parsed on every core and taken in file order, with each record's line on the page; result
+//! tables are written whole ([`write_table`]) or a part at a time
 //! ([`write_table_in_parts`]), atomically either way.
 
 mod atomic;

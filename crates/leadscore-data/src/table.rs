@@ -3,6 +3,7 @@
 //! Text cells are interned per column: a column keeps one `u32` per row and each distinct string
 //! once, so type inference looks at distinct values only and a million-row export stays small.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::Read;
@@ -14,7 +15,7 @@ use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
 use crate::blocks::RecordBlocks;
-use crate::error::{DataError, Location, Position};
+use crate::error::{DataError, Location, Position, csv_error};
 use crate::sniff::{header_field_count, sniff_separator};
 
 /// A file format leadscore reads and writes.
@@ -135,10 +136,15 @@ pub(crate) enum RawColumn {
 impl RawColumn {
     /// The cell of row `row` as text (numbers formatted without a trailing `.0`), `None` if null.
     pub fn text(&self, row: usize) -> Option<String> {
+        self.cell(row).map(Cow::into_owned)
+    }
+
+    /// [`RawColumn::text`] without copying a text cell.
+    pub fn cell(&self, row: usize) -> Option<Cow<'_, str>> {
         match self {
-            Self::Text(column) => Some(column.cell(row).to_owned()),
-            Self::Number(values) => values[row].map(format_number),
-            Self::Time(values) => values[row].map(crate::time::format_timestamp),
+            Self::Text(column) => Some(Cow::Borrowed(column.cell(row))),
+            Self::Number(values) => values[row].map(|v| Cow::Owned(format_number(v))),
+            Self::Time(values) => values[row].map(|t| Cow::Owned(crate::time::format_timestamp(t))),
         }
     }
 }
@@ -296,36 +302,6 @@ pub(crate) fn open_delimited(
 
 /// Name given to the column of an empty header cell: `unnamed_` and its 1-based position.
 pub const UNNAMED_PREFIX: &str = "unnamed_";
-
-/// Turns a CSV reader error into one that names the line.
-pub(crate) fn csv_error(path: &Path, error: csv::Error) -> DataError {
-    let line = error.position().map_or(0, csv::Position::line);
-    let at = Location::new(path, Position::Line(line));
-    match error.into_kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len,
-            len,
-            pos,
-            ..
-        } => DataError::RaggedRow {
-            at: Location::new(path, Position::Line(pos.map_or(line, |p| p.line()))),
-            expected: expected_len,
-            found: len,
-        },
-        csv::ErrorKind::Io(source) => DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        csv::ErrorKind::Utf8 { pos, .. } => DataError::MalformedCsv {
-            at: Location::new(path, Position::Line(pos.map_or(line, |p| p.line()))),
-            message: "text is not valid UTF-8; re-save the file as UTF-8".to_owned(),
-        },
-        other => DataError::MalformedCsv {
-            at,
-            message: format!("{other:?}"),
-        },
-    }
-}
 
 fn unnamed_positions(names: &[String]) -> Vec<usize> {
     names

@@ -9,12 +9,20 @@
 
 mod arrow;
 
+/// The package's Rust code allocates through mimalloc, as the `leadscore` binary does: reading
+/// and scoring make many small allocations across threads, where the system allocator is slower
+/// (a million leads scored a third slower). Python's own objects keep Python's allocator; the
+/// Arrow buffers handed over are released through callbacks into this library.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 
 use leadscore_artifact::ModelArtifact;
 use leadscore_data::{EventLog, LeadsOptions, LeadsTable, output_frame};
+use leadscore_features::FeatureError;
 use leadscore_points::PointsRules;
-use leadscore_score::{Scorer, check_rules_against, scoring_leads_options};
+use leadscore_score::{SCORING_PART, Scorer, check_rules_against, scoring_leads_options};
 use leadscore_train::{Settings, TrainInput, TrainProgress};
 use polars::prelude::{Column, DataFrame};
 use pyo3::create_exception;
@@ -127,13 +135,47 @@ fn score_to_table(
 ) -> PyResult<ArrowTable> {
     let time = scoring_time(as_of)?;
     warnings.extend(leadscore_score::stale_scoring_time(leads, events, time));
+    // Scored a part at a time, as `leadscore score` does: only one part's answers are in memory
+    // beside the columns built so far.
     let frame = py.detach(|| {
-        let scores = scorer
-            .score_table(leads, events, time)
-            .map_err(|e| e.to_string())?;
-        output_frame(&scorer.output_columns(&scores))
+        let mut frame: Option<DataFrame> = None;
+        scorer.score_table_in_parts(leads, events, time, SCORING_PART, |scores| {
+            let part = output_frame(&scorer.output_columns(&scores)).map_err(TableError::Frame)?;
+            match &mut frame {
+                Some(frame) => {
+                    frame
+                        .vstack_mut(&part)
+                        .map_err(|e| TableError::Frame(e.to_string()))?;
+                }
+                None => frame = Some(part),
+            }
+            Ok::<_, TableError>(())
+        })?;
+        frame.ok_or_else(|| TableError::Frame("no leads to score".to_owned()))
     });
     frame.map(ArrowTable::new).map_err(fail)
+}
+
+/// Why a table could not be scored: a lead's features, or building the result's columns.
+#[derive(Debug)]
+enum TableError {
+    Features(FeatureError),
+    Frame(String),
+}
+
+impl From<FeatureError> for TableError {
+    fn from(error: FeatureError) -> Self {
+        Self::Features(error)
+    }
+}
+
+impl std::fmt::Display for TableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Features(error) => error.fmt(f),
+            Self::Frame(message) => f.write_str(message),
+        }
+    }
 }
 
 /// A trained model: the JSON model file in memory.
@@ -257,13 +299,19 @@ impl Model {
         let (table, events) = self.read(leads, events, settings)?;
         let scorer = Scorer::new(Some(self.artifact.clone()), None, 0).map_err(fail)?;
         let time = scoring_time(as_of)?;
-        let scores = py
-            .detach(|| scorer.score_table(&table, events.as_ref(), time))
-            .map_err(fail)?;
-        Ok(scores
-            .iter()
-            .map(|s| s.prediction.as_ref().map_or(f64::NAN, |p| p.probability))
-            .collect())
+        let mut probabilities = Vec::with_capacity(table.len());
+        py.detach(|| {
+            scorer.score_table_in_parts(&table, events.as_ref(), time, SCORING_PART, |scores| {
+                probabilities.extend(
+                    scores
+                        .iter()
+                        .map(|s| s.prediction.as_ref().map_or(f64::NAN, |p| p.probability)),
+                );
+                Ok::<_, FeatureError>(())
+            })
+        })
+        .map_err(fail)?;
+        Ok(probabilities)
     }
 
     /// Each source's contribution to every lead's calibrated log-odds: `lead_id`, `base`, then
