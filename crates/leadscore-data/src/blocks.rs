@@ -180,7 +180,7 @@ fn line_ends(bytes: &[u8]) -> u64 {
 /// Where the record the CSV reader places at byte `position` of `bytes` starts on the page: the
 /// reader places a record just after the previous one, before the line feed of a `\r\n` and any
 /// empty lines, so its own line numbers lag behind the page there.
-pub(crate) fn record_start(bytes: &[u8], position: u64) -> usize {
+fn record_start(bytes: &[u8], position: u64) -> usize {
     let position = (position as usize).min(bytes.len());
     position
         + bytes[position..]
