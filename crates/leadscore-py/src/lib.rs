@@ -135,7 +135,7 @@ fn score_to_table(
 ) -> PyResult<ArrowTable> {
     let time = scoring_time(as_of)?;
     warnings.extend(leadscore_score::stale_scoring_time(leads, events, time));
-    // Scored a part at a time, as `leadscore score` does: only one part's answers are in memory
+    // Scored a part at a time, as `leadscore score` does: at most two parts' answers are in memory
     // beside the columns built so far.
     let frame = py.detach(|| {
         let mut frame: Option<DataFrame> = None;

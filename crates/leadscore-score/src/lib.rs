@@ -219,9 +219,9 @@ impl Scorer {
     }
 
     /// Scores a table `part_size` leads at a time ([`SCORING_PART`] for files) and hands each
-    /// part's scores to `each`, in row order, so that only one part's features and answers are
-    /// in memory at once. Every score depends on its own lead only, so the scores are
-    /// [`Scorer::score_table`]'s.
+    /// part's scores to `each`, in row order, while the next part is scored: at most two parts'
+    /// features and answers are in memory at once. Every score depends on its own lead only, so
+    /// the scores are [`Scorer::score_table`]'s.
     pub fn score_table_in_parts<E: From<FeatureError> + Send>(
         &self,
         leads: &LeadsTable,
