@@ -74,7 +74,8 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         format!("scoring → {}", args.out.display()),
     );
     let scorer = Scorer::new(artifact, rules, args.reasons)?;
-    // Scored and written a part at a time: memory holds the inputs and two parts' answers (one written while the next is scored).
+    // Scored and written a part at a time: memory holds the inputs and two parts' answers (one
+    // written while the next is scored).
     let mut unlearned_levels = Vec::new();
     let mut by_tier: Vec<(String, usize)> = Vec::new();
     let (mut leads, mut predictions, mut probability_sum, mut mql) = (0, 0, 0.0, 0);
