@@ -424,24 +424,42 @@ impl FittedEventFeatures {
 
     /// Features of every lead of a log (rows in lead order), each at its as-of time.
     pub fn transform_log(&self, log: &EventLog, as_of: &[i64]) -> (Array2<f64>, EventCounts) {
-        let kind_map = self.kind_map(&log.types);
         let width = self.n_features();
         let mut matrix = Array2::zeros((log.n_leads(), width));
         let counts = matrix
             .as_slice_mut()
-            .map(|data| {
-                data.par_chunks_mut(width.max(1))
-                    .enumerate()
-                    .map(|(lead, row)| {
-                        self.aggregate(log.for_lead(lead), &kind_map, as_of[lead], row)
-                    })
-                    .reduce(EventCounts::default, |mut a, b| {
-                        a.add(b);
-                        a
-                    })
-            })
+            .map(|data| self.transform_log_into(log, as_of, data, width, 0))
             .unwrap_or_default();
         (matrix, counts)
+    }
+
+    /// [`FittedEventFeatures::transform_log`] written into `rows`, one lead per `stride` values,
+    /// at `offset` within each (where behaviour features sit in a whole feature row), so a
+    /// table's features need no second matrix.
+    pub fn transform_log_into(
+        &self,
+        log: &EventLog,
+        as_of: &[i64],
+        rows: &mut [f64],
+        stride: usize,
+        offset: usize,
+    ) -> EventCounts {
+        let kind_map = self.kind_map(&log.types);
+        let width = self.n_features();
+        rows.par_chunks_mut(stride.max(1))
+            .enumerate()
+            .map(|(lead, row)| {
+                self.aggregate(
+                    log.for_lead(lead),
+                    &kind_map,
+                    as_of[lead],
+                    &mut row[offset..offset + width],
+                )
+            })
+            .reduce(EventCounts::default, |mut a, b| {
+                a.add(b);
+                a
+            })
     }
 
     /// Features of one lead from its events in any order.

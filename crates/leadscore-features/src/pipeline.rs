@@ -7,6 +7,8 @@
 //! single request. The one exception is deliberate: the rows a model is fitted on get their level
 //! rates out of fold ([`FittedFeaturePipeline::transform_for_fitting`]).
 
+use std::borrow::Cow;
+
 use leadscore_data::{
     ColumnKind, ColumnValues, EventLog, FeatureColumn, LeadsTable, MISSING_CODE, Outcome, TextRule,
     Value,
@@ -146,6 +148,18 @@ pub struct FeatureMatrix {
     pub as_of: Vec<i64>,
     /// What event aggregation saw.
     pub event_counts: EventCounts,
+}
+
+impl FeatureMatrix {
+    /// The features of lead `row`, borrowed when the row is contiguous (as every matrix the
+    /// pipeline builds is).
+    pub fn row(&self, row: usize) -> Cow<'_, [f64]> {
+        let values = self.values.row(row);
+        match values.to_slice() {
+            Some(slice) => Cow::Borrowed(slice),
+            None => Cow::Owned(values.to_vec()),
+        }
+    }
 }
 
 /// One lead as a request carries it.
@@ -364,39 +378,37 @@ impl FittedFeaturePipeline {
         // Rows are encoded a block at a time on every core; the error reported is the one a
         // column-by-column pass would meet first (first column, then first row).
         let width = self.n_features().max(1);
-        let first_error = values
+        let data = values
             .as_slice_mut()
-            .map(|data| {
-                data.par_chunks_mut(width * ENCODE_ROWS)
-                    .enumerate()
-                    .filter_map(|(block, cells)| {
-                        let first_row = block * ENCODE_ROWS;
-                        let mut first_error = None;
-                        for (j, (encoder, column)) in self.columns.iter().zip(&columns).enumerate()
-                        {
-                            for (i, row) in cells.chunks_mut(width).enumerate() {
-                                match encoder.encode(column.value(first_row + i), self.text_rule) {
-                                    Ok(value) => row[j] = value,
-                                    Err(error) => {
-                                        first_error = Some((j, first_row + i, error));
-                                        break;
-                                    }
-                                }
-                            }
-                            if first_error.is_some() {
-                                return first_error;
+            .expect("a new array is in standard layout");
+        let first_error = data
+            .par_chunks_mut(width * ENCODE_ROWS)
+            .enumerate()
+            .filter_map(|(block, cells)| {
+                let first_row = block * ENCODE_ROWS;
+                let mut first_error = None;
+                for (j, (encoder, column)) in self.columns.iter().zip(&columns).enumerate() {
+                    for (i, row) in cells.chunks_mut(width).enumerate() {
+                        match encoder.encode(column.value(first_row + i), self.text_rule) {
+                            Ok(value) => row[j] = value,
+                            Err(error) => {
+                                first_error = Some((j, first_row + i, error));
+                                break;
                             }
                         }
-                        for &(j, encoder, column) in &rated {
-                            for (i, row) in cells.chunks_mut(width).enumerate() {
-                                row[j] = encoder.rate(column.value(first_row + i), self.text_rule);
-                            }
-                        }
-                        None
-                    })
-                    .min_by_key(|(j, row, _)| (*j, *row))
+                    }
+                    if first_error.is_some() {
+                        return first_error;
+                    }
+                }
+                for &(j, encoder, column) in &rated {
+                    for (i, row) in cells.chunks_mut(width).enumerate() {
+                        row[j] = encoder.rate(column.value(first_row + i), self.text_rule);
+                    }
+                }
+                None
             })
-            .unwrap_or_default();
+            .min_by_key(|(j, row, _)| (*j, *row));
         if let Some((_, _, error)) = first_error {
             return Err(error);
         }
@@ -409,11 +421,8 @@ impl FittedFeaturePipeline {
                     "{source_name}: the model uses behaviour events; pass --events"
                 ),
             })?;
-            let (matrix, counts) = event_features.transform_log(log, &as_of);
-            values
-                .slice_mut(ndarray::s![.., self.explicit_width()..])
-                .assign(&matrix);
-            event_counts = counts;
+            event_counts =
+                event_features.transform_log_into(log, &as_of, data, width, self.explicit_width());
         }
         Ok(FeatureMatrix {
             values,

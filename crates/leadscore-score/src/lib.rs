@@ -12,6 +12,8 @@
 mod evaluate;
 mod output;
 
+use std::borrow::Cow;
+
 use leadscore_artifact::{Explanation, ModelArtifact};
 use leadscore_data::{EventLog, LeadsTable, Value};
 use leadscore_features::{AsOfPolicy, FeatureError, LeadInput};
@@ -275,11 +277,11 @@ impl Scorer {
         Ok(rows
             .par_chunks(EXPLAIN_BLOCK)
             .flat_map_iter(|block| {
-                let rows: Vec<Vec<f64>> = matrix.as_ref().map_or_else(Vec::new, |m| {
-                    block.iter().map(|&r| m.values.row(r).to_vec()).collect()
-                });
+                let rows: Vec<Cow<'_, [f64]>> = matrix
+                    .as_ref()
+                    .map_or_else(Vec::new, |m| block.iter().map(|&r| m.row(r)).collect());
                 let mut predictions = self.model.as_ref().map(|model| {
-                    let rows: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+                    let rows: Vec<&[f64]> = rows.iter().map(AsRef::as_ref).collect();
                     Self::predict(model, &rows, self.reasons).into_iter()
                 });
                 block.iter().enumerate().map(move |(i, &r)| {
