@@ -1251,18 +1251,9 @@ pub struct LeadIdIndex<'a> {
 }
 
 impl LeadIdIndex<'_> {
-    /// The row of lead `id`, if the table has it.
-    #[inline]
-    pub fn get(&self, id: &str) -> Option<u32> {
-        match pack_short_id(id) {
-            Some(key) => self.short.get(&key).copied(),
-            None => self.long.get(id).copied(),
-        }
-    }
-
-    /// The rows of many ids, in their order. Faster than [`LeadIdIndex::get`] one at a time
-    /// among a million leads: the ids are packed first, then looked up in a loop whose
-    /// iterations do not wait on each other, so the processor overlaps their cache misses.
+    /// The rows of many ids (`None` for an id the table lacks), in their order. Among a million
+    /// leads each lookup is a cache miss: the ids are packed first, then looked up in a loop
+    /// whose iterations do not wait on each other, so the processor overlaps the misses.
     pub fn get_many<'i>(&self, ids: impl Iterator<Item = &'i str>, rows: &mut Vec<Option<u32>>) {
         let keys: Vec<Result<u128, &str>> = ids.map(|id| pack_short_id(id).ok_or(id)).collect();
         rows.extend(keys.iter().map(|key| match key {
