@@ -2,7 +2,7 @@
 # Every speed goal of issue 14 in one run, each next to its peer measured in the same run: serving
 # vs a bare axum route, GBDT vs LightGBM and logistic vs scikit-learn fits, batch scoring leads/s
 # and memory, event aggregation per core.
-# Usage: bench/ratios.sh [--leads N] [--batch-leads M] [--write-readme]
+# Usage: bench/ratios.sh [--leads N] [--batch-leads M] [--fit-leads F] [--write-readme]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/env.sh bench/requirements.txt

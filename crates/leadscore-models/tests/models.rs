@@ -347,3 +347,20 @@ fn the_value_model_learns_log_effects_and_keeps_a_baseline_when_nothing_predicts
             .contains("at least 20")
     );
 }
+
+#[test]
+fn the_boosted_fit_does_not_depend_on_the_number_of_threads() {
+    // Enough rows that histograms are built in several parts and leaves partitioned in chunks.
+    let (x, y, _) = problem(40_000, 5);
+    let (vx, vy, _) = problem(5_000, 6);
+    let fit_on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(|| fit(ModelKind::Gbdt, &x, &y, Some((&vx, &vy))))
+    };
+    let one = fit_on(1);
+    assert_eq!(one, fit_on(3));
+    assert_eq!(one, fit_on(2));
+}

@@ -3,12 +3,11 @@
 //! Each leaf owns a contiguous range of the row-index array. Splitting a leaf partitions its range
 //! in place (stable, so indices stay ascending and memory access stays sequential), builds the
 //! histogram of the smaller child and gets the larger child's by subtraction from the parent.
-//! Histograms are built row by row: dense features over row-major bins, each thread taking a
-//! block of them, and sparse features from each row's entries outside their common bin, which is
-//! then the leaf's total less the other bins. Every bin is summed by one thread in row order, so
-//! the result does not depend on the number of threads.
-
-use std::ops::Range;
+//! Histograms are built row by row: dense features over row-major bins, and sparse features from
+//! each row's entries outside their common bin, which is then the leaf's total less the other
+//! bins. A large leaf's rows are cut into parts summed on any thread and added in part order; the
+//! parts depend on the number of rows only, so the result does not depend on the number of
+//! threads.
 
 use rayon::prelude::*;
 
@@ -77,25 +76,25 @@ pub(crate) struct GrowData<'a> {
     binned: &'a BinnedRows,
     gradients: &'a [(f64, f64)],
     features: &'a [bool],
-    blocks: Vec<FeatureBlock>,
+    /// The dense features this tree uses: position in a row's dense bins, first bin in a
+    /// histogram.
+    dense: Vec<(usize, usize)>,
 }
 
-/// Contiguous features whose histogram one thread builds.
-struct FeatureBlock {
-    /// The block's bins in the flat histogram.
-    bins: Range<usize>,
-    /// The block's features used by this tree, each with where its bins start in the block.
-    features: Vec<(usize, usize)>,
-}
+/// Rows whose memory [`GrowData::add_rows`] reads ahead of adding them.
+const WARM_ROWS: usize = 32;
 
-/// Feature blocks per histogram: a few per core, so that a slow block does not hold the others.
-const FEATURE_BLOCKS: usize = 4;
+/// Bins per task when the parts of a histogram are added together.
+const MERGE_BINS: usize = 1024;
 
-/// Fewest rows for which a histogram's feature blocks are built on several threads.
-const PARALLEL_ROWS: usize = 1024;
+/// Fewest rows per part of a histogram built in parts.
+const ROWS_PER_PART: usize = 512;
 
-/// Memory reused from tree to tree: a partition's right-hand rows and leaf histograms (fresh
-/// pages cost the kernel's zeroing on every split).
+/// Most parts a histogram is built in.
+const MAX_PARTS: usize = 4;
+
+/// Memory reused from tree to tree: a partition's right-hand rows, leaf histograms and the parts
+/// histograms are built in (fresh pages cost the kernel's zeroing on every split).
 #[derive(Default)]
 pub(crate) struct Scratch {
     rows: Vec<u32>,
@@ -127,24 +126,40 @@ impl Grown {
     }
 }
 
-/// A chosen split on bins; bin 0 holds missing values.
+/// A chosen split on bins, as the set of bins that go left (bin 0 holds missing values): one bit
+/// test routes a row, whatever the rule, without a branch on it.
 #[derive(Debug, Clone, Copy)]
 struct BinSplit {
     feature: usize,
-    rule: SplitRule,
-    missing_left: bool,
+    left: [u64; 4],
 }
 
 impl BinSplit {
-    fn goes_left(&self, bin: u8) -> bool {
-        match self.rule {
-            _ if bin == 0 => self.missing_left,
-            SplitRule::Numeric { bin: threshold } => bin <= threshold,
-            SplitRule::Categorical { left } => bit_set(&left, bin),
+    fn new(split: &Split) -> Self {
+        let mut left = match split.rule {
+            SplitRule::Numeric { bin } => {
+                let mut set = [0u64; 4];
+                for b in 1..=bin {
+                    set[usize::from(b) / 64] |= 1 << (b % 64);
+                }
+                set
+            }
+            SplitRule::Categorical { left } => left,
+        };
+        left[0] = left[0] & !1 | u64::from(split.missing_left);
+        Self {
+            feature: split.feature,
+            left,
         }
+    }
+
+    #[inline]
+    fn goes_left(&self, bin: u8) -> bool {
+        bit_set(&self.left, bin)
     }
 }
 
+#[inline]
 fn bit_set(set: &[u64; 4], bin: u8) -> bool {
     set[usize::from(bin) / 64] >> (bin % 64) & 1 == 1
 }
@@ -156,118 +171,146 @@ fn leaf_score(g: f64, h: f64, lambda: f64) -> f64 {
 impl<'a> GrowData<'a> {
     /// Growing data for one tree that uses the features marked in `features`.
     pub fn new(binned: &'a BinnedRows, gradients: &'a [(f64, f64)], features: &'a [bool]) -> Self {
-        let used: Vec<(usize, usize)> = binned
+        let dense = binned
             .dense
             .iter()
             .enumerate()
             .filter(|&(_, &f)| features[f])
-            .map(|(position, &f)| (position, f))
-            .collect();
-        let groups: Vec<&[(usize, usize)]> = used
-            .chunks(used.len().div_ceil(FEATURE_BLOCKS).max(1))
-            .collect();
-        let blocks = groups
-            .iter()
-            .enumerate()
-            .map(|(k, group)| {
-                // Blocks tile the dense features' bins; unused features' bins stay zero.
-                let start = if k == 0 {
-                    0
-                } else {
-                    binned.offsets[group[0].1]
-                };
-                let end = groups
-                    .get(k + 1)
-                    .map_or(binned.sparse_start, |next| binned.offsets[next[0].1]);
-                FeatureBlock {
-                    bins: start..end,
-                    features: group
-                        .iter()
-                        .map(|&(position, f)| (position, binned.offsets[f] - start))
-                        .collect(),
-                }
-            })
+            .map(|(position, &f)| (position, binned.offsets[f]))
             .collect();
         Self {
             binned,
             gradients,
             features,
-            blocks,
+            dense,
         }
     }
 
     /// The histogram of the rows in `indices`, whose gradient and hessian sums are `totals`.
+    ///
+    /// Large leaves are cut into parts of consecutive rows, each summed into its own histogram on
+    /// any thread, and the parts are added in order: how many parts depends on the number of rows
+    /// only, so the sums do not depend on the number of threads.
     fn histogram(&self, indices: &[u32], totals: (f64, f64), scratch: &mut Scratch) -> Histogram {
-        let mut histogram = scratch
-            .histograms
-            .pop()
-            .unwrap_or_else(|| vec![Bin::default(); self.binned.total_bins]);
+        let parts = (indices.len() / ROWS_PER_PART).clamp(1, MAX_PARTS);
+        let mut take = || {
+            scratch
+                .histograms
+                .pop()
+                .unwrap_or_else(|| vec![Bin::default(); self.binned.total_bins])
+        };
+        let mut histogram = take();
+        let mut histograms: Vec<Histogram> = (1..parts).map(|_| take()).collect();
+        let rows_of = |part: usize| {
+            &indices[part * indices.len() / parts..(part + 1) * indices.len() / parts]
+        };
+        if histograms.is_empty() {
+            self.add_rows(indices, &mut histogram);
+        } else {
+            rayon::join(
+                || self.add_rows(rows_of(0), &mut histogram),
+                || {
+                    histograms
+                        .par_iter_mut()
+                        .enumerate()
+                        .for_each(|(k, part)| self.add_rows(rows_of(k + 1), part))
+                },
+            );
+            histogram
+                .par_chunks_mut(MERGE_BINS)
+                .enumerate()
+                .for_each(|(k, bins)| {
+                    for part in &histograms {
+                        for (bin, other) in bins.iter_mut().zip(&part[k * MERGE_BINS..]) {
+                            bin.g += other.g;
+                            bin.h += other.h;
+                            bin.n += other.n;
+                        }
+                    }
+                });
+        }
+        scratch.histograms.extend(histograms);
+        self.fill_common_bins(&mut histogram, indices.len(), totals);
+        histogram
+    }
+
+    /// Clears `histogram` and adds the rows in `rows`: every used dense feature's bin, and each
+    /// row's sparse entries (sparse features' common bins are left to
+    /// [`GrowData::fill_common_bins`]).
+    fn add_rows(&self, rows: &[u32], histogram: &mut Histogram) {
         histogram.fill(Bin::default());
         let binned = self.binned;
-        let (dense_part, sparse_part) = histogram.split_at_mut(binned.sparse_start);
-        let mut parts = Vec::with_capacity(self.blocks.len());
-        let mut rest = dense_part;
-        for block in &self.blocks {
-            let (part, tail) = rest.split_at_mut(block.bins.len());
-            parts.push(part);
-            rest = tail;
-        }
         let n_dense = binned.dense.len();
-        let fill_dense = |(block, part): (&FeatureBlock, &mut [Bin])| {
-            for &row in indices {
-                let (g, h) = self.gradients[row as usize];
-                let start = row as usize * n_dense;
-                let row_bins = &binned.dense_bins[start..start + n_dense];
-                for &(position, offset) in &block.features {
-                    let bin = &mut part[offset + usize::from(row_bins[position])];
-                    bin.g += g;
-                    bin.h += h;
-                    bin.n += 1;
-                }
+        let (dense_part, sparse_part) = histogram.split_at_mut(binned.sparse_start);
+        let mut warm = 0u64;
+        for batch in rows.chunks(WARM_ROWS) {
+            // A leaf's rows are scattered over memory, and each row's gradient, bins and sparse
+            // entries would miss the cache one after another. Reading a batch's first: these
+            // reads do not wait on each other, so their misses overlap.
+            for &row in batch {
+                warm = warm.wrapping_add(self.touch(row as usize));
             }
-        };
-        let fill_sparse = |part: &mut [Bin]| {
-            for &row in indices {
+            for &row in batch {
                 let (g, h) = self.gradients[row as usize];
                 let row = row as usize;
+                let row_bins = &binned.dense_bins[row * n_dense..(row + 1) * n_dense];
+                for &(position, offset) in &self.dense {
+                    let bin = &mut dense_part[offset + usize::from(row_bins[position])];
+                    bin.g += g;
+                    bin.h += h;
+                    bin.n += 1;
+                }
                 let entries = binned.sparse_rows[row]..binned.sparse_rows[row + 1];
                 for &entry in &binned.sparse_entries[entries] {
-                    let bin = &mut part[entry as usize];
+                    let bin = &mut sparse_part[entry as usize];
                     bin.g += g;
                     bin.h += h;
                     bin.n += 1;
                 }
             }
-            // Every row not counted elsewhere sits in its feature's common bin.
-            for &(f, common) in &binned.sparse {
-                let range = binned.bins_of(f);
-                let bins =
-                    &mut part[range.start - binned.sparse_start..range.end - binned.sparse_start];
-                let mut rest = Bin {
-                    g: totals.0,
-                    h: totals.1,
-                    n: indices.len() as u32,
-                };
-                for (b, bin) in bins.iter().enumerate() {
-                    if b != usize::from(common) {
-                        rest.g -= bin.g;
-                        rest.h -= bin.h;
-                        rest.n -= bin.n;
-                    }
-                }
-                bins[usize::from(common)] = rest;
-            }
-        };
-        if indices.len() >= PARALLEL_ROWS {
-            rayon::join(
-                || self.blocks.par_iter().zip(parts).for_each(fill_dense),
-                || fill_sparse(sparse_part),
-            );
-        } else {
-            self.blocks.iter().zip(parts).for_each(fill_dense);
-            fill_sparse(sparse_part);
         }
-        histogram
+        std::hint::black_box(warm);
+    }
+
+    /// Reads a byte of each cache line [`GrowData::add_rows`] will read for `row` (its rows of
+    /// bins and of entries each span at most two); returns them summed, for `black_box`.
+    fn touch(&self, row: usize) -> u64 {
+        let binned = self.binned;
+        let n_dense = binned.dense.len();
+        let entries = binned.sparse_rows[row]..binned.sparse_rows[row + 1];
+        let byte = |bins: &[u8], at: usize| u64::from(bins.get(at).copied().unwrap_or(0));
+        let entry = |at: usize| u64::from(binned.sparse_entries.get(at).copied().unwrap_or(0));
+        self.gradients[row]
+            .0
+            .to_bits()
+            .wrapping_add(byte(&binned.dense_bins, row * n_dense))
+            .wrapping_add(byte(
+                &binned.dense_bins,
+                ((row + 1) * n_dense).wrapping_sub(1),
+            ))
+            .wrapping_add(entry(entries.start))
+            .wrapping_add(entry(entries.end.wrapping_sub(1)))
+    }
+
+    /// Every row not counted elsewhere sits in its sparse feature's common bin: the leaf's
+    /// totals less the feature's other bins.
+    fn fill_common_bins(&self, histogram: &mut Histogram, rows: usize, totals: (f64, f64)) {
+        for &(f, common) in &self.binned.sparse {
+            let bins = &mut histogram[self.binned.bins_of(f)];
+            let mut rest = Bin {
+                g: totals.0,
+                h: totals.1,
+                n: rows as u32,
+            };
+            for (b, bin) in bins.iter().enumerate() {
+                if b != usize::from(common) {
+                    rest.g -= bin.g;
+                    rest.h -= bin.h;
+                    rest.n -= bin.n;
+                }
+            }
+            bins[usize::from(common)] = rest;
+        }
     }
 
     fn best_split(
@@ -361,11 +404,7 @@ impl<'a> GrowData<'a> {
         let Some(split) = leaf.split else {
             unreachable!("only leaves with a split are chosen");
         };
-        let bin_split = BinSplit {
-            feature: split.feature,
-            rule: split.rule,
-            missing_left: split.missing_left,
-        };
+        let bin_split = BinSplit::new(&split);
         bin_splits[leaf.node as usize] = Some(bin_split);
         let n_rows = self.gradients.len();
         let column = &self.binned.columns[split.feature * n_rows..(split.feature + 1) * n_rows];
@@ -413,37 +452,52 @@ impl<'a> GrowData<'a> {
         let small_histogram =
             self.histogram(&indices[small_range.0..small_range.1], small_sums, scratch);
         let mut large_histogram = leaf.histogram;
-        for (l, s) in large_histogram.iter_mut().zip(&small_histogram) {
-            l.g -= s.g;
-            l.h -= s.h;
-            l.n -= s.n;
-        }
-        let make = |node: u32, range: (usize, usize), (g, h): (f64, f64), histogram: Histogram| {
-            let n = (range.1 - range.0) as u32;
-            let split = if leaf.depth + 1 < params.max_depth {
-                self.best_split(&histogram, g, h, n, params)
-            } else {
-                None
-            };
-            Leaf {
-                node,
-                start: range.0,
-                end: range.1,
-                depth: leaf.depth + 1,
-                g,
-                h,
-                histogram,
-                split,
-            }
+        let split_of = |histogram: &Histogram, range: (usize, usize), (g, h): (f64, f64)| {
+            (leaf.depth + 1 < params.max_depth)
+                .then(|| self.best_split(histogram, g, h, (range.1 - range.0) as u32, params))
+                .flatten()
         };
+        // The larger child's histogram (parent less the smaller child) and split search run
+        // beside the smaller child's split search.
+        let (large_split, small_split) = rayon::join(
+            || {
+                for (l, s) in large_histogram.iter_mut().zip(&small_histogram) {
+                    l.g -= s.g;
+                    l.h -= s.h;
+                    l.n -= s.n;
+                }
+                split_of(&large_histogram, large_range, large_sums)
+            },
+            || split_of(&small_histogram, small_range, small_sums),
+        );
         let (small_node, large_node) = if left_is_smaller {
             (left_node, right_node)
         } else {
             (right_node, left_node)
         };
-        let (small, large) = (
-            make(small_node, small_range, small_sums, small_histogram),
-            make(large_node, large_range, large_sums, large_histogram),
+        let make = |node: u32, range: (usize, usize), (g, h), histogram, split| Leaf {
+            node,
+            start: range.0,
+            end: range.1,
+            depth: leaf.depth + 1,
+            g,
+            h,
+            histogram,
+            split,
+        };
+        let small = make(
+            small_node,
+            small_range,
+            small_sums,
+            small_histogram,
+            small_split,
+        );
+        let large = make(
+            large_node,
+            large_range,
+            large_sums,
+            large_histogram,
+            large_split,
         );
         debug_assert!(tree.feature[small.node as usize] == LEAF);
         (small, large)
@@ -460,47 +514,51 @@ fn partition(
     scratch: &mut Vec<u32>,
     goes_left: impl Fn(u32) -> bool + Sync,
 ) -> usize {
-    let split = |rows: &[u32], left: &mut Vec<u32>, right: &mut Vec<u32>| {
-        for &row in rows {
-            if goes_left(row) {
-                left.push(row);
-            } else {
-                right.push(row);
-            }
-        }
-    };
+    scratch.resize(rows.len(), 0);
     if rows.len() < PARALLEL_PARTITION {
-        scratch.clear();
-        let mut write = 0;
-        for read in 0..rows.len() {
-            let row = rows[read];
-            if goes_left(row) {
-                rows[write] = row;
-                write += 1;
-            } else {
-                scratch.push(row);
-            }
-        }
-        rows[write..].copy_from_slice(scratch);
-        return write;
+        let (left, right) = split_rows(rows, scratch, &goes_left);
+        rows[left..].copy_from_slice(&scratch[..right]);
+        return left;
     }
-    let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
-        .par_chunks(PARALLEL_PARTITION / 2)
-        .map(|chunk| {
-            let (mut left, mut right) = (Vec::with_capacity(chunk.len()), Vec::new());
-            split(chunk, &mut left, &mut right);
-            (left, right)
-        })
+    let counts: Vec<(usize, usize)> = rows
+        .par_chunks_mut(PARALLEL_PARTITION / 2)
+        .zip(scratch.par_chunks_mut(PARALLEL_PARTITION / 2))
+        .map(|(chunk, right)| split_rows(chunk, right, &goes_left))
         .collect();
+    // Left rows sit at the front of each chunk, right rows at the front of its scratch chunk:
+    // gather the lefts chunk by chunk, then the rights.
+    let chunk = PARALLEL_PARTITION / 2;
     let mut write = 0;
-    for side in [0, 1] {
-        for part in &parts {
-            let rows_of_side = if side == 0 { &part.0 } else { &part.1 };
-            rows[write..write + rows_of_side.len()].copy_from_slice(rows_of_side);
-            write += rows_of_side.len();
-        }
+    for (k, &(left, _)) in counts.iter().enumerate() {
+        rows.copy_within(k * chunk..k * chunk + left, write);
+        write += left;
     }
-    parts.iter().map(|part| part.0.len()).sum()
+    let left_total = write;
+    for (k, &(_, right)) in counts.iter().enumerate() {
+        rows[write..write + right].copy_from_slice(&scratch[k * chunk..k * chunk + right]);
+        write += right;
+    }
+    left_total
+}
+
+/// Moves the rows of `rows` for which `goes_left` holds to its front and the others to the front of
+/// `right` (at least as long), both in order; returns both counts. Each row is written to both
+/// sides and only the matching count moves on, so there is no branch to mispredict.
+fn split_rows(
+    rows: &mut [u32],
+    right: &mut [u32],
+    goes_left: &impl Fn(u32) -> bool,
+) -> (usize, usize) {
+    let (mut left_count, mut right_count) = (0, 0);
+    for read in 0..rows.len() {
+        let row = rows[read];
+        let left = usize::from(goes_left(row));
+        rows[left_count] = row;
+        right[right_count] = row;
+        left_count += left;
+        right_count += 1 - left;
+    }
+    (left_count, right_count)
 }
 
 fn valid_side(n: u32, h: f64, params: &GrowParams) -> bool {

@@ -197,6 +197,17 @@ impl ValidGbdtParams {
         valid: Option<&TrainingData<'_>>,
     ) -> Result<FittedGbdt, ModelError> {
         train.require_both_classes(MODEL)?;
+        // Boosting forks and joins thousands of times per tree; from a pool thread each fork is a
+        // push onto its own queue, where from any other thread it is a hand-over through a lock
+        // and a wake-up.
+        rayon::scope(|_| self.boost(train, valid))
+    }
+
+    fn boost(
+        &self,
+        train: &TrainingData<'_>,
+        valid: Option<&TrainingData<'_>>,
+    ) -> Result<FittedGbdt, ModelError> {
         let p = self.0;
         let n = train.x.nrows();
         let binned = BinnedRows::fit(train.x, train.features, p.max_bins);
@@ -245,31 +256,23 @@ impl ValidGbdtParams {
             ((n_features as f64 * p.feature_fraction).round() as usize).clamp(1, n_features.max(1));
 
         for _ in 0..p.max_trees {
-            gradients
-                .par_iter_mut()
-                .zip(&train_scores)
-                .zip(train.y.par_iter().zip(&weights))
-                .for_each(|((gh, &score), (&y, &w))| {
-                    let probability = sigmoid(score);
-                    *gh = (
-                        w * (probability - f64::from(u8::from(y))),
-                        (w * probability * (1.0 - probability)).max(1e-16),
-                    );
-                });
-            indices.clear();
-            if bag_size < n {
-                // Selection sampling: each row is kept with the chance that the remaining draws
-                // need, which gives a uniform bag of exactly `bag_size` rows, already in order.
-                let mut needed = bag_size;
-                for row in 0..n {
-                    if rng.random_range(0..n - row) < needed {
-                        indices.push(row as u32);
-                        needed -= 1;
-                    }
-                }
-            } else {
-                indices.extend(0..n as u32);
-            }
+            // The bag is drawn while the gradients are computed: neither reads the other.
+            rayon::join(
+                || {
+                    gradients
+                        .par_iter_mut()
+                        .zip(&train_scores)
+                        .zip(train.y.par_iter().zip(&weights))
+                        .for_each(|((gh, &score), (&y, &w))| {
+                            let probability = sigmoid(score);
+                            *gh = (
+                                w * (probability - f64::from(u8::from(y))),
+                                (w * probability * (1.0 - probability)).max(1e-16),
+                            );
+                        })
+                },
+                || draw_bag(&mut indices, n, bag_size, &mut rng),
+            );
             let mut feature_mask = vec![feature_count == n_features; n_features];
             if feature_count < n_features {
                 for f in sample(&mut rng, n_features, feature_count) {
@@ -331,14 +334,44 @@ impl ValidGbdtParams {
     }
 }
 
-fn weighted_log_loss(scores: &[f64], labels: &[bool], positive_weight: f64) -> f64 {
-    let (mut total, mut weight) = (0.0, 0.0);
-    for (&score, &label) in scores.iter().zip(labels) {
-        let p = sigmoid(score).clamp(1e-15, 1.0 - 1e-15);
-        let w = if label { positive_weight } else { 1.0 };
-        total -= w * if label { p.ln() } else { (1.0 - p).ln() };
-        weight += w;
+/// A uniform bag of exactly `bag_size` of the `n` rows, in order, into `indices`.
+fn draw_bag(indices: &mut Vec<u32>, n: usize, bag_size: usize, rng: &mut ChaCha8Rng) {
+    indices.clear();
+    if bag_size < n {
+        // Selection sampling: each row is kept with the chance that the remaining draws need.
+        let mut needed = bag_size;
+        for row in 0..n {
+            if rng.random_range(0..n - row) < needed {
+                indices.push(row as u32);
+                needed -= 1;
+            }
+        }
+    } else {
+        indices.extend(0..n as u32);
     }
+}
+
+/// Rows per chunk of [`weighted_log_loss`]: fixed, so the sum's order never depends on threads.
+const LOSS_CHUNK: usize = 4096;
+
+fn weighted_log_loss(scores: &[f64], labels: &[bool], positive_weight: f64) -> f64 {
+    let chunks: Vec<(f64, f64)> = scores
+        .par_chunks(LOSS_CHUNK)
+        .zip(labels.par_chunks(LOSS_CHUNK))
+        .map(|(scores, labels)| {
+            let (mut total, mut weight) = (0.0, 0.0);
+            for (&score, &label) in scores.iter().zip(labels) {
+                let p = sigmoid(score).clamp(1e-15, 1.0 - 1e-15);
+                let w = if label { positive_weight } else { 1.0 };
+                total -= w * if label { p.ln() } else { (1.0 - p).ln() };
+                weight += w;
+            }
+            (total, weight)
+        })
+        .collect();
+    let (total, weight) = chunks
+        .iter()
+        .fold((0.0, 0.0), |(t, w), &(ct, cw)| (t + ct, w + cw));
     total / weight.max(f64::MIN_POSITIVE)
 }
 
