@@ -32,6 +32,29 @@ fn train_evaluate_and_score_the_bundled_sample() {
     );
     let test_auc = report["test"]["auc"].as_f64().expect("test AUC");
     assert!(test_auc > 0.72, "test AUC {test_auc}");
+    // Every stage is timed, loading included, so they cover the library's own total.
+    let stages = report["stages"].as_array().expect("stages");
+    let names: Vec<&str> = stages
+        .iter()
+        .map(|s| s["stage"].as_str().expect("stage name"))
+        .collect();
+    for stage in [
+        "loading leads and events",
+        "building the fold's features",
+        "fitting the candidates",
+        "fitting the chosen model on all development leads",
+    ] {
+        assert!(names.contains(&stage), "{stage} missing from {names:?}");
+    }
+    let staged: f64 = stages
+        .iter()
+        .map(|s| s["seconds"].as_f64().expect("seconds"))
+        .sum();
+    let total = report["report"]["seconds"]
+        .as_f64()
+        .expect("training seconds");
+    assert!(staged >= total, "stages {staged} s, training {total} s");
+    assert!(report["peak_memory_bytes"].as_u64().is_some_and(|b| b > 0));
     assert!(
         report["importance"]
             .as_array()

@@ -102,7 +102,9 @@ impl ValidDecisionTreeParams {
         let design = encoder.encode(data.x);
         let weights = self.0.class_weight.weights(data.y);
         let mean_weight = weights.iter().sum::<f64>() / weights.len().max(1) as f64;
-        let dataset = Dataset::new(design.clone(), Array1::from(data.y.to_vec()))
+        // The dataset owns the design matrix; the leaf rates below read it back from there
+        // rather than from a copy (a million leads' one-hot design is about a gigabyte).
+        let dataset = Dataset::new(design, Array1::from(data.y.to_vec()))
             .with_weights(Array1::from_iter(weights.iter().map(|&w| w as f32)));
         let grown = DecisionTree::params()
             .split_quality(SplitQuality::Gini)
@@ -116,7 +118,7 @@ impl ValidDecisionTreeParams {
             })?;
         let mut tree = Tree::default();
         copy_node(grown.root_node(), &mut tree);
-        set_leaf_rates(&mut tree, &design, data.y, self.0.prior_strength);
+        set_leaf_rates(&mut tree, dataset.records(), data.y, self.0.prior_strength);
         Ok(FittedDecisionTree {
             encoder,
             tree,

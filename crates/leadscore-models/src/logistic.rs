@@ -93,7 +93,7 @@ impl ValidLogisticParams {
         let encoder = LinearEncoder::fit(data.x, data.features);
         let design = encoder.encode(data.x);
         let (coefficients, intercept) = fit_logistic_design(
-            design.clone(),
+            &design,
             data.y,
             self.0.alpha,
             self.0.max_iterations,
@@ -116,7 +116,7 @@ impl ValidLogisticParams {
 ///
 /// `gradient_tolerance` is per row; see [`LogisticParams`] for the meaning of `alpha`.
 pub fn fit_logistic_design(
-    design: Array2<f64>,
+    design: &Array2<f64>,
     y: &[bool],
     alpha: f64,
     max_iterations: u64,
@@ -135,7 +135,7 @@ pub fn fit_logistic_design(
         });
     }
     let problem = LogisticProblem {
-        design: SparseRows::from_dense(&design),
+        design: SparseRows::from_dense(design),
         won: y,
         alpha,
     };

@@ -227,7 +227,7 @@ fn the_logistic_fit_reaches_the_optimum_even_on_collinear_columns() {
     let (design, y) = collinear_design(20_000);
     for alpha in [0.0, 1.0, 100.0] {
         let (weights, intercept) =
-            fit_logistic_design(design.clone(), &y, alpha, 100, 1e-10).expect("fits");
+            fit_logistic_design(&design, &y, alpha, 100, 1e-10).expect("fits");
         let gradient = penalised_gradient(&design, &y, alpha, &weights, intercept);
         let largest = gradient.iter().fold(0.0_f64, |m, g| m.max(g.abs()));
         assert!(
@@ -247,7 +247,7 @@ fn the_logistic_fit_reaches_the_optimum_even_on_collinear_columns() {
 fn a_non_finite_design_value_is_an_error_naming_its_cell() {
     let (mut design, y) = collinear_design(100);
     design[(42, 3)] = f64::INFINITY;
-    let error = fit_logistic_design(design, &y, 1.0, 100, 1e-4).expect_err("refused");
+    let error = fit_logistic_design(&design, &y, 1.0, 100, 1e-4).expect_err("refused");
     let message = error.to_string();
     assert!(message.contains("row 42, column 3"), "{message}");
 }

@@ -189,7 +189,7 @@ impl ValidScorecardParams {
                 design[[i, j]] = *value;
             }
         }
-        let (weights, _) = fit_logistic_design(design, &won, self.0.alpha, 500, 1e-5)?;
+        let (weights, _) = fit_logistic_design(&design, &won, self.0.alpha, 500, 1e-5)?;
         let scale = self.0.points_to_double_odds / std::f64::consts::LN_2;
         let mut rules: Vec<Rule> = candidates
             .into_iter()

@@ -358,6 +358,7 @@ impl ValidTrainParams {
                 reason: reason.clone(),
             });
         }
+        progress(TrainProgress::Stage("calibrating"));
         let calibrated = calibrate(&search, best, &labels);
         progress(TrainProgress::Stage(
             "fitting the chosen model on all development leads",
@@ -427,6 +428,7 @@ impl ValidTrainParams {
                 train_rows,
             )?;
             let info = pipeline.features();
+            progress(TrainProgress::Stage("fitting the candidates"));
             let (train_x, train_y) = select(&matrix, labels, train_rows);
             let (valid_x, valid_y) = select(&matrix, labels, valid_rows);
             let train = TrainingData::new(train_x.view(), &train_y, &info);

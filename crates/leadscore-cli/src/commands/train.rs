@@ -1,6 +1,7 @@
 //! `leadscore train`: the data scientist's main job.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use leadscore_artifact::Registry;
@@ -16,7 +17,7 @@ use serde::Serialize;
 use crate::args::TrainArgs;
 use crate::config::LoadedConfig;
 use crate::data;
-use crate::output::{percent, print_json, progress, table};
+use crate::output::{peak_memory_bytes, percent, print_json, progress, table};
 
 #[derive(Serialize)]
 struct TrainReport<'a> {
@@ -38,6 +39,44 @@ struct TrainReport<'a> {
     /// With `--value`: how the deal value model did in cross-validation.
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<&'a leadscore_artifact::ValueValidation>,
+    /// Wall time of each stage, loading the files included.
+    stages: &'a [StageTime],
+    /// The process's peak resident memory, where the system reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_memory_bytes: Option<u64>,
+}
+
+/// Wall time spent in one stage of `leadscore train`.
+#[derive(Debug, Serialize)]
+struct StageTime {
+    stage: &'static str,
+    seconds: f64,
+}
+
+/// Times the stages training announces, in the order they first ran; a stage run once per
+/// validation fold adds up.
+#[derive(Default)]
+struct StageClock {
+    current: Option<(&'static str, Instant)>,
+    stages: Vec<StageTime>,
+}
+
+impl StageClock {
+    fn enter(&mut self, stage: &'static str) {
+        self.stop();
+        self.current = Some((stage, Instant::now()));
+    }
+
+    fn stop(&mut self) {
+        let Some((stage, start)) = self.current.take() else {
+            return;
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        match self.stages.iter_mut().find(|s| s.stage == stage) {
+            Some(time) => time.seconds += seconds,
+            None => self.stages.push(StageTime { stage, seconds }),
+        }
+    }
 }
 
 /// The settings file with the training and feature flags laid over it.
@@ -89,8 +128,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let params = merged_settings(args, &config.file)
         .train_params(&name)?
         .check()?;
+    let mut clock = StageClock::default();
+    clock.enter("loading leads and events");
     let loaded = data::load(&selection)?;
     let leads = &loaded.leads;
+    clock.enter("splitting off the test leads");
 
     let bar = progress(0, "training");
     let mut on_progress = |event: TrainProgress| match event {
@@ -102,7 +144,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             bar.inc(1);
             bar.set_message(candidate);
         }
-        TrainProgress::Stage(stage) => bar.set_message(stage),
+        TrainProgress::Stage(stage) => {
+            clock.enter(stage);
+            bar.set_message(stage);
+        }
     };
     let outcome = params
         .train(
@@ -115,6 +160,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         )
         .context("training failed")?;
     bar.finish_and_clear();
+    clock.stop();
     let artifact = &outcome.artifact;
     let (out, champion) = match &args.registry {
         Some(root) => {
@@ -148,12 +194,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             columns: &outcome.column_signals,
             warnings,
             value: artifact.value_model().map(|v| &v.validation),
+            stages: &clock.stages,
+            peak_memory_bytes: peak_memory_bytes(),
         });
     }
     for warning in &warnings {
         println!("warning: {warning}");
     }
     print_report(artifact, &out);
+    print_stages(&clock.stages);
     match champion {
         Some(true) => println!(
             "the first version of `{}`: it is the champion",
@@ -167,6 +216,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         None => {}
     }
     Ok(())
+}
+
+/// One line: each stage's wall time and the peak memory.
+fn print_stages(stages: &[StageTime]) {
+    let times: Vec<String> = stages
+        .iter()
+        .map(|s| format!("{} {:.1} s", s.stage, s.seconds))
+        .collect();
+    let peak = peak_memory_bytes()
+        .map(|bytes| format!("; peak memory {:.0} MiB", bytes as f64 / (1 << 20) as f64))
+        .unwrap_or_default();
+    println!("time by stage: {}{peak}", times.join(" · "));
 }
 
 fn metrics_row(label: &str, m: &BinaryMetrics) -> Vec<String> {
