@@ -138,20 +138,26 @@ impl ModelArtifact {
         (self.calibration().logit(contributions.bias), totals)
     }
 
-    /// The top `top` positive and negative reasons of a feature row.
-    pub fn explain(&self, row: &[f64], top: usize) -> Explanation {
-        self.explain_rows(&[row], top)
-            .pop()
-            .expect("one row in, one out")
-    }
-
-    /// [`ModelArtifact::explain`] of several rows, computed together (a batch's fast path).
-    pub fn explain_rows(&self, rows: &[&[f64]], top: usize) -> Vec<Explanation> {
-        self.model()
-            .contributions_of_rows(rows)
+    /// [`ModelArtifact::score_rows`] with the top `top` positive and negative reasons of each
+    /// row, computed together (the boosted model explains the rows tree by tree, and its
+    /// explanation reaches each tree's leaf on its way, so the log-odds come without a second
+    /// walk: the same values as `score_rows`).
+    pub fn score_and_explain_rows(
+        &self,
+        rows: &[&[f64]],
+        top: usize,
+    ) -> Vec<(ModelScore, Explanation)> {
+        let (contributions, logits) = self.model().contributions_and_logits_of_rows(rows);
+        contributions
             .iter()
+            .zip(logits)
             .zip(rows)
-            .map(|(contributions, row)| self.explanation(contributions, row, top))
+            .map(|((contributions, logit), row)| {
+                (
+                    self.score_from_logit(row, logit),
+                    self.explanation(contributions, row, top),
+                )
+            })
             .collect()
     }
 

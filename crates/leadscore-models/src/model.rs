@@ -134,28 +134,44 @@ impl Model {
     /// [`Model::contributions`] of several rows at once: the boosted model explains them tree
     /// by tree, which keeps each tree's tables in cache (a batch's fast path, same values).
     pub fn contributions_of_rows(&self, rows: &[&[f64]]) -> Vec<Contributions> {
+        self.contributions_and_logits_of_rows(rows).0
+    }
+
+    /// [`Model::contributions_of_rows`] with each row's raw log-odds, the values of
+    /// [`Model::predict_logits_of_rows`] to the bit: the boosted model reads them off the leaves
+    /// its explanation reaches instead of walking its trees a second time.
+    pub fn contributions_and_logits_of_rows(
+        &self,
+        rows: &[&[f64]],
+    ) -> (Vec<Contributions>, Vec<f64>) {
         let mut values: Vec<Vec<f64>> = rows.iter().map(|row| vec![0.0; row.len()]).collect();
-        let biases: Vec<f64> = match self {
-            Self::Logistic(m) => rows
-                .iter()
-                .zip(&mut values)
-                .map(|(row, v)| m.contributions(row, v))
-                .collect(),
-            Self::DecisionTree(m) => rows
-                .iter()
-                .zip(&mut values)
-                .map(|(row, v)| m.contributions(row, v))
-                .collect(),
+        let (biases, logits): (Vec<f64>, Vec<f64>) = match self {
+            Self::Logistic(m) => (
+                rows.iter()
+                    .zip(&mut values)
+                    .map(|(row, v)| m.contributions(row, v))
+                    .collect(),
+                self.predict_logits_of_rows(rows),
+            ),
+            Self::DecisionTree(m) => (
+                rows.iter()
+                    .zip(&mut values)
+                    .map(|(row, v)| m.contributions(row, v))
+                    .collect(),
+                self.predict_logits_of_rows(rows),
+            ),
             Self::Gbdt(m) => {
                 let mut phis: Vec<&mut [f64]> = values.iter_mut().map(Vec::as_mut_slice).collect();
-                vec![m.contributions_of_rows(rows, &mut phis); rows.len()]
+                let (expected, logits) = m.contributions_of_rows(rows, &mut phis);
+                (vec![expected; rows.len()], logits)
             }
         };
-        biases
+        let contributions = biases
             .into_iter()
             .zip(values)
             .map(|(bias, values)| Contributions { bias, values })
-            .collect()
+            .collect();
+        (contributions, logits)
     }
 
     /// Checks a model read from a file against the number of features its pipeline produces:

@@ -138,13 +138,19 @@ fn every_kind_learns_explains_and_round_trips() {
                 "{kind}: a row explained in a batch"
             );
         }
-        // So are a batch's predictions.
+        // So are a batch's predictions, and the log-odds its explanation reads off the leaves.
         let predicted = model.predict_logits_of_rows(&slices);
-        for (row, logit) in rows.iter().zip(&predicted) {
+        let (_, explained) = model.contributions_and_logits_of_rows(&slices);
+        for ((row, logit), from_leaves) in rows.iter().zip(&predicted).zip(&explained) {
             assert_eq!(
                 logit.to_bits(),
                 model.predict_logit(row).to_bits(),
                 "{kind}: a row predicted in a batch"
+            );
+            assert_eq!(
+                from_leaves.to_bits(),
+                logit.to_bits(),
+                "{kind}: the log-odds of an explanation"
             );
         }
 

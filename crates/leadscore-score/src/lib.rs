@@ -14,7 +14,7 @@ mod output;
 
 use std::borrow::Cow;
 
-use leadscore_artifact::{Explanation, ModelArtifact};
+use leadscore_artifact::{Explanation, ModelArtifact, ModelScore};
 use leadscore_data::{EventLog, LeadsTable, Value};
 use leadscore_features::{AsOfPolicy, FeatureError, LeadInput};
 use leadscore_points::{PointsRules, PointsScore};
@@ -144,24 +144,26 @@ impl Scorer {
 
     /// The model's answers for feature rows; reasons are computed for all rows together.
     fn predict(model: &ModelArtifact, rows: &[&[f64]], reasons: usize) -> Vec<Prediction> {
-        let mut explanations = if reasons > 0 {
+        let scored: Vec<(ModelScore, Option<Explanation>)> = if reasons > 0 {
             model
-                .explain_rows(rows, reasons)
+                .score_and_explain_rows(rows, reasons)
                 .into_iter()
-                .map(Some)
+                .map(|(score, explanation)| (score, Some(explanation)))
                 .collect()
         } else {
-            vec![None; rows.len()]
+            model
+                .score_rows(rows)
+                .into_iter()
+                .map(|score| (score, None))
+                .collect()
         };
-        model
-            .score_rows(rows)
+        scored
             .into_iter()
-            .zip(&mut explanations)
             .map(|(score, reasons)| Prediction {
                 probability: score.probability,
                 percentile: score.percentile,
                 tier: score.tier,
-                reasons: reasons.take(),
+                reasons,
                 model: model.name().to_owned(),
                 model_version: model.version().to_owned(),
                 value_if_won: score.value_if_won,

@@ -416,21 +416,30 @@ impl FittedGbdt {
 
     /// TreeSHAP contributions per input feature; returns the expected log-odds.
     pub fn contributions(&self, row: &[f64], phi: &mut [f64]) -> f64 {
-        self.contributions_of_rows(&[row], &mut [phi])
+        self.contributions_of_rows(&[row], &mut [phi]).0
     }
 
     /// TreeSHAP contributions of several rows, added to `phis[i]` for `rows[i]`; returns the
-    /// expected log-odds. Each tree explains every row before the next tree, so that its tables
-    /// stay in cache; a row's values are added in tree order either way, hence identical to
-    /// [`FittedGbdt::contributions`].
-    pub fn contributions_of_rows(&self, rows: &[&[f64]], phis: &mut [&mut [f64]]) -> f64 {
+    /// expected log-odds and each row's log-odds. Each tree explains every row before the next
+    /// tree, so that its tables stay in cache; a row's values are added in tree order either way,
+    /// hence identical to [`FittedGbdt::contributions`]. The log-odds come from the leaves the
+    /// explanation reaches, summed as [`FittedGbdt::predict_logits_of_rows`] sums them: the same
+    /// values, without walking the trees again.
+    pub fn contributions_of_rows(
+        &self,
+        rows: &[&[f64]],
+        phis: &mut [&mut [f64]],
+    ) -> (f64, Vec<f64>) {
         let mut expected = self.base_score;
+        let start: f64 = std::iter::empty::<f64>().sum();
+        let mut sums = vec![start; rows.len()];
         for tree in &self.trees {
-            for (row, phi) in rows.iter().zip(phis.iter_mut()) {
-                tree.add_contributions(row, phi);
+            for ((row, phi), sum) in rows.iter().zip(phis.iter_mut()).zip(&mut sums) {
+                *sum += tree.add_contributions(row, phi);
             }
             expected += tree.expected_value();
         }
-        expected
+        let logits = sums.into_iter().map(|sum| self.base_score + sum).collect();
+        (expected, logits)
     }
 }

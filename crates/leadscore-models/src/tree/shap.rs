@@ -222,11 +222,17 @@ impl ShapTables {
         lefts
     }
 
-    fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) {
+    /// Adds the row's contributions to `phi`; returns the output of the leaf the row reaches,
+    /// the one leaf whose path it follows at every split.
+    fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) -> f64 {
         let lefts = self.lefts(tree, row);
+        let mut output = 0.0;
         for leaf in &self.leaves {
             // Splits of the path where the row goes the other way.
             let astray = (lefts ^ leaf.lefts) & leaf.path;
+            if astray == 0 {
+                output = -leaf.unfollowed_factor;
+            }
             let features = &self.features
                 [leaf.features as usize..leaf.features as usize + leaf.feature_count as usize];
             let mut followed: usize = 0;
@@ -246,6 +252,7 @@ impl ShapTables {
                 phi[f.feature as usize] += factor * h[followed & !(1 << b)];
             }
         }
+        output
     }
 }
 
@@ -325,14 +332,18 @@ impl Tree {
     }
 
     /// Adds the exact Shapley contribution of each feature to `phi` (path-dependent TreeSHAP,
-    /// Lundberg et al. 2018, Algorithm 2). `expected_value() + Σ phi == predict(row)`.
-    pub fn add_contributions(&self, row: &[f64], phi: &mut [f64]) {
+    /// Lundberg et al. 2018, Algorithm 2). `expected_value() + Σ phi == predict(row)`; returns
+    /// `predict(row)` itself, which the tables find on the way.
+    pub fn add_contributions(&self, row: &[f64], phi: &mut [f64]) -> f64 {
         if self.is_empty() {
-            return;
+            return 0.0;
         }
         match &self.explainer().tables {
             Some(tables) => tables.add_contributions(self, row, phi),
-            None => self.add_contributions_recursively(row, phi),
+            None => {
+                self.add_contributions_recursively(row, phi);
+                self.predict(row)
+            }
         }
     }
 
@@ -630,7 +641,9 @@ mod tests {
                     .collect();
                 let mut fast = vec![0.0; features as usize];
                 let mut recursive = vec![0.0; features as usize];
-                t.add_contributions(&row, &mut fast);
+                let reached = t.add_contributions(&row, &mut fast);
+                // The leaf the tables find is the one the tree routes the row to.
+                assert_eq!(reached.to_bits(), t.predict(&row).to_bits());
                 t.add_contributions_recursively(&row, &mut recursive);
                 for (f, r) in fast.iter().zip(&recursive) {
                     assert!(
