@@ -146,17 +146,14 @@ impl Model {
     ) -> (Vec<Contributions>, Vec<f64>) {
         let mut values: Vec<Vec<f64>> = rows.iter().map(|row| vec![0.0; row.len()]).collect();
         let (biases, logits): (Vec<f64>, Vec<f64>) = match self {
-            Self::Logistic(m) => (
+            Self::Logistic(_) | Self::DecisionTree(_) => (
                 rows.iter()
                     .zip(&mut values)
-                    .map(|(row, v)| m.contributions(row, v))
-                    .collect(),
-                self.predict_logits_of_rows(rows),
-            ),
-            Self::DecisionTree(m) => (
-                rows.iter()
-                    .zip(&mut values)
-                    .map(|(row, v)| m.contributions(row, v))
+                    .map(|(row, v)| match self {
+                        Self::Logistic(m) => m.contributions(row, v),
+                        Self::DecisionTree(m) => m.contributions(row, v),
+                        Self::Gbdt(m) => m.contributions(row, v),
+                    })
                     .collect(),
                 self.predict_logits_of_rows(rows),
             ),
