@@ -310,7 +310,7 @@ impl Scorer {
 }
 
 /// Leads handed to the model at once by [`Scorer::score_table`].
-const EXPLAIN_BLOCK: usize = 64;
+const EXPLAIN_BLOCK: usize = 1024;
 
 /// Leads per part of [`Scorer::score_table_in_parts`]: large enough to keep both cores busy,
 /// small enough that a part's features and answers take a few tens of megabytes.

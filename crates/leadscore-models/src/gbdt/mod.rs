@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::calibration::sigmoid;
 use crate::data::TrainingData;
 use crate::error::ModelError;
-use crate::tree::Tree;
+use crate::tree::{MemoPool, Tree};
 use binning::BinnedRows;
 use grow::{GrowData, GrowParams, Scratch};
 
@@ -330,6 +330,7 @@ impl ValidGbdtParams {
             max_leaves: p.max_leaves,
             min_data_in_leaf: p.min_data_in_leaf,
             validation_log_loss: best_loss.is_finite().then_some(best_loss),
+            memos: MemoPool::default(),
         })
     }
 }
@@ -392,6 +393,10 @@ pub struct FittedGbdt {
     pub min_data_in_leaf: usize,
     /// Best validation log loss seen, when a validation set was given.
     pub validation_log_loss: Option<f64>,
+    /// Tree contributions already computed, lent to each explanation (derived data, never
+    /// saved).
+    #[serde(skip)]
+    memos: MemoPool,
 }
 
 impl FittedGbdt {
@@ -424,7 +429,8 @@ impl FittedGbdt {
     /// tree, so that its tables stay in cache; a row's values are added in tree order either way,
     /// hence identical to [`FittedGbdt::contributions`]. The log-odds come from the leaves the
     /// explanation reaches, summed as [`FittedGbdt::predict_logits_of_rows`] sums them: the same
-    /// values, without walking the trees again.
+    /// values, without walking the trees again. A tree's contributions to rows that take the same
+    /// way at each of its splits are computed once and remembered between calls.
     pub fn contributions_of_rows(
         &self,
         rows: &[&[f64]],
@@ -433,12 +439,12 @@ impl FittedGbdt {
         let mut expected = self.base_score;
         let start: f64 = std::iter::empty::<f64>().sum();
         let mut sums = vec![start; rows.len()];
-        for tree in &self.trees {
-            for ((row, phi), sum) in rows.iter().zip(phis.iter_mut()).zip(&mut sums) {
-                *sum += tree.add_contributions(row, phi);
-            }
+        let mut memo = self.memos.lend();
+        for (number, tree) in self.trees.iter().enumerate() {
+            tree.add_contributions_of_rows(rows, phis, &mut sums, &mut memo, number);
             expected += tree.expected_value();
         }
+        self.memos.hand_back(memo);
         let logits = sums.into_iter().map(|sum| self.base_score + sum).collect();
         (expected, logits)
     }

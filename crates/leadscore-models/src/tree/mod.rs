@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use shap::Explainer;
+pub(crate) use shap::MemoPool;
 
 /// Marker of a leaf in [`Tree::feature`].
 pub const LEAF: u32 = u32::MAX;
