@@ -440,11 +440,11 @@ impl FittedGbdt {
         let start: f64 = std::iter::empty::<f64>().sum();
         let mut sums = vec![start; rows.len()];
         let mut memo = self.memos.lend();
-        for (number, tree) in self.trees.iter().enumerate() {
-            tree.add_contributions_of_rows(rows, phis, &mut sums, &mut memo, number);
+        memo.add_contributions_of_trees(&self.trees, rows, phis, &mut sums);
+        self.memos.hand_back(memo);
+        for tree in &self.trees {
             expected += tree.expected_value();
         }
-        self.memos.hand_back(memo);
         let logits = sums.into_iter().map(|sum| self.base_score + sum).collect();
         (expected, logits)
     }

@@ -274,6 +274,25 @@ impl ShapTables {
         lefts
     }
 
+    /// [`ShapTables::lefts`] of `rows` rows whose features are in `columns`, each feature's
+    /// values together; one split at a time over all rows, which the compiler vectorizes.
+    fn lefts_of_columns(&self, tree: &Tree, columns: &[f64], rows: usize, masks: &mut Vec<u64>) {
+        masks.clear();
+        masks.resize(rows, 0);
+        let column = |feature: u32| &columns[feature as usize * rows..][..rows];
+        for split in &self.numeric_splits {
+            for (mask, &x) in masks.iter_mut().zip(column(split.feature)) {
+                let left = if_missing(x, split.default_left, x <= split.threshold);
+                *mask |= u64::from(left) << split.bit;
+            }
+        }
+        for split in &self.category_splits {
+            for (mask, &x) in masks.iter_mut().zip(column(split.feature)) {
+                *mask |= u64::from(split.goes_left(tree, x)) << split.bit;
+            }
+        }
+    }
+
     /// Adds the row's contributions to `phi`; returns the output of the leaf the row reaches,
     /// the one leaf whose path it follows at every split.
     fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) -> f64 {
@@ -299,8 +318,7 @@ impl ShapTables {
         let width = self.entry_width();
         let mut masks = std::mem::take(&mut memo.masks);
         let mut found = std::mem::take(&mut memo.found);
-        masks.clear();
-        masks.extend(rows.iter().map(|row| self.lefts(tree, row)));
+        self.lefts_of_columns(tree, &memo.columns, rows.len(), &mut masks);
         memo.read_ahead_homes(number, &masks);
         found.clear();
         found.extend(masks.iter().map(|&mask| memo.candidate(number, mask)));
@@ -390,8 +408,9 @@ pub(crate) struct ContributionMemo {
     values: Vec<f64>,
     /// Most values kept.
     capacity: usize,
-    /// Scratch of [`ShapTables::add_contributions_of_rows`]: the rows' masks and their entries'
-    /// candidate starts.
+    /// Scratch of [`ContributionMemo::add_contributions_of_trees`]: the rows' features by
+    /// column, their masks and their entries' candidate starts.
+    columns: Vec<f64>,
     masks: Vec<u64>,
     found: Vec<Option<u32>>,
 }
@@ -409,8 +428,32 @@ impl ContributionMemo {
             indexes: Vec::new(),
             values: Vec::new(),
             capacity: capacity.min(MEMO_VALUES),
+            columns: Vec::new(),
             masks: Vec::new(),
             found: Vec::new(),
+        }
+    }
+
+    /// Adds each tree's contributions to the rows (`phis[i]` for `rows[i]`, all rows of the
+    /// same length) and its outputs to `outputs`, tree by tree: the values of
+    /// [`Tree::add_contributions`] row by row, in tree order.
+    pub(crate) fn add_contributions_of_trees(
+        &mut self,
+        trees: &[Tree],
+        rows: &[&[f64]],
+        phis: &mut [&mut [f64]],
+        outputs: &mut [f64],
+    ) {
+        let width = rows.first().map_or(0, |row| row.len());
+        self.columns.clear();
+        self.columns.resize(width * rows.len(), 0.0);
+        for (r, row) in rows.iter().enumerate() {
+            for (feature, &value) in row.iter().enumerate() {
+                self.columns[feature * rows.len() + r] = value;
+            }
+        }
+        for (number, tree) in trees.iter().enumerate() {
+            tree.add_contributions_of_rows(rows, phis, outputs, self, number);
         }
     }
 
@@ -710,8 +753,9 @@ impl Tree {
 
     /// [`Tree::add_contributions`] of several rows, adding each one's output to `outputs`;
     /// rows that take the same way at every split share one entry of `memo`, where this tree
-    /// is number `number`. The values are those of [`Tree::add_contributions`].
-    pub(crate) fn add_contributions_of_rows(
+    /// is number `number` and the rows are already in columns. The values are those of
+    /// [`Tree::add_contributions`].
+    fn add_contributions_of_rows(
         &self,
         rows: &[&[f64]],
         phis: &mut [&mut [f64]],
@@ -1044,15 +1088,12 @@ mod tests {
                         .iter_mut()
                         .map(Vec::as_mut_slice)
                         .collect();
-                    for (number, tree) in trees.iter().enumerate() {
-                        tree.add_contributions_of_rows(
-                            &slices[range.clone()],
-                            &mut chunk_phis,
-                            &mut outputs[range.clone()],
-                            &mut memo,
-                            number,
-                        );
-                    }
+                    memo.add_contributions_of_trees(
+                        &trees,
+                        &slices[range.clone()],
+                        &mut chunk_phis,
+                        &mut outputs[range.clone()],
+                    );
                 }
                 let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&outputs), bits(&single_outputs));
