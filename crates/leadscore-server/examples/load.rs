@@ -1,7 +1,9 @@
 //! Load benchmark on 127.0.0.1: single-lead `POST /v1/score` against each given model, next to a
 //! bare axum route returning a constant (the stack's limit), measured in the same run: the full
 //! answer, the answer without reasons, and the full answer from a server that does not keep
-//! answers with their scores (`--no-answers`).
+//! answers with their scores (`--no-answers`). The clients cycle through 10,000 different leads
+//! (attribute levels drawn uniformly, 0-8 events of any type over two months), so that no cache
+//! of the server sees one lead over and over.
 //!
 //! ```sh
 //! cargo run --release -p leadscore-server --example load -- \
@@ -11,6 +13,7 @@
 //! 5), `--connections N` keep-alive clients (default 8).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -23,7 +26,91 @@ use tokio::net::{TcpListener, TcpStream};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const LEAD: &str = r#"{"lead_id":"L1","attributes":{"industry":"software","job_level":"vp","company_size":"201-1000","country":"US","email_domain":"business","annual_revenue":25000000,"lead_source":"referral"},"events":[{"type":"pricing_view","timestamp":"2025-06-28"},{"type":"email_click","timestamp":"2025-06-20"},{"type":"demo_request","timestamp":"2025-06-30T10:00:00Z"}],"as_of":"2025-07-01"}"#;
+/// Distinct leads the clients cycle through.
+const LEADS: usize = 10_000;
+
+/// Request bodies of `LEADS` different leads, the same in every run.
+fn lead_bodies() -> Vec<String> {
+    const INDUSTRIES: [&str; 9] = [
+        "software",
+        "financial services",
+        "healthcare",
+        "manufacturing",
+        "retail",
+        "education",
+        "government",
+        "media",
+        "other",
+    ];
+    const SIZES: [&str; 6] = ["1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+"];
+    const LEVELS: [&str; 6] = [
+        "c-level",
+        "vp",
+        "director",
+        "manager",
+        "individual contributor",
+        "student",
+    ];
+    const COUNTRIES: [&str; 10] = ["US", "UK", "DE", "FR", "IN", "BR", "CA", "AU", "NL", "SG"];
+    const SOURCES: [&str; 8] = [
+        "organic_search",
+        "paid_search",
+        "referral",
+        "webinar",
+        "trade_show",
+        "outbound",
+        "partner",
+        "content_syndication",
+    ];
+    const DOMAINS: [&str; 3] = ["business", "free", "edu"];
+    const EVENTS: [&str; 10] = [
+        "page_view",
+        "pricing_view",
+        "email_open",
+        "email_click",
+        "webinar_attended",
+        "whitepaper_download",
+        "form_submit",
+        "demo_request",
+        "unsubscribe",
+        "email_bounce",
+    ];
+    // splitmix64: a fixed sequence without a dependency.
+    let mut state = 0x5eed_u64;
+    let mut next = move |n: usize| {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    };
+    (0..LEADS)
+        .map(|i| {
+            let events: Vec<String> = (0..next(9))
+                .map(|_| {
+                    format!(
+                        r#"{{"type":"{}","timestamp":"2025-{:02}-{:02}T{:02}:00:00Z"}}"#,
+                        EVENTS[next(EVENTS.len())],
+                        5 + next(2),
+                        1 + next(30),
+                        next(24)
+                    )
+                })
+                .collect();
+            format!(
+                r#"{{"lead_id":"L{i}","attributes":{{"industry":"{}","job_level":"{}","company_size":"{}","country":"{}","email_domain":"{}","annual_revenue":{},"lead_source":"{}"}},"events":[{}],"as_of":"2025-07-01"}}"#,
+                INDUSTRIES[next(INDUSTRIES.len())],
+                LEVELS[next(LEVELS.len())],
+                SIZES[next(SIZES.len())],
+                COUNTRIES[next(COUNTRIES.len())],
+                DOMAINS[next(DOMAINS.len())],
+                100_000 * (1 + next(10_000)),
+                SOURCES[next(SOURCES.len())],
+                events.join(",")
+            )
+        })
+        .collect()
+}
 
 struct Options {
     models: Vec<PathBuf>,
@@ -67,18 +154,23 @@ async fn start(router: Router) -> std::net::SocketAddr {
     address
 }
 
-/// One keep-alive client sending requests back to back until `until`; returns latencies in µs.
-async fn client(address: std::net::SocketAddr, path: &'static str, until: Instant) -> Vec<u32> {
+/// One keep-alive client sending `requests` back to back, in turn from the `first`, until
+/// `until`; returns latencies in µs.
+async fn client(
+    address: std::net::SocketAddr,
+    requests: Arc<Vec<String>>,
+    first: usize,
+    until: Instant,
+) -> Vec<u32> {
     let mut stream = TcpStream::connect(address).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{LEAD}",
-        LEAD.len()
-    );
     let mut latencies = Vec::new();
     let mut buffer = vec![0u8; 64 * 1024];
+    let mut turn = first;
     while Instant::now() < until {
         let started = Instant::now();
+        let request = &requests[turn % requests.len()];
+        turn += 1;
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut filled = 0;
         loop {
@@ -111,13 +203,27 @@ struct Run {
 }
 
 async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Options) -> Run {
+    let requests: Arc<Vec<String>> = Arc::new(
+        lead_bodies()
+            .into_iter()
+            .map(|body| {
+                format!(
+                    "POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+            })
+            .collect(),
+    );
     // Warm-up: connections, allocator, caches.
     let warm = Instant::now() + Duration::from_millis(500);
-    client(address, path, warm).await;
+    client(address, requests.clone(), 0, warm).await;
     let until = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();
     let tasks: Vec<_> = (0..options.connections)
-        .map(|_| tokio::spawn(client(address, path, until)))
+        .map(|c| {
+            let first = c * LEADS / options.connections;
+            tokio::spawn(client(address, requests.clone(), first, until))
+        })
         .collect();
     let mut latencies = Vec::new();
     for task in tasks {
@@ -175,10 +281,10 @@ async fn main() {
     }
     let bare_rps = rows[0].1.requests_per_second;
     println!(
-        "{} keep-alive connections, {} s per target, single-lead POST /v1/score with {} events, rules: {}",
+        "{} keep-alive connections, {} s per target, single-lead POST /v1/score cycling through {} leads with 0-8 events each, rules: {}",
         options.connections,
         options.seconds,
-        3,
+        LEADS,
         options
             .rules
             .as_ref()

@@ -1,7 +1,7 @@
 //! Exact TreeSHAP contributions of a [`Tree`]: per-leaf tables (Fast TreeSHAP v2) for trees
 //! up to 64 splits, and the recursive algorithm (Lundberg et al. 2018) for larger ones.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::{LEAF, Tree};
 
@@ -632,8 +632,12 @@ impl MemoPool {
 
     /// Takes `memo` back for the next user, unless enough are kept already.
     pub(crate) fn hand_back(&self, memo: ContributionMemo) {
-        let kept = std::thread::available_parallelism()
-            .map_or(POOLED_MEMOS, |cores| cores.get().max(POOLED_MEMOS));
+        // Asked once: the answer reads the process's cgroup files.
+        static KEPT: OnceLock<usize> = OnceLock::new();
+        let kept = *KEPT.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(POOLED_MEMOS, |cores| cores.get().max(POOLED_MEMOS))
+        });
         let mut memos = self.lock();
         if memos.len() < kept {
             memos.push(memo);
