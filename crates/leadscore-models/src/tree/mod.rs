@@ -5,14 +5,15 @@
 //! left when it is missing and `default_left` is set, when it is a category in the node's set, or
 //! when it is a number `<= threshold`.
 
+mod memo;
 mod shap;
 
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use memo::MemoPool;
 use shap::Explainer;
-pub(crate) use shap::MemoPool;
 
 /// Marker of a leaf in [`Tree::feature`].
 pub const LEAF: u32 = u32::MAX;
@@ -306,6 +307,52 @@ pub(crate) fn sample_tree() -> Tree {
     t.set_children(root, a, b);
     t.set_children(a, a_left, a_right);
     t.set_children(b, b_left, b_right);
+    t
+}
+
+#[cfg(test)]
+/// A random tree: splits on 7 features (so paths repeat features), numeric and categorical,
+/// either missing direction, child covers that split the parent's.
+pub(crate) fn random_tree(rng: &mut impl rand::Rng, max_depth: usize, features: u32) -> Tree {
+    fn grow(
+        t: &mut Tree,
+        rng: &mut impl rand::Rng,
+        depth: usize,
+        max_depth: usize,
+        features: u32,
+        cover: f64,
+    ) -> u32 {
+        if depth == max_depth || cover < 2.0 || rng.random_bool(0.15) {
+            return t.push_leaf(rng.random_range(-3.0..3.0), cover);
+        }
+        let feature = rng.random_range(0..features);
+        let node = if rng.random_bool(0.3) {
+            // Codes of 64 and above take the tables' slower set lookup.
+            let codes = if rng.random_bool(0.3) {
+                vec![0, 70]
+            } else {
+                vec![0, 2]
+            };
+            t.push_categorical_split(feature, codes, rng.random_bool(0.5), cover)
+        } else {
+            let threshold = rng.random_range(0.0..1.0);
+            t.push_numeric_split(feature, threshold, rng.random_bool(0.5), cover)
+        };
+        let share = rng.random_range(0.05..0.95);
+        let left = grow(t, rng, depth + 1, max_depth, features, cover * share);
+        let right = grow(
+            t,
+            rng,
+            depth + 1,
+            max_depth,
+            features,
+            cover * (1.0 - share),
+        );
+        t.set_children(node, left, right);
+        node
+    }
+    let mut t = Tree::default();
+    grow(&mut t, rng, 0, max_depth, features, 1000.0);
     t
 }
 
