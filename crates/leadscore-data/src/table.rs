@@ -14,7 +14,7 @@ use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader, TimeUnit};
 use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
-use crate::blocks::RecordBlocks;
+use crate::blocks::{RecordBlock, RecordBlocks};
 use crate::error::{DataError, Location, Position, csv_error};
 use crate::sniff::{header_field_count, sniff_separator};
 
@@ -83,6 +83,30 @@ impl TextColumn {
             }
         };
         self.codes.push(code);
+    }
+
+    /// Makes room for the whole file after its first `blocks` (of `file_bytes` bytes in all) were
+    /// pushed, as if the rest held rows and distinct strings at their rate: a column of a million
+    /// ids or times would otherwise grow, and copy and rehash itself, twenty times.
+    fn reserve_like_start(&mut self, blocks: &[RecordBlock], file_bytes: usize) {
+        let (bytes, rows) = blocks
+            .iter()
+            .fold((0, 0), |(b, r), block| (b + block.bytes(), r + block.len()));
+        if bytes == 0 || rows == 0 {
+            return;
+        }
+        let scale = file_bytes as f64 / bytes as f64 * 1.02;
+        let grow = |have: usize| ((have as f64 * scale) as usize).saturating_sub(have);
+        self.codes.reserve(grow(self.codes.len()));
+        // A column of few levels keeps them all by now; only one of mostly distinct strings grows.
+        if self.ends.len() * 2 > rows {
+            let more = grow(self.ends.len());
+            self.text.reserve(grow(self.text.len()));
+            self.ends.reserve(more);
+            self.hashes.reserve(more);
+            let hashes = &self.hashes;
+            self.index.reserve(more, |&c| hashes[c as usize]);
+        }
     }
 
     /// The distinct string of `code`.
@@ -314,25 +338,37 @@ fn unnamed_positions(names: &[String]) -> Vec<usize> {
 
 fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataError> {
     let (mut blocks, names) = open_delimited(path, separator)?;
+    let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
     let mut columns: Vec<TextColumn> = names.iter().map(|_| TextColumn::default()).collect();
     let mut lines = Vec::new();
-    let mut group = Vec::new();
-    while blocks.next_group(&mut group)? {
-        if let Some(error) = group.iter_mut().find_map(|block| block.error.take()) {
+    let (mut current, mut next) = (Vec::new(), Vec::new());
+    let mut more = blocks.next_group(&mut current)?;
+    let mut sized = false;
+    while more {
+        if let Some(error) = current.iter_mut().find_map(|block| block.error.take()) {
             return Err(error);
         }
-        for block in &group {
+        for block in &current {
             lines.extend_from_slice(block.lines());
         }
-        // Each column encodes its cells on its own core, in row order: codes are those of
-        // reading one row at a time.
-        columns.par_iter_mut().enumerate().for_each(|(c, column)| {
-            for block in &group {
-                for record in 0..block.len() {
-                    column.push(block.cell(record, c).trim_ascii());
+        // Each column encodes its cells on its own core, in row order (codes are those of reading
+        // one row at a time), while the next blocks are parsed.
+        let encode = || {
+            columns.par_iter_mut().enumerate().for_each(|(c, column)| {
+                for block in &current {
+                    for record in 0..block.len() {
+                        column.push(block.cell(record, c).trim_ascii());
+                    }
                 }
-            }
-        });
+                if !sized {
+                    column.reserve_like_start(&current, file_bytes);
+                }
+            });
+        };
+        let (_, read) = rayon::join(encode, || blocks.next_group(&mut next));
+        sized = true;
+        more = read?;
+        std::mem::swap(&mut current, &mut next);
     }
     if lines.is_empty() {
         return Err(DataError::NoRows {

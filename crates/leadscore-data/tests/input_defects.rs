@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use leadscore_data::{
     ColumnKind, DataError, EventLog, EventsOptions, LeadsOptions, LeadsTable, Outcome, Position,
-    Severity,
+    Severity, Value,
 };
 
 struct Fixture {
@@ -245,6 +245,54 @@ fn a_row_with_too_few_or_too_many_fields_names_its_line() {
     assert!(
         matches!(error, DataError::RaggedRow { found: 4, .. }),
         "{error}"
+    );
+}
+
+#[test]
+fn a_leads_file_of_many_read_groups_keeps_every_row_and_reports_its_first_defect() {
+    // About 13 MiB: more than one group of blocks, so rows are encoded while later ones are
+    // parsed, and the distinct ids and times outgrow the room sized from the first group.
+    let f = Fixture::new();
+    let rows = 260_000;
+    let mut contents =
+        String::from("lead_id,created_at,outcome,industry,annual_revenue,note_of_a_sales_rep\n");
+    for i in 0..rows {
+        contents.push_str(&format!(
+            "lead-{i:07},2024-{:02}-{:02}T{:02}:{:02}:{:02}Z,{},{},{},a fairly long free-text note\n",
+            1 + i % 12,
+            1 + i % 28,
+            i % 24,
+            i % 60,
+            (i / 60) % 60,
+            ["won", "lost", "open"][i % 3],
+            ["software", "retail", "media"][i % 3],
+            1_000 * (i % 977),
+        ));
+    }
+    assert!(contents.len() > 9 << 20, "{} bytes", contents.len());
+    let leads = load(&f.file("leads.csv", &contents)).expect("loads");
+    assert_eq!(leads.len(), rows);
+    assert_eq!(leads.ids[rows - 1], format!("lead-{:07}", rows - 1));
+    assert_eq!(
+        leads.location(rows - 1).position,
+        Position::Line(rows as u64 + 1)
+    );
+    let revenue = leads.column("annual_revenue").expect("revenue column");
+    assert_eq!(revenue.kind(), ColumnKind::Numeric);
+    assert!(
+        matches!(revenue.value(rows - 1), Value::Number(v) if v == (1_000 * ((rows - 1) % 977)) as f64)
+    );
+
+    // Two defects in later groups: the earlier one is reported, with its line.
+    let mut lines: Vec<String> = contents.lines().map(str::to_owned).collect();
+    lines[200_001] = "short,row".to_owned();
+    lines[250_001] = "too,many,fields,in,this,row,here".to_owned();
+    let message = load(&f.file("leads.csv", &(lines.join("\n") + "\n")))
+        .expect_err("a short row")
+        .to_string();
+    assert!(
+        message.contains("line 200002") && message.contains("2 fields"),
+        "{message}"
     );
 }
 
