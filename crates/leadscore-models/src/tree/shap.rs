@@ -65,6 +65,14 @@ struct NumericSplit {
     default_left: bool,
 }
 
+impl NumericSplit {
+    /// [`Tree::goes_left`] of this split, without a branch.
+    #[inline]
+    fn goes_left(&self, x: f64) -> bool {
+        if_missing(x, self.default_left, x <= self.threshold)
+    }
+}
+
 /// A split as the tables evaluate it: categories in a 64-bit set when every code is below 64.
 #[derive(Debug, Clone, Copy)]
 struct SplitTest {
@@ -262,8 +270,7 @@ impl ShapTables {
     fn lefts(&self, tree: &Tree, row: &[f64]) -> u64 {
         let mut lefts = 0u64;
         for split in &self.numeric_splits {
-            let x = row[split.feature as usize];
-            let left = if_missing(x, split.default_left, x <= split.threshold);
+            let left = split.goes_left(row[split.feature as usize]);
             lefts |= u64::from(left) << split.bit;
         }
         for split in &self.category_splits {
@@ -281,8 +288,7 @@ impl ShapTables {
         let column = |feature: u32| &columns[feature as usize * rows..][..rows];
         for split in &self.numeric_splits {
             for (mask, &x) in masks.iter_mut().zip(column(split.feature)) {
-                let left = if_missing(x, split.default_left, x <= split.threshold);
-                *mask |= u64::from(left) << split.bit;
+                *mask |= u64::from(split.goes_left(x)) << split.bit;
             }
         }
         for split in &self.category_splits {
@@ -295,7 +301,12 @@ impl ShapTables {
     /// Adds the row's contributions to `phi`; returns the output of the leaf the row reaches,
     /// the one leaf whose path it follows at every split.
     fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) -> f64 {
-        let lefts = self.lefts(tree, row);
+        self.add_contributions_of_mask(self.lefts(tree, row), phi)
+    }
+
+    /// Adds the contributions of a row going left at the splits of `lefts` to `phi`, computed
+    /// without a memo; returns the output of the leaf reached.
+    fn add_contributions_of_mask(&self, lefts: u64, phi: &mut [f64]) -> f64 {
         let mut entry = [0.0; 1 + MAX_TABLE_SPLITS];
         let entry = &mut entry[..self.entry_width()];
         self.contributions_of_mask(lefts, entry);
@@ -332,12 +343,7 @@ impl ShapTables {
                 });
             *output += match start {
                 Some(start) => self.add_entry(memo.entry(start, width), phi),
-                None => {
-                    let mut entry = [0.0; 1 + MAX_TABLE_SPLITS];
-                    let entry = &mut entry[..width];
-                    self.contributions_of_mask(mask, entry);
-                    self.add_entry(entry, phi)
-                }
+                None => self.add_contributions_of_mask(mask, phi),
             };
         }
         memo.masks = masks;
