@@ -63,6 +63,40 @@ fn scores_are_written_and_the_journal_emptied() {
     );
 }
 
+/// A flood from several threads, more than one transaction takes: the writer switches to long
+/// bursts and, once behind, writes on without pausing; every score lands once.
+#[test]
+fn a_flood_of_scores_larger_than_a_transaction_is_written_in_full() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let recorder = Recorder::start(&db).expect("start");
+    std::thread::scope(|scope| {
+        for thread in 0..2 {
+            let recorder = &recorder;
+            scope.spawn(move || {
+                for call in 0..200 {
+                    let records = (0..100)
+                        .map(|i| record(&format!("L{thread}-{call}-{i}")))
+                        .collect();
+                    recorder.record(records).expect("recorded");
+                }
+            });
+        }
+    });
+    recorder.flush();
+    assert_eq!(count(&db, "scores"), 40_000);
+    let distinct: i64 = open(&db)
+        .expect("open")
+        .query_row("SELECT count(DISTINCT lead_id) FROM scores", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(distinct, 40_000);
+    let status = recorder.status();
+    assert_eq!((status.written, status.pending), (40_000, 0));
+    recorder.close();
+}
+
 /// What `kill -9` leaves: journaled records the writer never committed, and a torn last line
 /// that was never acknowledged.
 #[test]
