@@ -60,6 +60,10 @@ impl ContributionMemo {
         phis: &mut [&mut [f64]],
         outputs: &mut [f64],
     ) {
+        if let ([row], [phi], [output]) = (rows, &mut *phis, &mut *outputs) {
+            Tree::add_contributions_of_row_to_trees(trees, row, phi, output, self);
+            return;
+        }
         let width = rows.first().map_or(0, |row| row.len());
         self.columns.clear();
         self.columns.resize(width * rows.len(), 0.0);
@@ -73,15 +77,13 @@ impl ContributionMemo {
         }
     }
 
-    /// Reads each mask's first index slot of `tree`, so that the misses overlap.
-    pub(super) fn read_ahead_homes(&self, tree: usize, masks: &[u64]) {
-        if let Some(index) = self.indexes.get(tree) {
-            std::hint::black_box(
-                masks
-                    .iter()
-                    .fold(0u32, |sum, &mask| sum.wrapping_add(index.home_slot(mask))),
-            );
-        }
+    /// Reads the first index slot of each (tree, mask), so that the misses overlap.
+    pub(super) fn read_ahead_homes(&self, lookups: impl Iterator<Item = (usize, u64)>) {
+        std::hint::black_box(lookups.fold(0u32, |sum, (tree, mask)| {
+            self.indexes
+                .get(tree)
+                .map_or(sum, |index| sum.wrapping_add(index.home_slot(mask)))
+        }));
     }
 
     /// Where the entry of `tree`'s mask `lefts` probably starts (its values, after the mask):
@@ -91,9 +93,10 @@ impl ContributionMemo {
         self.indexes.get(tree)?.candidate(lefts)
     }
 
-    /// Reads a value of each cache line of the entries at `starts` (8 values to a line).
-    pub(super) fn read_ahead_entries(&self, starts: &[Option<u32>], width: usize) {
-        std::hint::black_box(starts.iter().flatten().fold(0u64, |sum, &start| {
+    /// Reads a value of each cache line of each entry (start, width), 8 values to a line, so
+    /// that the misses overlap.
+    pub(super) fn read_ahead_entries(&self, entries: impl Iterator<Item = (u32, usize)>) {
+        std::hint::black_box(entries.fold(0u64, |sum, (start, width)| {
             let entry = &self.values[start as usize - 1..start as usize + width];
             entry
                 .iter()
@@ -320,6 +323,7 @@ mod tests {
                 *output += tree.add_contributions(row, phi);
             }
         }
+        let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         // A memo with room for everything, used twice (cold, then warm), and one that fills up
         // after a few entries: every way gives the same bits.
         for mut memo in [
@@ -342,11 +346,20 @@ mod tests {
                         &mut outputs[range.clone()],
                     );
                 }
-                let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&outputs), bits(&single_outputs));
                 for (remembered, computed) in phis.iter().zip(&single) {
                     assert_eq!(bits(remembered), bits(computed));
                 }
+            }
+            // One row at a time (a server's requests), all trees looked up together.
+            for ((row, computed), &computed_output) in
+                slices.iter().zip(&single).zip(&single_outputs)
+            {
+                let mut phi = vec![0.0; 7];
+                let mut output = [0.0];
+                memo.add_contributions_of_trees(&trees, &[row], &mut [&mut phi], &mut output);
+                assert_eq!(bits(&phi), bits(computed));
+                assert_eq!(output[0].to_bits(), computed_output.to_bits());
             }
             assert!(memo.values.len() <= memo.capacity);
             // The rows did share entries: far fewer masks were remembered than rows explained.

@@ -329,25 +329,41 @@ impl ShapTables {
         let mut masks = std::mem::take(&mut memo.masks);
         let mut found = std::mem::take(&mut memo.found);
         self.lefts_of_columns(tree, &memo.columns, rows.len(), &mut masks);
-        memo.read_ahead_homes(number, &masks);
+        memo.read_ahead_homes(masks.iter().map(|&mask| (number, mask)));
         found.clear();
         found.extend(masks.iter().map(|&mask| memo.candidate(number, mask)));
-        memo.read_ahead_entries(&found, width);
-        for (((&mask, candidate), phi), output) in masks.iter().zip(&found).zip(phis).zip(outputs) {
-            let start = candidate
-                .filter(|&start| memo.is_entry_of(start, mask))
-                .or_else(|| {
-                    memo.remember(number, mask, width, |entry| {
-                        self.contributions_of_mask(mask, entry)
-                    })
-                });
-            *output += match start {
-                Some(start) => self.add_entry(memo.entry(start, width), phi),
-                None => self.add_contributions_of_mask(mask, phi),
-            };
+        memo.read_ahead_entries(found.iter().flatten().map(|&start| (start, width)));
+        for (((&mask, &candidate), phi), output) in masks.iter().zip(&found).zip(phis).zip(outputs)
+        {
+            *output += self.add_contributions_of_candidate(mask, candidate, phi, memo, number);
         }
         memo.masks = masks;
         memo.found = found;
+    }
+
+    /// Adds the contributions of the row going left at `lefts` to `phi` from `memo`'s entry
+    /// for tree `number` (its `candidate` confirmed, or remembered now), or computed when the
+    /// memo is full; returns the output of the leaf reached.
+    fn add_contributions_of_candidate(
+        &self,
+        lefts: u64,
+        candidate: Option<u32>,
+        phi: &mut [f64],
+        memo: &mut ContributionMemo,
+        number: usize,
+    ) -> f64 {
+        let width = self.entry_width();
+        let start = candidate
+            .filter(|&start| memo.is_entry_of(start, lefts))
+            .or_else(|| {
+                memo.remember(number, lefts, width, |entry| {
+                    self.contributions_of_mask(lefts, entry)
+                })
+            });
+        match start {
+            Some(start) => self.add_entry(memo.entry(start, width), phi),
+            None => self.add_contributions_of_mask(lefts, phi),
+        }
     }
 
     /// Values of one mask's entry: the leaf output, then one per feature split on.
@@ -498,16 +514,72 @@ impl Tree {
         memo: &mut ContributionMemo,
         number: usize,
     ) {
-        match &self.explainer().tables {
-            Some(tables) if !self.is_empty() => {
+        match self.memo_tables() {
+            Some(tables) => {
                 tables.add_contributions_of_rows(self, rows, phis, outputs, memo, number);
             }
-            _ => {
+            None => {
                 for ((row, phi), output) in rows.iter().zip(phis).zip(outputs) {
                     *output += self.add_contributions(row, phi);
                 }
             }
         }
+    }
+
+    /// The per-leaf tables whose entries a [`ContributionMemo`] keeps; `None` for an empty tree
+    /// or one explained by the recursion.
+    fn memo_tables(&self) -> Option<&ShapTables> {
+        self.explainer()
+            .tables
+            .as_deref()
+            .filter(|_| !self.is_empty())
+    }
+
+    /// [`Tree::add_contributions`] of one row for each of `trees` in order, its outputs added to
+    /// `output`, with `memo`'s entries: the row's masks of every tree are looked up together and
+    /// their entries read ahead, so that a lone row's cache misses overlap across trees as a
+    /// batch's do across rows.
+    pub(super) fn add_contributions_of_row_to_trees(
+        trees: &[Tree],
+        row: &[f64],
+        phi: &mut [f64],
+        output: &mut f64,
+        memo: &mut ContributionMemo,
+    ) {
+        let mut masks = std::mem::take(&mut memo.masks);
+        let mut found = std::mem::take(&mut memo.found);
+        masks.clear();
+        masks.extend(
+            trees
+                .iter()
+                .map(|tree| tree.memo_tables().map_or(0, |t| t.lefts(tree, row))),
+        );
+        memo.read_ahead_homes(masks.iter().copied().enumerate());
+        found.clear();
+        found.extend(
+            masks
+                .iter()
+                .enumerate()
+                .map(|(number, &mask)| memo.candidate(number, mask)),
+        );
+        memo.read_ahead_entries(
+            found
+                .iter()
+                .zip(trees)
+                .filter_map(|(start, tree)| Some(((*start)?, tree.memo_tables()?.entry_width()))),
+        );
+        for (number, (tree, (&mask, &candidate))) in
+            trees.iter().zip(masks.iter().zip(&found)).enumerate()
+        {
+            *output += match tree.memo_tables() {
+                Some(tables) => {
+                    tables.add_contributions_of_candidate(mask, candidate, phi, memo, number)
+                }
+                None => tree.add_contributions(row, phi),
+            };
+        }
+        memo.masks = masks;
+        memo.found = found;
     }
 
     /// The same contributions by the recursive algorithm (Lundberg et al. 2018, Algorithm 2),
