@@ -685,21 +685,38 @@ fn read_outcomes(
     notices: &mut Vec<Notice>,
 ) -> Result<(Vec<Outcome>, OutcomeValues), DataError> {
     let column = &raw.names[index];
-    let cells: Vec<Option<String>> = (0..raw.rows)
+    // Each row's value (trimmed, lower case) as its place among the distinct values, which are
+    // worked out once per distinct cell text: an outcome column holds a handful of texts.
+    let mut distinct: Vec<(String, usize)> = Vec::new();
+    let mut place_of_text: FxHashMap<String, Option<u32>> = FxHashMap::default();
+    let cells: Vec<Option<u32>> = (0..raw.rows)
         .map(|row| {
-            raw.columns[index]
-                .text(row)
-                .filter(|t| !options.missing.is_missing(t))
-                .map(|t| t.trim().to_lowercase())
+            let text = raw.columns[index].cell(row)?;
+            let place = match place_of_text.get(text.as_ref()) {
+                Some(&place) => place,
+                None => {
+                    let value =
+                        (!options.missing.is_missing(&text)).then(|| text.trim().to_lowercase());
+                    let place =
+                        value.map(
+                            |value| match distinct.iter().position(|(v, _)| *v == value) {
+                                Some(place) => place as u32,
+                                None => {
+                                    distinct.push((value, 0));
+                                    (distinct.len() - 1) as u32
+                                }
+                            },
+                        );
+                    place_of_text.insert(text.into_owned(), place);
+                    place
+                }
+            };
+            if let Some(place) = place {
+                distinct[place as usize].1 += 1;
+            }
+            place
         })
         .collect();
-    let mut distinct: Vec<(String, usize)> = Vec::new();
-    for cell in cells.iter().flatten() {
-        match distinct.iter_mut().find(|(v, _)| v == cell) {
-            Some((_, count)) => *count += 1,
-            None => distinct.push((cell.clone(), 1)),
-        }
-    }
     let listing = || {
         distinct
             .iter()
@@ -780,8 +797,8 @@ fn read_outcomes(
         }
     }
     let mut outcomes = Vec::with_capacity(raw.rows);
-    for (row, cell) in cells.iter().enumerate() {
-        let outcome = match cell {
+    for (row, place) in cells.iter().enumerate() {
+        let outcome = match place.map(|place| &distinct[place as usize].0) {
             None => Outcome::Open,
             Some(v) if positive.contains(v) => Outcome::Won,
             Some(v) if negative.contains(v) => Outcome::Lost,
