@@ -2,9 +2,11 @@
 //! SQLite in batches by a background thread.
 //!
 //! The guarantee: a score (with its experiment assignments) is acknowledged only once its record
-//! is in the journal, a plain file written with one `write` per request. The operating system
+//! is in the journal, plain files written with one `write` per request. The operating system
 //! keeps what a process wrote even when the process is killed (`kill -9`), and the next start
-//! replays the journal into the database, skipping records already committed. What is not
+//! replays the journal into the database, skipping records already committed. The journal is two
+//! files taking records in turn, so that under steady load one is emptied while the other takes
+//! the new records, and neither grows past a few tens of megabytes. What is not
 //! covered: a power cut or kernel crash in the second before the operating system flushes its
 //! cache. When the journal cannot be written (a full disk) or the database has refused writes for
 //! so long that [`MAX_BACKLOG`] records wait, [`Recorder::record`] fails and the server answers
@@ -116,9 +118,25 @@ enum Message {
     Flush(mpsc::SyncSender<()>),
 }
 
-/// The append-only journal and its bookkeeping.
+/// Bytes a journal file takes before new records go to the other one (once that is empty).
+const SEGMENT_BYTES: u64 = 32 << 20;
+
+/// The journal: two append-only files taking records in turn. Under steady load some records
+/// always wait for the writer, so one file would never be all committed and never emptied, and
+/// would grow until the disk is full; with two, the older is emptied once its records are
+/// committed while the newer takes the new ones.
 #[derive(Debug)]
 struct Journal {
+    segments: [Segment; 2],
+    /// The segment new records are appended to; the other holds older records or none.
+    active: usize,
+    /// Bytes after which the active segment hands over to the other.
+    segment_bytes: u64,
+}
+
+/// One journal file and its bookkeeping.
+#[derive(Debug)]
+struct Segment {
     path: PathBuf,
     file: File,
     /// Bytes in the file.
@@ -129,11 +147,26 @@ struct Journal {
     committed: u64,
 }
 
-impl Journal {
+impl Segment {
+    fn open(path: PathBuf) -> Result<Self, StoreError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| StoreError::Journal {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Self {
+            path,
+            file,
+            length: 0,
+            appended: 0,
+            committed: 0,
+        })
+    }
+
     fn append(&mut self, bytes: &[u8], records: u64) -> Result<(), RecordError> {
-        if self.appended - self.committed >= MAX_BACKLOG {
-            return Err(RecordError::Backlog(self.appended - self.committed));
-        }
         if let Err(error) = self.file.write_all(bytes) {
             // Cut a torn line off, so the next record does not start in the middle of it.
             self.file.set_len(self.length).ok();
@@ -144,14 +177,58 @@ impl Journal {
         Ok(())
     }
 
-    /// Counts committed records; empties the file once everything in it is committed.
-    fn committed(&mut self, records: u64) {
-        self.committed += records;
-        if self.committed == self.appended && self.file.set_len(0).is_ok() {
+    /// Counts up to `records` of its records committed, returning how many; empties the file
+    /// once everything in it is committed.
+    fn commit(&mut self, records: u64) -> u64 {
+        let counted = records.min(self.appended - self.committed);
+        self.committed += counted;
+        if self.appended > 0 && self.committed == self.appended && self.file.set_len(0).is_ok() {
             self.length = 0;
             self.appended = 0;
             self.committed = 0;
         }
+        counted
+    }
+}
+
+impl Journal {
+    fn open(db: &Path) -> Result<Self, StoreError> {
+        let [first, second] = journal_paths(db);
+        Ok(Self {
+            segments: [Segment::open(first)?, Segment::open(second)?],
+            active: 0,
+            segment_bytes: SEGMENT_BYTES,
+        })
+    }
+
+    /// Records appended and not yet committed.
+    fn pending(&self) -> u64 {
+        self.segments
+            .iter()
+            .map(|segment| segment.appended - segment.committed)
+            .sum()
+    }
+
+    fn append(&mut self, bytes: &[u8], records: u64) -> Result<(), RecordError> {
+        let pending = self.pending();
+        if pending >= MAX_BACKLOG {
+            return Err(RecordError::Backlog(pending));
+        }
+        let other = 1 - self.active;
+        if self.segments[self.active].length >= self.segment_bytes
+            && self.segments[other].appended == 0
+        {
+            self.active = other;
+        }
+        self.segments[self.active].append(bytes, records)
+    }
+
+    /// Counts committed records, which the writer takes in the order they were appended: the
+    /// older segment's first, then the active one's.
+    fn committed(&mut self, records: u64) {
+        let older = 1 - self.active;
+        let counted = self.segments[older].commit(records);
+        self.segments[self.active].commit(records - counted);
     }
 }
 
@@ -168,11 +245,21 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The journal beside a database: `leadscore.db` → `leadscore.db.pending-scores`.
+/// The journal beside a database: `leadscore.db` → `leadscore.db.pending-scores`, the file a
+/// recorder appends to first.
 pub fn journal_path(db: &Path) -> PathBuf {
-    let mut name = db.file_name().unwrap_or_default().to_os_string();
-    name.push(".pending-scores");
-    db.with_file_name(name)
+    let [first, _] = journal_paths(db);
+    first
+}
+
+/// Both files of the journal: [`journal_path`] and `leadscore.db.pending-scores-2`.
+fn journal_paths(db: &Path) -> [PathBuf; 2] {
+    ["", "-2"].map(|suffix| {
+        let mut name = db.file_name().unwrap_or_default().to_os_string();
+        name.push(".pending-scores");
+        name.push(suffix);
+        db.with_file_name(name)
+    })
 }
 
 /// A background writer with a crash-safe journal (see the module documentation).
@@ -195,25 +282,10 @@ impl Recorder {
         connection
             .pragma_update(None, "cache_size", -RECORDER_CACHE_KIB)
             .map_err(crate::schema::database_error(path))?;
-        let journal_file = journal_path(path);
         let status = Arc::new(Status::default());
-        let replayed = replay(&mut connection, path, &journal_file)?;
+        let replayed = replay(&mut connection, path)?;
         status.written.store(replayed, Ordering::Relaxed);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&journal_file)
-            .map_err(|source| StoreError::Journal {
-                path: journal_file.clone(),
-                source,
-            })?;
-        let journal = Arc::new(Mutex::new(Journal {
-            path: journal_file,
-            file,
-            length: 0,
-            appended: 0,
-            committed: 0,
-        }));
+        let journal = Arc::new(Mutex::new(Journal::open(path)?));
         let (sender, receiver) = mpsc::channel::<Message>();
         let writer = {
             let journal = journal.clone();
@@ -304,7 +376,7 @@ impl Recorder {
         let journal = lock(&self.journal);
         RecorderStatus {
             written: self.status.written.load(Ordering::Relaxed),
-            pending: journal.appended - journal.committed,
+            pending: journal.pending(),
             failures: self.status.failures.load(Ordering::Relaxed),
             failing: lock(&self.status.failing).clone(),
         }
@@ -320,8 +392,10 @@ impl Recorder {
             tracing::error!("the score recorder thread panicked");
         }
         let journal = lock(&self.journal);
-        if journal.appended == journal.committed {
-            std::fs::remove_file(&journal.path).ok();
+        for segment in &journal.segments {
+            if segment.appended == segment.committed {
+                std::fs::remove_file(&segment.path).ok();
+            }
         }
     }
 }
@@ -459,28 +533,61 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
     transaction.commit()
 }
 
-/// Writes what a previous process left in the journal, then empties it. A torn last line (the
-/// process killed in the middle of a write) was never acknowledged and is skipped.
-fn replay(connection: &mut Connection, db: &Path, journal: &Path) -> Result<u64, StoreError> {
-    let journal_error = |source| StoreError::Journal {
-        path: journal.to_owned(),
-        source,
-    };
-    let file = match File::open(journal) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(journal_error(e)),
-    };
-    if !file.metadata().map_err(journal_error)?.is_file() {
-        return Err(journal_error(std::io::Error::other(
-            "not a regular file; move it away",
-        )));
+/// Writes what a previous process left in the journal's files, older records first, then
+/// empties them. A torn last line (the process killed in the middle of a write) was never
+/// acknowledged and is skipped.
+fn replay(connection: &mut Connection, db: &Path) -> Result<u64, StoreError> {
+    let mut files = Vec::new();
+    for path in journal_paths(db) {
+        let journal_error = |source| StoreError::Journal {
+            path: path.clone(),
+            source,
+        };
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(journal_error(e)),
+        };
+        if !file.metadata().map_err(journal_error)?.is_file() {
+            return Err(journal_error(std::io::Error::other(
+                "not a regular file; move it away",
+            )));
+        }
+        let mut lines = BufReader::new(file).lines();
+        let first = lines.next().transpose().map_err(journal_error)?;
+        let first_id = first
+            .as_deref()
+            .and_then(|line| serde_json::from_str::<Pending>(line).ok())
+            .map(|pending| pending.id);
+        files.push((first_id, path, first, lines));
     }
+    // Only the last process's records are left in both files, and its ids count up at a fixed
+    // width: the file whose first record is older goes first, so rows keep the scoring order.
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut replayed = 0;
+    for (_, path, first, lines) in files {
+        let lines = first.into_iter().map(Ok).chain(lines);
+        replayed += replay_file(connection, db, &path, lines)?;
+        File::create(&path).map_err(|source| StoreError::Journal { path, source })?;
+    }
+    Ok(replayed)
+}
+
+/// Writes the records of one journal file's `lines`.
+fn replay_file(
+    connection: &mut Connection,
+    db: &Path,
+    journal: &Path,
+    lines: impl Iterator<Item = std::io::Result<String>>,
+) -> Result<u64, StoreError> {
     let mut batch = Vec::new();
     let mut replayed = 0;
     let mut torn = 0;
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(journal_error)?;
+    for line in lines {
+        let line = line.map_err(|source| StoreError::Journal {
+            path: journal.to_owned(),
+            source,
+        })?;
         match serde_json::from_str::<Pending>(&line) {
             Ok(pending) => batch.push(pending),
             Err(_) => torn += 1,
@@ -499,7 +606,6 @@ fn replay(connection: &mut Connection, db: &Path, journal: &Path) -> Result<u64,
     if replayed > 0 {
         tracing::info!(journal = %journal.display(), replayed, "recorded scores a previous process left in the journal");
     }
-    File::create(journal).map_err(journal_error)?;
     Ok(replayed)
 }
 
@@ -510,38 +616,50 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_journal_that_cannot_be_written_refuses_the_score() {
-        let file = OpenOptions::new()
-            .append(true)
-            .open("/dev/full")
-            .expect("/dev/full");
-        let mut journal = Journal {
-            path: PathBuf::from("/dev/full"),
-            file,
-            length: 0,
-            appended: 0,
-            committed: 0,
-        };
-        let error = journal.append(b"{}\n", 1).expect_err("disk full");
+        let mut segment = Segment::open(PathBuf::from("/dev/full")).expect("/dev/full");
+        let error = segment.append(b"{}\n", 1).expect_err("disk full");
         assert!(matches!(error, RecordError::Journal(_)), "{error}");
-        assert_eq!(journal.appended, 0, "a refused record is not counted");
+        assert_eq!(segment.appended, 0, "a refused record is not counted");
     }
 
     #[test]
     fn the_backlog_is_bounded() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("journal");
-        let mut journal = Journal {
-            file: File::create(&path).expect("file"),
-            path,
-            length: 0,
-            appended: MAX_BACKLOG,
-            committed: 0,
-        };
+        let mut journal = Journal::open(&dir.path().join("scores.db")).expect("journal");
+        journal.segments[0].appended = MAX_BACKLOG;
         assert_eq!(
             journal.append(b"{}\n", 1),
             Err(RecordError::Backlog(MAX_BACKLOG))
         );
         journal.committed(MAX_BACKLOG);
         assert_eq!(journal.append(b"{}\n", 1), Ok(()));
+    }
+
+    /// Steady load: the writer never catches up with every record at once, yet each file is
+    /// emptied in turn and neither grows past a segment and a burst.
+    #[test]
+    fn under_steady_load_the_journal_files_take_turns_and_stay_small() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut journal = Journal::open(&dir.path().join("scores.db")).expect("journal");
+        journal.segment_bytes = 100;
+        let record = b"{\"id\":\"r\"}\n";
+        let mut turns = 0;
+        let mut active = journal.active;
+        for _ in 0..200 {
+            // A burst of three records, then a commit of all but the newest.
+            for _ in 0..3 {
+                journal.append(record, 1).expect("appended");
+            }
+            journal.committed(journal.pending() - 1);
+            assert_eq!(journal.pending(), 1);
+            for segment in &journal.segments {
+                let on_disk = std::fs::metadata(&segment.path).expect("file").len();
+                assert_eq!(on_disk, segment.length);
+                assert!(on_disk <= 100 + 3 * record.len() as u64, "{on_disk} bytes");
+            }
+            turns += usize::from(journal.active != active);
+            active = journal.active;
+        }
+        assert!(turns > 10, "the files took turns {turns} times");
     }
 }

@@ -58,9 +58,46 @@ fn scores_are_written_and_the_journal_emptied() {
     );
     recorder.close();
     assert!(
-        !journal_path(&db).exists(),
+        !journal_path(&db).exists() && !second_journal(&db).exists(),
         "an empty journal is removed on close"
     );
+}
+
+/// The journal's second file, which takes new records while the first is emptied.
+fn second_journal(db: &Path) -> std::path::PathBuf {
+    let mut name = journal_path(db).into_os_string();
+    name.push("-2");
+    name.into()
+}
+
+/// A process killed while both journal files held records: the file holding the older records
+/// (here the second) is replayed first, so the rows keep the order the leads were scored in.
+#[test]
+fn both_journal_files_are_replayed_older_records_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let line = |n: u32| {
+        let id = format!("18d2c0ffee-4d2-{n:016x}");
+        format!(
+            "{}\n",
+            serde_json::json!({"id": id, "record": record(&format!("K{n}"))})
+        )
+    };
+    std::fs::write(journal_path(&db), line(3) + &line(4)).expect("first file");
+    std::fs::write(second_journal(&db), line(1) + &line(2)).expect("second file");
+    let recorder = Recorder::start(&db).expect("restart");
+    assert_eq!(recorder.status().written, 4);
+    recorder.close();
+    let leads: Vec<String> = open(&db)
+        .expect("open")
+        .prepare("SELECT lead_id FROM scores ORDER BY id")
+        .expect("query")
+        .query_map([], |row| row.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("leads");
+    assert_eq!(leads, ["K1", "K2", "K3", "K4"]);
+    assert!(!journal_path(&db).exists() && !second_journal(&db).exists());
 }
 
 /// A flood from several threads, more than one transaction takes: the writer switches to long
