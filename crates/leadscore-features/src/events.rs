@@ -10,7 +10,7 @@
 //! path ([`FittedEventFeatures::transform_lead`]) calls it on a request's events after putting them
 //! in the same canonical order (timestamp, type name, value), so both produce bit-identical numbers.
 
-use leadscore_data::{Event, EventLog, canonical_order, time::SECONDS_PER_DAY};
+use leadscore_data::{Event, EventLog, canonical_order, format_rounded, time::SECONDS_PER_DAY};
 use ndarray::Array2;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -360,18 +360,22 @@ impl FittedEventFeatures {
         if count == 0.0 {
             return "none".to_owned();
         }
-        let mut text = format!("{count:.0} event{}", if count == 1.0 { "" } else { "s" });
+        let mut text = format!(
+            "{} event{}",
+            format_rounded(count),
+            if count == 1.0 { "" } else { "s" }
+        );
         if !windows.is_empty() {
             let w = windows.len() / 2;
             text.push_str(&format!(
-                ", {:.0} in the last {} days",
-                block[1 + w],
+                ", {} in the last {} days",
+                format_rounded(block[1 + w]),
                 windows[w]
             ));
         }
         let days = block[1 + windows.len()];
         if days.is_finite() {
-            text.push_str(&format!(", last {days:.0} days ago"));
+            text.push_str(&format!(", last {} days ago", format_rounded(days)));
         }
         text
     }

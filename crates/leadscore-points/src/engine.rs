@@ -101,10 +101,10 @@ fn event_points(rule: &EventRule, points: f64, ages: &[f64]) -> Option<(f64, Str
         None => raw,
     };
     let mut detail = format!(
-        "{used} {} event{}, last {:.0} days ago",
+        "{used} {} event{}, last {} days ago",
         rule.event,
         if used == 1 { "" } else { "s" },
-        newest
+        leadscore_data::format_rounded(newest)
     );
     if capped != raw {
         detail.push_str(", capped");
