@@ -7,7 +7,14 @@ use rusqlite::Connection;
 
 use crate::error::StoreError;
 
+/// Pages of 16 KiB for a new file (an existing file keeps its own): a score row carries its
+/// answer (about 1.2 KB), and the by-lead index takes rows at random places, so each
+/// transaction rewrites many index pages; with fewer, larger pages the recorder wrote 150k rows/s
+/// against 103k with 4 KiB pages (SQLite through Python's `sqlite3`, 10,000 leads, transactions
+/// of 8,000 rows, the three score indexes). Set before anything else: it only takes effect on a
+/// file not yet written.
 const SCHEMA: &str = "
+PRAGMA page_size = 16384;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS scores (

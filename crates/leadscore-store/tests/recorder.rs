@@ -187,3 +187,32 @@ fn a_closed_recorder_refuses_scores() {
     recorder.close();
     assert!(recorder.record(vec![record("late")]).is_err());
 }
+
+/// A new database takes 16 KiB pages (the recorder's transactions rewrite fewer index pages); a
+/// file written before keeps its 4 KiB pages, and scores are recorded into it as before.
+#[test]
+fn new_databases_take_large_pages_and_older_files_keep_theirs() {
+    let page_size = |db: &Path| -> i64 {
+        open(db)
+            .expect("open")
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .expect("page size")
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let new = dir.path().join("new.db");
+    let recorder = Recorder::start(&new).expect("start");
+    recorder.record(vec![record("N1")]).expect("recorded");
+    recorder.close();
+    assert_eq!(page_size(&new), 16_384);
+
+    let older = dir.path().join("older.db");
+    rusqlite::Connection::open(&older)
+        .expect("create")
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE earlier (x INTEGER);")
+        .expect("an older file");
+    let recorder = Recorder::start(&older).expect("start");
+    recorder.record(vec![record("O1")]).expect("recorded");
+    recorder.close();
+    assert_eq!(page_size(&older), 4096);
+    assert_eq!(count(&older, "scores"), 1);
+}
