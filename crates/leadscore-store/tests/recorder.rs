@@ -216,3 +216,24 @@ fn new_databases_take_large_pages_and_older_files_keep_theirs() {
     assert_eq!(page_size(&older), 4096);
     assert_eq!(count(&older, "scores"), 1);
 }
+
+/// Whatever sits where a journal file belongs is read or refused with its path, never a panic: a
+/// directory stops the start and names itself; a file of garbage is skipped line by line.
+#[test]
+fn a_journal_file_that_is_not_a_journal_is_refused_or_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    std::fs::create_dir(second_journal(&db)).expect("a directory");
+    let error = Recorder::start(&db).expect_err("a directory is no journal");
+    let message = error.to_string();
+    assert!(
+        message.contains("pending-scores-2") && message.contains("not a regular file"),
+        "{message}"
+    );
+    std::fs::remove_dir(second_journal(&db)).expect("removed");
+    std::fs::write(second_journal(&db), "not json\n\u{0}\u{0}{\"id\":\n").expect("garbage");
+    let recorder = Recorder::start(&db).expect("garbage lines are skipped");
+    assert_eq!(recorder.status().written, 0);
+    recorder.close();
+    assert_eq!(count(&db, "scores"), 0);
+}
