@@ -182,14 +182,47 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
-/// `format!("{value:.0}")`, the number rounded to a whole one, written as an integer when it is
-/// one already: counts and days in reasons are formatted on every request, and an integer is
-/// written several times faster than a float rounded to no decimals.
+/// `format!("{value:.0}")`, the number rounded to a whole one: counts and days in reasons are
+/// formatted on every request (see [`push_fixed`]).
 pub fn format_rounded(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 && !(value == 0.0 && value.is_sign_negative()) {
-        (value as i64).to_string()
-    } else {
-        format!("{value:.0}")
+    let mut text = String::new();
+    push_fixed(&mut text, value, 0, false);
+    text
+}
+
+/// Most decimals [`push_fixed`] writes without the float formatter.
+const FAST_DECIMALS: usize = 3;
+
+/// Appends `value` rounded to `decimals` places, the text of `format!("{value:.decimals$}")`, or
+/// of `format!("{value:+.decimals$}")` with `plus_sign`. Reasons write their counts, days and
+/// contributions this way on every request and for every lead of a batch, and the standard
+/// formatter rounds through exact big-number arithmetic; here a value not within a millionth of
+/// a tie is scaled, rounded and written as an integer, which gives the same digits, and the rest
+/// (ties, large or non-finite values, more decimals) go to the standard formatter.
+pub fn push_fixed(text: &mut String, value: f64, decimals: usize, plus_sign: bool) {
+    use std::fmt::Write;
+    // One rounding error of `scaled` is below 2^-21 for magnitudes below 2^32, so a fraction
+    // further than 1e-6 from one half rounds as the exact decimal value does.
+    let scaled = value.abs() * [1.0, 10.0, 100.0, 1000.0][decimals.min(FAST_DECIMALS)];
+    let near_tie = ((scaled - scaled.trunc()) - 0.5).abs() < 1e-6;
+    let fits = scaled < 4_294_967_296.0; // false for NaN and infinities too
+    if decimals > FAST_DECIMALS || !fits || near_tie {
+        let _ = match plus_sign {
+            true => write!(text, "{value:+.decimals$}"),
+            false => write!(text, "{value:.decimals$}"),
+        };
+        return;
+    }
+    if value.is_sign_negative() {
+        text.push('-');
+    } else if plus_sign {
+        text.push('+');
+    }
+    let rounded = scaled.round() as u64;
+    let unit = 10u64.pow(decimals as u32);
+    let _ = write!(text, "{}", rounded / unit);
+    if decimals > 0 {
+        let _ = write!(text, ".{:0decimals$}", rounded % unit);
     }
 }
 
@@ -520,5 +553,72 @@ mod tests {
         }
         assert_eq!(format_number(12.0), "12");
         assert_eq!(format_number(12.25), "12.25");
+    }
+
+    fn fixed(value: f64, decimals: usize, plus_sign: bool) -> String {
+        let mut text = String::from("<");
+        push_fixed(&mut text, value, decimals, plus_sign);
+        text
+    }
+
+    #[test]
+    fn fixed_decimals_are_the_standard_formatters_on_ties_signs_and_edges() {
+        for value in [
+            0.0,
+            -0.0,
+            0.001,
+            -0.001,
+            0.005,
+            0.015,
+            0.125,
+            -0.125,
+            0.375,
+            2.675,
+            1.005,
+            0.045,
+            0.5,
+            2.5,
+            -2.5,
+            99.995,
+            4_294_967_295.4,
+            4_294_967_296.0,
+            1e15,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            for decimals in 0..=5 {
+                assert_eq!(
+                    fixed(value, decimals, false),
+                    format!("<{value:.decimals$}")
+                );
+                assert_eq!(
+                    fixed(value, decimals, true),
+                    format!("<{value:+.decimals$}")
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fixed_decimals_are_the_standard_formatters(
+            mantissa in -10_000_000i64..10_000_000,
+            exponent in -8i32..6,
+            decimals in 0usize..4,
+            plus_sign: bool,
+        ) {
+            let value = mantissa as f64 * 10f64.powi(exponent) / 7.0;
+            let expected = match plus_sign {
+                true => format!("<{value:+.decimals$}"),
+                false => format!("<{value:.decimals$}"),
+            };
+            proptest::prop_assert_eq!(fixed(value, decimals, plus_sign), expected);
+            // Exact ties of binary fractions, where the standard formatter rounds to even.
+            let tie = mantissa as f64 / 8.0;
+            proptest::prop_assert_eq!(fixed(tie, decimals, false), format!("<{tie:.decimals$}"));
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! path ([`FittedEventFeatures::transform_lead`]) calls it on a request's events after putting them
 //! in the same canonical order (timestamp, type name, value), so both produce bit-identical numbers.
 
-use leadscore_data::{Event, EventLog, canonical_order, format_rounded, time::SECONDS_PER_DAY};
+use leadscore_data::{Event, EventLog, canonical_order, push_fixed, time::SECONDS_PER_DAY};
 use ndarray::Array2;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -360,22 +360,21 @@ impl FittedEventFeatures {
         if count == 0.0 {
             return "none".to_owned();
         }
-        let mut text = format!(
-            "{} event{}",
-            format_rounded(count),
-            if count == 1.0 { "" } else { "s" }
-        );
+        use std::fmt::Write;
+        let mut text = String::with_capacity(48);
+        push_fixed(&mut text, count, 0, false);
+        text.push_str(if count == 1.0 { " event" } else { " events" });
         if !windows.is_empty() {
             let w = windows.len() / 2;
-            text.push_str(&format!(
-                ", {} in the last {} days",
-                format_rounded(block[1 + w]),
-                windows[w]
-            ));
+            text.push_str(", ");
+            push_fixed(&mut text, block[1 + w], 0, false);
+            let _ = write!(text, " in the last {} days", windows[w]);
         }
         let days = block[1 + windows.len()];
         if days.is_finite() {
-            text.push_str(&format!(", last {} days ago", format_rounded(days)));
+            text.push_str(", last ");
+            push_fixed(&mut text, days, 0, false);
+            text.push_str(" days ago");
         }
         text
     }

@@ -9,11 +9,19 @@ use crate::{LeadScore, Prediction, Scorer};
 
 /// `industry=software (+0.42); job_level=vp (+0.31)` — the reasons in one cell.
 pub fn reasons_text(reasons: &[Reason]) -> String {
-    reasons
-        .iter()
-        .map(|r| format!("{}={} ({:+.2})", r.source, r.value, r.contribution))
-        .collect::<Vec<_>>()
-        .join("; ")
+    let mut text = String::with_capacity(reasons.len() * 48);
+    for (i, reason) in reasons.iter().enumerate() {
+        if i > 0 {
+            text.push_str("; ");
+        }
+        text.push_str(&reason.source);
+        text.push('=');
+        text.push_str(&reason.value);
+        text.push_str(" (");
+        leadscore_data::push_fixed(&mut text, reason.contribution, 2, true);
+        text.push(')');
+    }
+    text
 }
 
 /// `Decision maker +20; Viewed pricing +12.5` — every hit, so the parts add up to the total.
