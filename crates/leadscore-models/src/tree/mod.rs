@@ -327,11 +327,14 @@ pub(crate) fn random_tree(rng: &mut impl rand::Rng, max_depth: usize, features: 
         }
         let feature = rng.random_range(0..features);
         let node = if rng.random_bool(0.3) {
-            // Codes of 64 and above take the tables' slower set lookup.
+            // Sets with a code of 63 or above take the tables' slower set lookup (bit 63 of a
+            // small set stands for a missing value).
             let codes = if rng.random_bool(0.3) {
                 vec![0, 70]
-            } else {
+            } else if feature % 2 == 0 {
                 vec![0, 2]
+            } else {
+                vec![2, 63]
             };
             t.push_categorical_split(feature, codes, rng.random_bool(0.5), cover)
         } else {

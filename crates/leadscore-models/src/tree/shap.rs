@@ -1,7 +1,7 @@
 //! Exact TreeSHAP contributions of a [`Tree`]: per-leaf tables (Fast TreeSHAP v2) for trees
 //! up to 64 splits, and the recursive algorithm (Lundberg et al. 2018) for larger ones.
 
-use super::memo::ContributionMemo;
+use super::memo::{BlockColumns, ContributionMemo};
 use super::{LEAF, Tree};
 
 /// Most distinct features on one root-to-leaf path for which a leaf gets a precomputed table
@@ -88,17 +88,24 @@ impl SplitTest {
     #[inline]
     fn goes_left(&self, tree: &Tree, x: f64) -> bool {
         match self.rule {
-            SplitRule::SmallCodes(codes) => {
-                // Without branches: the cast saturates as in `Tree::goes_left` (a missing
-                // value casts to 0 and is then sent by default).
-                let code = x as u32;
-                let listed = (code < 64) & (codes >> (code & 63) & 1 != 0);
-                if_missing(x, self.default_left, listed)
-            }
+            SplitRule::SmallCodes(set) => category_bit(x) & set != 0,
             SplitRule::Codes if x.is_nan() => self.default_left,
             SplitRule::Codes => tree.goes_left(self.node as usize, x),
         }
     }
+}
+
+/// Bit of a [`SplitRule::SmallCodes`] set standing for a missing value.
+const MISSING_BIT: u64 = 1 << 63;
+
+/// The bit of `x` in a [`SplitRule::SmallCodes`] set, without branches: bit `code` for a
+/// present code below 63, [`MISSING_BIT`] for a missing value, none for a larger code (never in
+/// such a set). The cast saturates as in [`Tree::goes_left`].
+#[inline]
+pub(super) fn category_bit(x: f64) -> u64 {
+    let code = x as u32;
+    let present = u64::from(code < 63) << (code & 63);
+    if x.is_nan() { MISSING_BIT } else { present }
 }
 
 /// `default_left` when `x` is missing, else `present_left`, without a branch.
@@ -111,9 +118,10 @@ fn if_missing(x: f64, default_left: bool, present_left: bool) -> bool {
 /// How a category split sends a present code left.
 #[derive(Debug, Clone, Copy)]
 enum SplitRule {
-    /// Left when the code's bit is set.
+    /// Left when the value's [`category_bit`] is set: the codes (all below 63), and
+    /// [`MISSING_BIT`] when a missing value goes left.
     SmallCodes(u64),
-    /// Left when the code is in the tree's category set (codes of 64 and above).
+    /// Left when the code is in the tree's category set (codes of 63 and above).
     Codes,
 }
 
@@ -172,8 +180,13 @@ impl ShapTables {
                 }
                 set => {
                     let codes = &tree.category_sets[set as usize];
-                    if codes.iter().all(|&c| c < 64) {
-                        SplitRule::SmallCodes(codes.iter().fold(0, |m, &c| m | 1 << c))
+                    if codes.iter().all(|&c| c < 63) {
+                        let missing = if tree.default_left[node] {
+                            MISSING_BIT
+                        } else {
+                            0
+                        };
+                        SplitRule::SmallCodes(codes.iter().fold(missing, |m, &c| m | 1 << c))
                     } else {
                         SplitRule::Codes
                     }
@@ -280,20 +293,28 @@ impl ShapTables {
         lefts
     }
 
-    /// [`ShapTables::lefts`] of `rows` rows whose features are in `columns`, each feature's
-    /// values together; one split at a time over all rows, which the compiler vectorizes.
-    fn lefts_of_columns(&self, tree: &Tree, columns: &[f64], rows: usize, masks: &mut Vec<u64>) {
+    /// [`ShapTables::lefts`] of a block's rows, one split at a time over all rows, which the
+    /// compiler vectorizes; category splits test the block's category bits.
+    fn lefts_of_columns(&self, tree: &Tree, block: &mut BlockColumns, masks: &mut Vec<u64>) {
         masks.clear();
-        masks.resize(rows, 0);
-        let column = |feature: u32| &columns[feature as usize * rows..][..rows];
+        masks.resize(block.rows(), 0);
         for split in &self.numeric_splits {
-            for (mask, &x) in masks.iter_mut().zip(column(split.feature)) {
+            for (mask, &x) in masks.iter_mut().zip(block.column(split.feature)) {
                 *mask |= u64::from(split.goes_left(x)) << split.bit;
             }
         }
         for split in &self.category_splits {
-            for (mask, &x) in masks.iter_mut().zip(column(split.feature)) {
-                *mask |= u64::from(split.goes_left(tree, x)) << split.bit;
+            match split.rule {
+                SplitRule::SmallCodes(set) => {
+                    for (mask, &bit) in masks.iter_mut().zip(block.category_bits(split.feature)) {
+                        *mask |= u64::from(bit & set != 0) << split.bit;
+                    }
+                }
+                SplitRule::Codes => {
+                    for (mask, &x) in masks.iter_mut().zip(block.column(split.feature)) {
+                        *mask |= u64::from(split.goes_left(tree, x)) << split.bit;
+                    }
+                }
             }
         }
     }
@@ -313,13 +334,13 @@ impl ShapTables {
         self.add_entry(entry, phi)
     }
 
-    /// [`ShapTables::add_contributions`] of several rows, adding each row's leaf output to
-    /// `outputs`, with the entries of `memo`'s tree `number`. The rows' masks are looked up
-    /// together and their entries read ahead, so that the cache misses of a large memo overlap.
+    /// [`ShapTables::add_contributions`] of the rows of `memo`'s block, adding each row's leaf
+    /// output to `outputs`, with the entries of `memo`'s tree `number`. The rows' masks are
+    /// looked up together and their entries read ahead, so that the cache misses of a large memo
+    /// overlap.
     fn add_contributions_of_rows(
         &self,
         tree: &Tree,
-        rows: &[&[f64]],
         phis: &mut [&mut [f64]],
         outputs: &mut [f64],
         memo: &mut ContributionMemo,
@@ -328,7 +349,7 @@ impl ShapTables {
         let width = self.entry_width();
         let mut masks = std::mem::take(&mut memo.masks);
         let mut found = std::mem::take(&mut memo.found);
-        self.lefts_of_columns(tree, &memo.columns, rows.len(), &mut masks);
+        self.lefts_of_columns(tree, &mut memo.block, &mut masks);
         memo.read_ahead_homes(masks.iter().map(|&mask| (number, mask)));
         found.clear();
         found.extend(masks.iter().map(|&mask| memo.candidate(number, mask)));
@@ -516,7 +537,7 @@ impl Tree {
     ) {
         match self.memo_tables() {
             Some(tables) => {
-                tables.add_contributions_of_rows(self, rows, phis, outputs, memo, number);
+                tables.add_contributions_of_rows(self, phis, outputs, memo, number);
             }
             None => {
                 for ((row, phi), output) in rows.iter().zip(phis).zip(outputs) {
