@@ -32,4 +32,4 @@ pub use profile::{ColumnCounts, ColumnProfile, ProfileShape, profile_columns};
 pub use registry::{
     ModelLine, POINTER_FILE, Pointer, Registered, Registry, RegistryEvent, served_files,
 };
-pub use scoring::{Explanation, ModelScore, Reason};
+pub use scoring::{Explanation, ModelScore, Reason, ReasonKind};

@@ -13,12 +13,22 @@ use crate::file::ModelArtifact;
 pub struct Reason {
     /// Column or event type.
     pub source: String,
-    /// `attribute` or `behaviour`.
-    pub kind: String,
+    /// Whether the source is a column of the lead or its behaviour.
+    pub kind: ReasonKind,
     /// The lead's value, in words (`vp`, `missing`, `4 events, 2 in the last 30 days, last 3 days ago`).
     pub value: String,
     /// Contribution to calibrated log-odds (positive raises the probability).
     pub contribution: f64,
+}
+
+/// What a reason's source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasonKind {
+    /// A column of the leads table.
+    Attribute,
+    /// A type of event in the lead's history.
+    Behaviour,
 }
 
 /// The model's view of one lead.
@@ -170,12 +180,12 @@ impl ModelArtifact {
         let reason = |source: usize| {
             let source_id = &self.layout.sources[source];
             let kind = match source_id {
-                FeatureSource::Attribute(_) => "attribute",
-                FeatureSource::Behaviour(_) => "behaviour",
+                FeatureSource::Attribute(_) => ReasonKind::Attribute,
+                FeatureSource::Behaviour(_) => ReasonKind::Behaviour,
             };
             Reason {
                 source: source_id.name().to_owned(),
-                kind: kind.to_owned(),
+                kind,
                 value: self.features().describe_source(source_id, row),
                 contribution: totals[source],
             }
