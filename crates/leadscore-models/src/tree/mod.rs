@@ -5,6 +5,7 @@
 //! left when it is missing and `default_left` is set, when it is a category in the node's set, or
 //! when it is a number `<= threshold`.
 
+mod columns;
 mod memo;
 mod shap;
 

@@ -1,7 +1,8 @@
 //! Exact TreeSHAP contributions of a [`Tree`]: per-leaf tables (Fast TreeSHAP v2) for trees
 //! up to 64 splits, and the recursive algorithm (Lundberg et al. 2018) for larger ones.
 
-use super::memo::{BlockColumns, ContributionMemo};
+use super::columns::{BlockColumns, MISSING_BIT, category_bit};
+use super::memo::ContributionMemo;
 use super::{LEAF, Tree};
 
 /// Most distinct features on one root-to-leaf path for which a leaf gets a precomputed table
@@ -93,19 +94,6 @@ impl SplitTest {
             SplitRule::Codes => tree.goes_left(self.node as usize, x),
         }
     }
-}
-
-/// Bit of a [`SplitRule::SmallCodes`] set standing for a missing value.
-const MISSING_BIT: u64 = 1 << 63;
-
-/// The bit of `x` in a [`SplitRule::SmallCodes`] set, without branches: bit `code` for a
-/// present code below 63, [`MISSING_BIT`] for a missing value, none for a larger code (never in
-/// such a set). The cast saturates as in [`Tree::goes_left`].
-#[inline]
-pub(super) fn category_bit(x: f64) -> u64 {
-    let code = x as u32;
-    let present = u64::from(code < 63) << (code & 63);
-    if x.is_nan() { MISSING_BIT } else { present }
 }
 
 /// `default_left` when `x` is missing, else `present_left`, without a branch.
