@@ -5,7 +5,10 @@
 //! would parse the whole file: blocks are cut after a line end that ends a record, found by
 //! following the reader's quoting rules (a quoted cell may hold line ends). Records keep their
 //! physical line numbers, and a block's first defect (a ragged row, invalid UTF-8) is kept after
-//! its good records, so a caller walking blocks in order meets defects in file order.
+//! its good records, so a caller walking blocks in order meets defects in file order. A block of
+//! plain records (no quotes, no carriage returns, valid UTF-8, no ragged row) is split at line
+//! feeds and delimiters directly, which reads it as the CSV reader does in a fraction of the
+//! time; any other block goes through the CSV reader.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -224,14 +227,53 @@ fn whole_records_len(bytes: &[u8], delimiter: u8) -> usize {
 }
 
 impl RecordBlock {
-    /// Parses `bytes`, whole records whose first byte is on line `first_line`, into this block.
-    fn parse(&mut self, path: &Path, bytes: &[u8], delimiter: u8, fields: usize, first_line: u64) {
+    /// Parses a block of plain records (valid UTF-8 without quotes or carriage returns, every
+    /// record of `self.fields` cells) by splitting it at line feeds and delimiters, which is how
+    /// the CSV reader reads such records, empty lines skipped; `false`, with nothing kept, for
+    /// any other block, which the CSV reader then reads and whose defect it reports.
+    fn parse_plain(&mut self, bytes: &[u8], delimiter: u8, first_line: u64) -> bool {
         self.text.clear();
         self.ends.clear();
         self.lines.clear();
+        if !delimiter.is_ascii() || bytes.contains(&b'"') || bytes.contains(&b'\r') {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return false;
+        };
+        let delimiter = char::from(delimiter);
+        for (line, record) in (first_line..).zip(text.split('\n')) {
+            if record.is_empty() {
+                continue;
+            }
+            let mut cells = 0;
+            for cell in record.split(delimiter) {
+                self.text.push_str(cell);
+                self.ends.push(self.text.len());
+                cells += 1;
+            }
+            if cells != self.fields {
+                self.text.clear();
+                self.ends.clear();
+                self.lines.clear();
+                return false;
+            }
+            self.lines.push(line);
+        }
+        true
+    }
+
+    /// Parses `bytes`, whole records whose first byte is on line `first_line`, into this block.
+    fn parse(&mut self, path: &Path, bytes: &[u8], delimiter: u8, fields: usize, first_line: u64) {
         self.fields = fields;
         self.bytes = bytes.len();
         self.error = None;
+        if self.parse_plain(bytes, delimiter, first_line) {
+            return;
+        }
+        self.text.clear();
+        self.ends.clear();
+        self.lines.clear();
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -392,6 +434,19 @@ mod tests {
                 Just(&b"\xFF"[..]), Just(&b"\xC3\xA9"[..]),
             ], 0..60),
             block_bytes in 1usize..24,
+        ) {
+            let file = file_of(&pieces.concat());
+            prop_assert_eq!(read_in_blocks(file.path(), block_bytes), read_at_once(file.path()));
+        }
+
+        #[test]
+        fn plain_blocks_read_exactly_as_one_reader(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just(&b","[..]), Just(&b"\n"[..]), Just(&b"\n\n"[..]), Just(&b"ab"[..]),
+                Just(&b" "[..]), Just(&b"x,y,z\n"[..]), Just(&b"1,2,3"[..]), Just(&b"\xC3\xA9"[..]),
+                Just(&b"\xFF"[..]),
+            ], 0..80),
+            block_bytes in 1usize..40,
         ) {
             let file = file_of(&pieces.concat());
             prop_assert_eq!(read_in_blocks(file.path(), block_bytes), read_at_once(file.path()));
