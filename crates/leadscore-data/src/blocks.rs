@@ -241,24 +241,38 @@ impl RecordBlock {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return false;
         };
-        let delimiter = char::from(delimiter);
-        for (line, record) in (first_line..).zip(text.split('\n')) {
-            if record.is_empty() {
+        let mut line = first_line;
+        let (mut record_start, mut cell_start, mut cells) = (0, 0, 0);
+        // The positions of every delimiter and line feed, then the end of a last record without
+        // a line feed.
+        let stops = memchr::memchr2_iter(delimiter, b'\n', bytes).chain(
+            bytes
+                .last()
+                .is_some_and(|&b| b != b'\n')
+                .then_some(bytes.len()),
+        );
+        for stop in stops {
+            self.text.push_str(&text[cell_start..stop]);
+            self.ends.push(self.text.len());
+            cells += 1;
+            cell_start = stop + 1;
+            if stop < bytes.len() && bytes[stop] == delimiter {
                 continue;
             }
-            let mut cells = 0;
-            for cell in record.split(delimiter) {
-                self.text.push_str(cell);
-                self.ends.push(self.text.len());
-                cells += 1;
-            }
-            if cells != self.fields {
+            if stop == record_start {
+                // An empty line: no record (its one cell is empty).
+                self.ends.pop();
+            } else if cells != self.fields {
                 self.text.clear();
                 self.ends.clear();
                 self.lines.clear();
                 return false;
+            } else {
+                self.lines.push(line);
             }
-            self.lines.push(line);
+            cells = 0;
+            record_start = cell_start;
+            line += 1;
         }
         true
     }
