@@ -342,7 +342,16 @@ mod tests {
 
     /// Every record of a file read in blocks of `block_bytes`: (line, cells) or the defect.
     fn read_in_blocks(path: &Path, block_bytes: usize) -> Vec<Result<(u64, Vec<String>), String>> {
-        let mut blocks = RecordBlocks::new(path, b',', 3, 0, 1).expect("open");
+        read_in_blocks_separated(path, block_bytes, b',')
+    }
+
+    /// [`read_in_blocks`] of a file whose cells are separated by `delimiter`.
+    fn read_in_blocks_separated(
+        path: &Path,
+        block_bytes: usize,
+        delimiter: u8,
+    ) -> Vec<Result<(u64, Vec<String>), String>> {
+        let mut blocks = RecordBlocks::new(path, delimiter, 3, 0, 1).expect("open");
         blocks.block_bytes = block_bytes;
         let mut out = Vec::new();
         let mut group = Vec::new();
@@ -363,8 +372,17 @@ mod tests {
 
     /// The same, read by one CSV reader from start to end; lines are those of the page.
     fn read_at_once(path: &Path) -> Vec<Result<(u64, Vec<String>), String>> {
+        read_at_once_separated(path, b',')
+    }
+
+    /// [`read_at_once`] of a file whose cells are separated by `delimiter`.
+    fn read_at_once_separated(
+        path: &Path,
+        delimiter: u8,
+    ) -> Vec<Result<(u64, Vec<String>), String>> {
         let bytes = std::fs::read(path).expect("read");
         let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
             .from_path(path)
@@ -435,6 +453,45 @@ mod tests {
         assert_eq!(read[1], Ok((3, vec!["d".into(), "e".into(), "f".into()])));
         let ragged = read[2].as_ref().expect_err("ragged");
         assert!(ragged.contains("line 4: 2 fields"), "{ragged}");
+    }
+
+    #[test]
+    fn plain_blocks_of_other_separators_read_as_one_reader() {
+        for delimiter in [b';', b'\t', b'|'] {
+            let records: [&[&str]; 7] = [
+                &["a,1", "b", "c"],
+                &[],
+                &["", "", ""],
+                &[" x ", " y", "\u{e9}"],
+                &["2025-01-02T03:04:05Z", "page_view", "12.5"],
+                &["ragged", "row"],
+                &["after", "the", "defect"],
+            ];
+            let text = records
+                .iter()
+                .map(|cells| cells.join(&char::from(delimiter).to_string()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let file = file_of(text.as_bytes());
+            let at_once = read_at_once_separated(file.path(), delimiter);
+            assert_eq!(
+                at_once.iter().filter(|r| r.is_ok()).count(),
+                4,
+                "{at_once:?}"
+            );
+            assert!(
+                at_once[4].as_ref().is_err_and(|e| e.contains("line 6")),
+                "{at_once:?}"
+            );
+            for block_bytes in [1, 7, 64, 1 << 20] {
+                assert_eq!(
+                    read_in_blocks_separated(file.path(), block_bytes, delimiter),
+                    at_once,
+                    "{:?} in blocks of {block_bytes}",
+                    char::from(delimiter)
+                );
+            }
+        }
     }
 
     proptest! {
