@@ -5,7 +5,8 @@
 pub(super) const MISSING_BIT: u64 = 1 << 63;
 
 /// The bit of `x` in a small category set, without branches: bit `code` for a present code
-/// below 63, [`MISSING_BIT`] for a missing value, none for a larger code (never in such a set). The cast saturates as in [`super::Tree::goes_left`].
+/// below 63, [`MISSING_BIT`] for a missing value, none for a larger code (never in such a set).
+/// The cast saturates as in [`super::Tree::goes_left`].
 #[inline]
 pub(super) fn category_bit(x: f64) -> u64 {
     let code = x as u32;
