@@ -227,14 +227,18 @@ fn whole_records_len(bytes: &[u8], delimiter: u8) -> usize {
 }
 
 impl RecordBlock {
-    /// Parses a block of plain records (valid UTF-8 without quotes or carriage returns, every
-    /// record of `self.fields` cells) by splitting it at line feeds and delimiters, which is how
-    /// the CSV reader reads such records, empty lines skipped; `false`, with nothing kept, for
-    /// any other block, which the CSV reader then reads and whose defect it reports.
-    fn parse_plain(&mut self, bytes: &[u8], delimiter: u8, first_line: u64) -> bool {
+    /// Forgets the block's records, keeping their memory.
+    fn clear_records(&mut self) {
         self.text.clear();
         self.ends.clear();
         self.lines.clear();
+    }
+
+    /// Parses a block of plain records (valid UTF-8 without quotes or carriage returns, every
+    /// record of `self.fields` cells) into this emptied block by splitting it at line feeds and delimiters, which is how
+    /// the CSV reader reads such records, empty lines skipped; `false`, with nothing kept, for
+    /// any other block, which the CSV reader then reads and whose defect it reports.
+    fn parse_plain(&mut self, bytes: &[u8], delimiter: u8, first_line: u64) -> bool {
         if !delimiter.is_ascii() || bytes.contains(&b'"') || bytes.contains(&b'\r') {
             return false;
         }
@@ -263,9 +267,7 @@ impl RecordBlock {
                 // An empty line: no record (its one cell is empty).
                 self.ends.pop();
             } else if cells != self.fields {
-                self.text.clear();
-                self.ends.clear();
-                self.lines.clear();
+                self.clear_records();
                 return false;
             } else {
                 self.lines.push(line);
@@ -282,12 +284,10 @@ impl RecordBlock {
         self.fields = fields;
         self.bytes = bytes.len();
         self.error = None;
+        self.clear_records();
         if self.parse_plain(bytes, delimiter, first_line) {
             return;
         }
-        self.text.clear();
-        self.ends.clear();
-        self.lines.clear();
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
