@@ -3,7 +3,7 @@
 //! Event logs hold millions of timestamps, so the common ISO 8601 shapes are parsed by hand;
 //! anything with a zone offset falls back to chrono's RFC 3339 parser.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 /// Seconds in a day.
 pub const SECONDS_PER_DAY: i64 = 86_400;
@@ -69,16 +69,59 @@ fn digits(bytes: &[u8]) -> Option<u32> {
 
 /// Formats epoch seconds as RFC 3339 in UTC (`2024-03-05T14:22:10Z`).
 pub fn format_timestamp(seconds: i64) -> String {
-    DateTime::<Utc>::from_timestamp(seconds, 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|| seconds.to_string())
+    let Some(time) = DateTime::<Utc>::from_timestamp(seconds, 0) else {
+        return seconds.to_string();
+    };
+    let mut text = String::with_capacity(20);
+    if !push_date(&mut text, &time) {
+        return time.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    }
+    for (separator, value) in [
+        ('T', time.hour()),
+        (':', time.minute()),
+        (':', time.second()),
+    ] {
+        text.push(separator);
+        push_two_digits(&mut text, value);
+    }
+    text.push('Z');
+    text
 }
 
 /// Formats epoch seconds as a calendar date (`2024-03-05`).
 pub fn format_date(seconds: i64) -> String {
-    DateTime::<Utc>::from_timestamp(seconds, 0)
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| seconds.to_string())
+    let Some(time) = DateTime::<Utc>::from_timestamp(seconds, 0) else {
+        return seconds.to_string();
+    };
+    let mut text = String::with_capacity(10);
+    if !push_date(&mut text, &time) {
+        return time.format("%Y-%m-%d").to_string();
+    }
+    text
+}
+
+/// Writes `YYYY-MM-DD` for years 0–9999, the same text as chrono's `%Y-%m-%d` without parsing
+/// a format string on every call (answers and records carry two timestamps each); other years,
+/// which chrono writes with a sign, are left to chrono.
+fn push_date(text: &mut String, time: &DateTime<Utc>) -> bool {
+    let Ok(year) = u32::try_from(time.year()) else {
+        return false;
+    };
+    if year > 9999 {
+        return false;
+    }
+    push_two_digits(text, year / 100);
+    push_two_digits(text, year % 100);
+    text.push('-');
+    push_two_digits(text, time.month());
+    text.push('-');
+    push_two_digits(text, time.day());
+    true
+}
+
+fn push_two_digits(text: &mut String, value: u32) {
+    text.push(char::from(b'0' + (value / 10 % 10) as u8));
+    text.push(char::from(b'0' + (value % 10) as u8));
 }
 
 /// The current time in epoch seconds.
@@ -94,6 +137,7 @@ pub fn now_millis() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn parses_common_shapes() {
@@ -132,5 +176,40 @@ mod tests {
         let t = parse_timestamp("2025-11-23T08:00:00Z").expect("valid");
         assert_eq!(format_timestamp(t), "2025-11-23T08:00:00Z");
         assert_eq!(format_date(t), "2025-11-23");
+    }
+
+    #[test]
+    fn formats_the_edges_of_four_digit_years_as_chrono_does() {
+        for seconds in [
+            -62_167_219_201,
+            -62_167_219_200,
+            -1,
+            0,
+            253_402_300_799,
+            253_402_300_800,
+        ] {
+            let time = DateTime::<Utc>::from_timestamp(seconds, 0).expect("in range");
+            assert_eq!(
+                format_timestamp(seconds),
+                time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            );
+            assert_eq!(format_date(seconds), time.format("%Y-%m-%d").to_string());
+        }
+        assert_eq!(format_timestamp(i64::MAX), i64::MAX.to_string());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The hand-written formats agree with chrono's, for years 0-9999 and beyond.
+        #[test]
+        fn formats_as_chrono_does(seconds in prop_oneof![
+            -62_167_219_200i64..253_402_300_800,
+            -8_000_000_000_000i64..8_000_000_000_000,
+        ]) {
+            let time = DateTime::<Utc>::from_timestamp(seconds, 0).expect("in range");
+            prop_assert_eq!(format_timestamp(seconds), time.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            prop_assert_eq!(format_date(seconds), time.format("%Y-%m-%d").to_string());
+        }
     }
 }
