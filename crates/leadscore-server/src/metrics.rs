@@ -18,7 +18,7 @@ const BUCKETS: [f64; 12] = [
 /// Counters updated by the request middleware.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_nanos: AtomicU64,
@@ -119,7 +119,13 @@ impl Metrics {
     /// Counts one finished request.
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
         if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((route.to_owned(), status)).or_default() += 1;
+            // Looked up by reference first: a route seen before costs no allocation.
+            if !requests.contains_key(route) {
+                requests.insert(route.to_owned(), BTreeMap::new());
+            }
+            if let Some(by_status) = requests.get_mut(route) {
+                *by_status.entry(status).or_default() += 1;
+            }
         }
         let seconds = elapsed.as_secs_f64();
         if let Some(bucket) = BUCKETS.iter().position(|&b| seconds <= b) {
@@ -162,7 +168,10 @@ impl Metrics {
         let mut errors = 0;
         let mut requests = Vec::new();
         if let Ok(counts) = self.requests.lock() {
-            for ((route, status), count) in counts.iter() {
+            let pairs = counts
+                .iter()
+                .flat_map(|(route, by_status)| by_status.iter().map(move |(s, c)| (route, s, c)));
+            for (route, status, count) in pairs {
                 requests.push((
                     format!("{{route=\"{route}\",status=\"{status}\"}}"),
                     *count as f64,

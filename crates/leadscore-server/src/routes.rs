@@ -15,8 +15,9 @@ use leadscore_compare::live::ExperimentReport;
 use leadscore_compare::monitor::{MonitorReport, ValidMonitorParams};
 use leadscore_data::time;
 use leadscore_store::{
-    Cancellation, DayVolume, LeadHistory, OutcomeImport, ScoreMix, ScoreRecord, StoreError,
-    daily_volume, experiment_report_of, lead_history, monitor_database, record_outcomes, score_mix,
+    AnswerJson, Cancellation, DayVolume, LeadHistory, OutcomeImport, ScoreMix, ScoreRecord,
+    StoreError, daily_volume, experiment_report_of, lead_history, monitor_database,
+    record_outcomes, score_mix,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -64,10 +65,7 @@ pub(crate) async fn observe(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let started = Instant::now();
     let has_body = request
@@ -86,7 +84,8 @@ pub(crate) async fn observe(
     }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    state.metrics().observe(&route, status, elapsed);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    state.metrics().observe(route, status, elapsed);
     tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
 }
@@ -173,7 +172,7 @@ pub(crate) fn assign(state: &AppState, engine: &Engine, responses: &mut [ScoreRe
 pub(crate) fn record(
     state: &AppState,
     responses: &[ScoreResponse],
-    bodies: &[String],
+    bodies: &[AnswerJson],
     scored_at: &str,
 ) -> Result<(), ApiError> {
     state.metrics().scored(responses.len());
@@ -200,7 +199,7 @@ pub(crate) fn record(
 /// and what each webhook saw in them.
 pub(crate) fn score_records(
     responses: &[ScoreResponse],
-    bodies: Option<&[String]>,
+    bodies: Option<&[AnswerJson]>,
     scored_at: &str,
     signals: impl Fn(&leadscore_score::LeadScore) -> Vec<leadscore_store::WebhookSignal>,
 ) -> Vec<ScoreRecord> {
@@ -238,8 +237,8 @@ fn json_body(body: String) -> Response {
 }
 
 /// The JSON of an answer.
-pub(crate) fn to_json(response: &ScoreResponse) -> Result<String, ApiError> {
-    serde_json::to_string(response).map_err(ApiError::internal)
+pub(crate) fn to_json(response: &ScoreResponse) -> Result<AnswerJson, ApiError> {
+    AnswerJson::of(response).map_err(ApiError::internal)
 }
 
 /// Score one lead.
@@ -281,7 +280,7 @@ async fn score(
             &time::format_timestamp(now),
         )?;
     }
-    Ok(json_body(body))
+    Ok(json_body(body.into()))
 }
 
 /// Score many leads in one call.
@@ -345,10 +344,17 @@ async fn score_batch(
         record(&state, &results, &bodies, &time::format_timestamp(now))?;
     }
     // The shape of `BatchResponse`, from the bodies already written.
-    Ok(json_body(format!(
-        r#"{{"results":[{}]}}"#,
-        bodies.join(",")
-    )))
+    let mut batch =
+        String::with_capacity(bodies.iter().map(|b| b.as_str().len() + 1).sum::<usize>() + 16);
+    batch.push_str(r#"{"results":["#);
+    for (k, body) in bodies.iter().enumerate() {
+        if k > 0 {
+            batch.push(',');
+        }
+        batch.push_str(body.as_str());
+    }
+    batch.push_str("]}");
+    Ok(json_body(batch))
 }
 
 pub(crate) fn database(state: &AppState) -> Result<std::path::PathBuf, ApiError> {

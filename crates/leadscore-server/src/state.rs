@@ -1,7 +1,7 @@
 //! Server settings and shared state: the serving scorer (swapped atomically on reload), the
 //! scores recorder and the metrics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -253,9 +253,8 @@ struct Inner {
     report_slots: Arc<tokio::sync::Semaphore>,
     /// API keys and the console's sessions.
     keys: ApiKeys,
-    /// Column counts of scored leads not yet added to the database: (day, model, version,
-    /// column) → counts.
-    column_counts: Mutex<BTreeMap<(String, String, String, String), ColumnCounts>>,
+    /// Column counts of scored leads not yet added to the database, per day and model version.
+    column_counts: Mutex<Vec<DayCounts>>,
     /// Threshold webhooks, and the worker delivering their events.
     webhooks: Vec<Webhook>,
     dispatcher: Mutex<Option<Dispatcher>>,
@@ -411,7 +410,8 @@ impl AppState {
     }
 
     /// Counts the explicit columns of leads the served model scored at `scored_at`, against its
-    /// column profiles (for the monitor's input drift). Cheap: a few additions per column.
+    /// column profiles (for the monitor's input drift). Cheap: a few additions per column, and
+    /// nothing allocated once the day's counts exist.
     pub fn count_columns(&self, engine: &Engine, scores: &[&LeadScore], scored_at: &str) {
         let Some(model) = engine.scorer.model() else {
             return;
@@ -420,30 +420,24 @@ impl AppState {
         if profiles.is_empty() || self.0.config.db.is_none() {
             return;
         }
-        let day = scored_at.get(..10).unwrap_or(scored_at).to_owned();
-        let Ok(mut counts) = self.0.column_counts.lock() else {
+        let day = scored_at.get(..10).unwrap_or(scored_at);
+        let Ok(mut days) = self.0.column_counts.lock() else {
             return;
         };
+        let tally = DayCounts::find_or_add(&mut days, day, model.name(), model.version(), || {
+            profiles.iter().map(|p| p.column.clone()).collect()
+        });
         for score in scores
             .iter()
             .filter(|s| s.column_values.len() == profiles.len())
         {
-            for ((profile, encoder), &value) in profiles
+            for (((profile, encoder), &value), (_, counts)) in profiles
                 .iter()
                 .zip(&model.features().columns)
                 .zip(&score.column_values)
+                .zip(&mut tally.columns)
             {
-                let key = (
-                    day.clone(),
-                    model.name().to_owned(),
-                    model.version().to_owned(),
-                    profile.column.clone(),
-                );
-                profile.observe(
-                    value,
-                    encoder.levels.len() as f64,
-                    counts.entry(key).or_default(),
-                );
+                profile.observe(value, encoder.levels.len() as f64, counts);
             }
         }
     }
@@ -455,34 +449,81 @@ impl AppState {
             return Ok(());
         };
         let drained = match self.0.column_counts.lock() {
-            Ok(mut counts) => std::mem::take(&mut *counts),
+            Ok(mut days) => std::mem::take(&mut *days),
             Err(_) => return Ok(()),
         };
         if drained.is_empty() {
             return Ok(());
         }
         let days: Vec<ColumnDay> = drained
-            .into_iter()
-            .map(|((day, model, version, column), counts)| ColumnDay {
-                day,
-                model,
-                version,
-                column,
-                counts,
+            .iter()
+            .flat_map(|tally| {
+                tally.columns.iter().map(|(column, counts)| ColumnDay {
+                    day: tally.day.clone(),
+                    model: tally.model.clone(),
+                    version: tally.version.clone(),
+                    column: column.clone(),
+                    counts: counts.clone(),
+                })
             })
             .collect();
         let written = leadscore_store::add_column_counts(db, &days);
         if written.is_err() {
             // Keep them for the next flush rather than lose them.
-            if let Ok(mut counts) = self.0.column_counts.lock() {
-                for day in days {
-                    counts
-                        .entry((day.day, day.model, day.version, day.column))
-                        .or_default()
-                        .add(&day.counts);
+            if let Ok(mut days) = self.0.column_counts.lock() {
+                for kept in drained {
+                    let tally = DayCounts::find_or_add(
+                        &mut days,
+                        &kept.day,
+                        &kept.model,
+                        &kept.version,
+                        || kept.columns.iter().map(|(c, _)| c.clone()).collect(),
+                    );
+                    for ((_, counts), (_, more)) in tally.columns.iter_mut().zip(&kept.columns) {
+                        counts.add(more);
+                    }
                 }
             }
         }
         written
+    }
+}
+
+/// The column counts of one model version's scores on one day, one per profiled column, in the
+/// profiles' order.
+#[derive(Debug)]
+struct DayCounts {
+    day: String,
+    model: String,
+    version: String,
+    columns: Vec<(String, ColumnCounts)>,
+}
+
+impl DayCounts {
+    /// The counts of `day` and the model version among `days` (a day or two, a model or two),
+    /// added with zero counts for `columns` when new.
+    fn find_or_add<'a>(
+        days: &'a mut Vec<DayCounts>,
+        day: &str,
+        model: &str,
+        version: &str,
+        columns: impl FnOnce() -> Vec<String>,
+    ) -> &'a mut DayCounts {
+        let found = days
+            .iter()
+            .position(|t| t.day == day && t.model == model && t.version == version);
+        let at = found.unwrap_or_else(|| {
+            days.push(DayCounts {
+                day: day.to_owned(),
+                model: model.to_owned(),
+                version: version.to_owned(),
+                columns: columns()
+                    .into_iter()
+                    .map(|column| (column, ColumnCounts::default()))
+                    .collect(),
+            });
+            days.len() - 1
+        });
+        &mut days[at]
     }
 }

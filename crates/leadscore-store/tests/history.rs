@@ -3,7 +3,7 @@
 
 use leadscore_compare::live::{Decision, Policy};
 use leadscore_store::{
-    Cancellation, OutcomeRecord, OutcomeValue, Recorder, ScoreRecord, daily_volume,
+    AnswerJson, Cancellation, OutcomeRecord, OutcomeValue, Recorder, ScoreRecord, daily_volume,
     experiment_weeks, lead_history, record_outcomes, score_mix,
 };
 
@@ -23,7 +23,9 @@ fn record(lead: &str, at: &str, tier: &str, grade: &str, mql: bool, arm: &str) -
             routed: mql,
             policy: Policy::PointsThreshold,
         }],
-        answer: Some(format!(r#"{{"lead_id":"{lead}","tier":"{tier}"}}"#)),
+        answer: Some(
+            AnswerJson::parse(format!(r#"{{"lead_id":"{lead}","tier":"{tier}"}}"#)).expect("JSON"),
+        ),
         shadow: None,
         signals: Vec::new(),
     }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use leadscore_compare::live::{Decision, Policy};
-use leadscore_store::{Recorder, ScoreRecord, journal_path, open};
+use leadscore_store::{AnswerJson, Recorder, ScoreRecord, journal_path, open};
 
 fn record(lead: &str) -> ScoreRecord {
     ScoreRecord {
@@ -21,7 +21,7 @@ fn record(lead: &str) -> ScoreRecord {
             routed: true,
             policy: Policy::ModelTopShare,
         }],
-        answer: Some(r#"{"probability":0.25}"#.to_owned()),
+        answer: Some(AnswerJson::parse(r#"{"probability":0.25}"#.to_owned()).expect("JSON")),
         shadow: None,
         signals: Vec::new(),
     }
