@@ -139,6 +139,15 @@ impl LinearEncoder {
             .collect()
     }
 
+    /// The design columns of each input feature, in order: one range per feature.
+    pub fn column_ranges(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        self.features.iter().scan(0, |start, feature| {
+            let columns = *start..*start + feature.width();
+            *start = columns.end;
+            Some(columns)
+        })
+    }
+
     /// Writes the design row of one feature row into `out` (length [`Self::width`]).
     pub fn encode_row(&self, row: &[f64], out: &mut [f64]) {
         let mut cursor = 0;
@@ -240,6 +249,7 @@ mod tests {
         let encoder = LinearEncoder::fit(x.view(), &features);
         assert_eq!(encoder.width(), 2 + 4);
         assert_eq!(encoder.column_features(), [0, 0, 1, 1, 1, 1]);
+        assert_eq!(encoder.column_ranges().collect::<Vec<_>>(), [0..2, 2..6]);
         let design = encoder.encode(x.view());
         assert_eq!(design.row(0).to_vec(), [-1.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
         assert_eq!(design.row(1).to_vec(), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);

@@ -484,14 +484,10 @@ impl FittedLogistic {
     pub fn contributions(&self, row: &[f64], phi: &mut [f64]) -> f64 {
         let mut design = vec![0.0; self.encoder.width()];
         self.encoder.encode_row(row, &mut design);
-        for ((feature, &w), (&z, &mean)) in self
-            .encoder
-            .column_features()
-            .into_iter()
-            .zip(&self.coefficients)
-            .zip(design.iter().zip(&self.design_means))
-        {
-            phi[feature] += w * (z - mean);
+        for (feature, columns) in self.encoder.column_ranges().enumerate() {
+            for k in columns {
+                phi[feature] += self.coefficients[k] * (design[k] - self.design_means[k]);
+            }
         }
         self.intercept + dot(&self.coefficients, &self.design_means)
     }

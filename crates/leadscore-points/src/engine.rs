@@ -144,12 +144,15 @@ impl<'a, 'v> LeadView<'a, 'v> {
             Condition::Field { field, condition } => {
                 let value = (self.attribute)(field);
                 field_matches(condition, value).then(|| {
-                    let shown = match value {
-                        Value::Missing => "missing".to_owned(),
-                        Value::Number(n) => leadscore_data::format_number(n),
-                        Value::Text(t) => t.trim().to_owned(),
-                    };
-                    (rule.points, format!("{field} = {shown}"))
+                    let mut detail = String::with_capacity(field.len() + 24);
+                    detail.push_str(field);
+                    detail.push_str(" = ");
+                    match value {
+                        Value::Missing => detail.push_str("missing"),
+                        Value::Number(n) => detail.push_str(&leadscore_data::format_number(n)),
+                        Value::Text(t) => detail.push_str(t.trim()),
+                    }
+                    (rule.points, detail)
                 })
             }
             Condition::Event(event) => {
@@ -298,14 +301,12 @@ fn with_table_views<'t, T>(
 /// Fit grade A–D and, when graded, engagement 1–4 from subtotals.
 fn grade(cuts: &GradeCuts, fit: f64, engagement: f64) -> String {
     let step = |cuts: &[f64; 3], value: f64| cuts.iter().take_while(|&&c| value < c).count();
-    let letter = (b'A' + step(&cuts.fit, fit) as u8) as char;
-    match &cuts.engagement {
-        Some(engagement_cuts) => {
-            let digit = (b'1' + step(engagement_cuts, engagement) as u8) as char;
-            format!("{letter}{digit}")
-        }
-        None => letter.to_string(),
+    let mut grade = String::with_capacity(2);
+    grade.push((b'A' + step(&cuts.fit, fit) as u8) as char);
+    if let Some(engagement_cuts) = &cuts.engagement {
+        grade.push((b'1' + step(engagement_cuts, engagement) as u8) as char);
     }
+    grade
 }
 
 /// Grade cut points learned from closed leads' subtotals: A (and 1) holds at most the top

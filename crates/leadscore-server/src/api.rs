@@ -15,22 +15,29 @@ use crate::state::{Engine, RequestLimits};
 
 impl RequestLimits {
     /// An id: not empty, not longer than the limit.
-    fn id(&self, field: &str, id: &str) -> Result<(), ApiError> {
+    fn id(&self, field: impl Fn() -> String, id: &str) -> Result<(), ApiError> {
         if id.trim().is_empty() {
-            return Err(ApiError::field(field, "must not be empty"));
+            return Err(ApiError::field(field(), "must not be empty"));
         }
         bounded(field, id.len(), self.max_id_bytes, "bytes")
     }
 
-    fn text(&self, field: &str, text: &str) -> Result<(), ApiError> {
+    fn text(&self, field: impl FnOnce() -> String, text: &str) -> Result<(), ApiError> {
         bounded(field, text.len(), self.max_text_bytes, "bytes")
     }
 }
 
-fn bounded(field: &str, size: usize, limit: usize, unit: &str) -> Result<(), ApiError> {
+/// Checks a size against its limit; `field` names the field in the error (written only then:
+/// a request has a dozen fields to check).
+fn bounded(
+    field: impl FnOnce() -> String,
+    size: usize,
+    limit: usize,
+    unit: &str,
+) -> Result<(), ApiError> {
     if size > limit {
         return Err(ApiError::field(
-            field,
+            field(),
             format!("{size} {unit}; the limit is {limit}"),
         ));
     }
@@ -125,9 +132,9 @@ impl OutcomesRequest {
     /// an amount (if any) above 0 on a won deal.
     pub fn validate(&self, limits: &RequestLimits) -> Result<(), ApiError> {
         for (index, outcome) in self.outcomes.iter().enumerate() {
-            limits.id(&format!("outcomes[{index}].lead_id"), &outcome.lead_id)?;
+            limits.id(|| format!("outcomes[{index}].lead_id"), &outcome.lead_id)?;
             if let Some(closed) = &outcome.closed_at {
-                parse_time(closed, &format!("outcomes[{index}].closed_at"))?;
+                parse_time(closed, || format!("outcomes[{index}].closed_at"))?;
             }
             if let Some(problem) = outcome.problem() {
                 return Err(ApiError::field(
@@ -155,11 +162,11 @@ pub struct PreparedLead<'r> {
     pub warnings: Vec<String>,
 }
 
-fn parse_time(text: &str, field: &str) -> Result<i64, ApiError> {
-    bounded(field, text.len(), MAX_TIME_BYTES, "bytes")?;
+fn parse_time(text: &str, field: impl Fn() -> String) -> Result<i64, ApiError> {
+    bounded(&field, text.len(), MAX_TIME_BYTES, "bytes")?;
     time::parse_timestamp(text).ok_or_else(|| {
         ApiError::field(
-            field,
+            field(),
             format!(
                 "cannot read `{text}` as a date or time; use 2025-07-01 or 2025-07-01T12:00:00Z"
             ),
@@ -219,14 +226,19 @@ pub fn prepare<'r>(
     request: &'r ScoreRequest,
     now: i64,
 ) -> Result<PreparedLead<'r>, ApiError> {
-    limits.id("lead_id", &request.lead_id)?;
+    limits.id(|| "lead_id".to_owned(), &request.lead_id)?;
     bounded(
-        "attributes",
+        || "attributes".to_owned(),
         request.attributes.len(),
         limits.max_attributes,
         "attributes",
     )?;
-    bounded("events", request.events.len(), limits.max_events, "events")?;
+    bounded(
+        || "events".to_owned(),
+        request.events.len(),
+        limits.max_events,
+        "events",
+    )?;
     let mut warnings: Vec<String> = request
         .unknown
         .keys()
@@ -234,7 +246,7 @@ pub fn prepare<'r>(
         .collect();
     let mut input = LeadInput {
         as_of: match &request.as_of {
-            Some(text) => parse_time(text, "as_of")?,
+            Some(text) => parse_time(text, || "as_of".to_owned())?,
             None => now,
         },
         ..LeadInput::default()
@@ -248,7 +260,7 @@ pub fn prepare<'r>(
             continue;
         }
         if let serde_json::Value::String(text) = value {
-            limits.text(&format!("attributes.{name}"), text)?;
+            limits.text(|| format!("attributes.{name}"), text)?;
         }
         input
             .attributes
@@ -259,7 +271,7 @@ pub fn prepare<'r>(
         if event.event_type.trim().is_empty() {
             return Err(ApiError::field(field("type"), "must not be empty"));
         }
-        limits.text(&field("type"), &event.event_type)?;
+        limits.text(|| field("type"), &event.event_type)?;
         warnings.extend(
             event
                 .unknown
@@ -270,7 +282,7 @@ pub fn prepare<'r>(
             return Err(ApiError::field(field("value"), "must be a finite number"));
         }
         input.events.push(LeadEvent {
-            timestamp: parse_time(&event.timestamp, &field("timestamp"))?,
+            timestamp: parse_time(&event.timestamp, || field("timestamp"))?,
             event_type: event.event_type.as_str(),
             value: event.value,
         });
