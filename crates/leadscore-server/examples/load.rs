@@ -11,6 +11,16 @@
 //! ```
 //! Options: `--rules FILE` (default data/starter-rules.toml), `--seconds N` per target (default
 //! 5), `--connections N` keep-alive clients (default 8).
+//!
+//! `--in-process N` sends N requests per model through the router itself instead (no sockets,
+//! one at a time, scores recorded with their answers) and prints the time per request. Under
+//! `valgrind --tool=callgrind` it counts instructions per request, a figure the machine's load
+//! does not move; subtract a run with `--in-process 1` for the start-up:
+//!
+//! ```sh
+//! valgrind --tool=callgrind target/release/examples/load \
+//!     --model tests/fixtures/golden-logistic.json --in-process 20000
+//! ```
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,6 +127,7 @@ struct Options {
     rules: Option<PathBuf>,
     seconds: u64,
     connections: usize,
+    in_process: Option<usize>,
 }
 
 fn options() -> Options {
@@ -125,6 +136,7 @@ fn options() -> Options {
         rules: Some(PathBuf::from("data/starter-rules.toml")),
         seconds: 5,
         connections: 8,
+        in_process: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -135,6 +147,7 @@ fn options() -> Options {
             "--rules" => options.rules = Some(value.into()),
             "--seconds" => options.seconds = value.parse().unwrap_or(5),
             "--connections" => options.connections = value.parse().unwrap_or(8),
+            "--in-process" => options.in_process = value.parse().ok(),
             other => eprintln!("ignoring unknown option {other}"),
         }
     }
@@ -239,10 +252,52 @@ async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Op
     }
 }
 
+/// Sends `requests` single-lead requests through the router of a server keeping its scores in
+/// `db`, one after the other; prints the time per request.
+async fn in_process(model: &std::path::Path, rules: Option<PathBuf>, db: PathBuf, requests: usize) {
+    let state = AppState::new(ServerConfig {
+        model: Some(model.to_owned()),
+        rules,
+        db: Some(db),
+        ..ServerConfig::default()
+    })
+    .expect("model loads");
+    let router = app(state.clone());
+    let bodies = lead_bodies();
+    let started = Instant::now();
+    for body in bodies.iter().cycle().take(requests) {
+        let request = axum::http::Request::post("/v1/score")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.clone()))
+            .expect("request");
+        let response = tower::ServiceExt::oneshot(router.clone(), request)
+            .await
+            .expect("infallible");
+        assert!(response.status().is_success(), "{}", response.status());
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("answer");
+    }
+    let elapsed = started.elapsed();
+    state.close();
+    println!(
+        "{}: {requests} requests in process, {:.1} µs each",
+        model.display(),
+        elapsed.as_secs_f64() * 1e6 / requests.max(1) as f64
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let options = options();
     let db = tempfile::tempdir().expect("temp dir");
+    if let Some(requests) = options.in_process {
+        for (k, model) in options.models.iter().enumerate() {
+            let file = db.path().join(format!("in-process-{k}.db"));
+            in_process(model, options.rules.clone(), file, requests).await;
+        }
+        return;
+    }
     let bare = Router::new().route(
         "/v1/score",
         post(|| async { axum::Json(serde_json::json!({"probability": 0.5})) }),
