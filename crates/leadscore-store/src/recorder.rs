@@ -66,9 +66,9 @@ pub struct ScoreRecord {
 }
 
 /// The JSON text of an answer as it was sent. The journal holds it as JSON, not as a string of
-/// JSON: escaping every quote of a 1.3 KB answer cost more than writing the answer itself (a
-/// seventh of a logistic score's instructions). Journals written when it was a string still
-/// read.
+/// JSON: escaping every quote of a 1.3 KB answer cost more than writing the answer itself (an
+/// eighth of a logistic score's instructions, recording included). Journals written when it was
+/// a string still read.
 #[derive(Debug, Clone)]
 pub struct AnswerJson(Box<RawValue>);
 
