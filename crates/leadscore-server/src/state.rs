@@ -471,18 +471,7 @@ impl AppState {
         if written.is_err() {
             // Keep them for the next flush rather than lose them.
             if let Ok(mut days) = self.0.column_counts.lock() {
-                for kept in drained {
-                    let tally = DayCounts::find_or_add(
-                        &mut days,
-                        &kept.day,
-                        &kept.model,
-                        &kept.version,
-                        || kept.columns.iter().map(|(c, _)| c.clone()).collect(),
-                    );
-                    for ((_, counts), (_, more)) in tally.columns.iter_mut().zip(&kept.columns) {
-                        counts.add(more);
-                    }
-                }
+                DayCounts::add_back(&mut days, drained);
             }
         }
         written
@@ -525,5 +514,51 @@ impl DayCounts {
             days.len() - 1
         });
         &mut days[at]
+    }
+
+    /// Adds counts taken out of `days` (a flush that failed) back in, beside those counted since.
+    fn add_back(days: &mut Vec<DayCounts>, kept: Vec<DayCounts>) {
+        for kept in kept {
+            let tally = Self::find_or_add(days, &kept.day, &kept.model, &kept.version, || {
+                kept.columns.iter().map(|(c, _)| c.clone()).collect()
+            });
+            for ((_, counts), (_, more)) in tally.columns.iter_mut().zip(&kept.columns) {
+                counts.add(more);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(days: &mut Vec<DayCounts>, day: &str, column: usize, rows: u64) {
+        let tally = DayCounts::find_or_add(days, day, "m", "v1", || {
+            vec!["industry".to_owned(), "revenue".to_owned()]
+        });
+        tally.columns[column].1.rows += rows;
+    }
+
+    /// Counts of a failed flush go back beside those counted meanwhile: added column by column
+    /// to the same day's, kept apart for another day.
+    #[test]
+    fn counts_of_a_failed_flush_are_added_back() {
+        let mut days = Vec::new();
+        count(&mut days, "2026-12-01", 0, 2);
+        count(&mut days, "2026-12-01", 1, 5);
+        count(&mut days, "2026-11-30", 0, 7);
+        assert_eq!(days.len(), 2, "one tally per day");
+        let drained = std::mem::take(&mut days);
+        count(&mut days, "2026-12-01", 0, 1);
+        DayCounts::add_back(&mut days, drained);
+        let rows = |days: &[DayCounts], day: &str| -> Vec<u64> {
+            let tally = days.iter().find(|t| t.day == day).expect("day");
+            tally.columns.iter().map(|(_, c)| c.rows).collect()
+        };
+        assert_eq!(days.len(), 2);
+        assert_eq!(rows(&days, "2026-12-01"), [3, 5]);
+        assert_eq!(rows(&days, "2026-11-30"), [7, 0]);
+        assert_eq!(days[0].columns[1].0, "revenue");
     }
 }
