@@ -15,29 +15,41 @@ use crate::state::{Engine, RequestLimits};
 
 impl RequestLimits {
     /// An id: not empty, not longer than the limit.
-    fn id(&self, field: impl Fn() -> String, id: &str) -> Result<(), ApiError> {
+    fn id(&self, field: impl FieldName + Copy, id: &str) -> Result<(), ApiError> {
         if id.trim().is_empty() {
-            return Err(ApiError::field(field(), "must not be empty"));
+            return Err(ApiError::field(field.name(), "must not be empty"));
         }
         bounded(field, id.len(), self.max_id_bytes, "bytes")
     }
 
-    fn text(&self, field: impl FnOnce() -> String, text: &str) -> Result<(), ApiError> {
+    fn text(&self, field: impl FieldName, text: &str) -> Result<(), ApiError> {
         bounded(field, text.len(), self.max_text_bytes, "bytes")
     }
 }
 
-/// Checks a size against its limit; `field` names the field in the error (written only then:
-/// a request has a dozen fields to check).
-fn bounded(
-    field: impl FnOnce() -> String,
-    size: usize,
-    limit: usize,
-    unit: &str,
-) -> Result<(), ApiError> {
+/// A field's name in an error: a name, or a closure writing one, called only when there is an
+/// error (a request has a dozen fields to check, most of them named with an index).
+trait FieldName {
+    fn name(self) -> String;
+}
+
+impl FieldName for &str {
+    fn name(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl<F: FnOnce() -> String> FieldName for F {
+    fn name(self) -> String {
+        self()
+    }
+}
+
+/// Checks a size against its limit.
+fn bounded(field: impl FieldName, size: usize, limit: usize, unit: &str) -> Result<(), ApiError> {
     if size > limit {
         return Err(ApiError::field(
-            field(),
+            field.name(),
             format!("{size} {unit}; the limit is {limit}"),
         ));
     }
@@ -162,11 +174,11 @@ pub struct PreparedLead<'r> {
     pub warnings: Vec<String>,
 }
 
-fn parse_time(text: &str, field: impl Fn() -> String) -> Result<i64, ApiError> {
-    bounded(&field, text.len(), MAX_TIME_BYTES, "bytes")?;
+fn parse_time(text: &str, field: impl FieldName + Copy) -> Result<i64, ApiError> {
+    bounded(field, text.len(), MAX_TIME_BYTES, "bytes")?;
     time::parse_timestamp(text).ok_or_else(|| {
         ApiError::field(
-            field(),
+            field.name(),
             format!(
                 "cannot read `{text}` as a date or time; use 2025-07-01 or 2025-07-01T12:00:00Z"
             ),
@@ -226,19 +238,14 @@ pub fn prepare<'r>(
     request: &'r ScoreRequest,
     now: i64,
 ) -> Result<PreparedLead<'r>, ApiError> {
-    limits.id(|| "lead_id".to_owned(), &request.lead_id)?;
+    limits.id("lead_id", &request.lead_id)?;
     bounded(
-        || "attributes".to_owned(),
+        "attributes",
         request.attributes.len(),
         limits.max_attributes,
         "attributes",
     )?;
-    bounded(
-        || "events".to_owned(),
-        request.events.len(),
-        limits.max_events,
-        "events",
-    )?;
+    bounded("events", request.events.len(), limits.max_events, "events")?;
     let mut warnings: Vec<String> = request
         .unknown
         .keys()
@@ -246,7 +253,7 @@ pub fn prepare<'r>(
         .collect();
     let mut input = LeadInput {
         as_of: match &request.as_of {
-            Some(text) => parse_time(text, || "as_of".to_owned())?,
+            Some(text) => parse_time(text, "as_of")?,
             None => now,
         },
         ..LeadInput::default()
