@@ -113,9 +113,10 @@ impl<'de> Deserialize<'de> for AnswerJson {
         if !raw.get().starts_with('"') {
             return Ok(Self(raw));
         }
-        // Written by an older version: a string holding the JSON.
+        // Written by an older version: a string holding the JSON. A string holding anything
+        // else stays a string rather than cost the record its score.
         let text: String = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
-        Self::parse(text).map_err(serde::de::Error::custom)
+        Ok(Self::parse(text).unwrap_or(Self(raw)))
     }
 }
 
@@ -678,7 +679,7 @@ mod tests {
     }
 
     /// The journal holds an answer as JSON, reads it back as the same text, and still reads the
-    /// string of JSON older versions wrote.
+    /// string of JSON older versions wrote (or, not JSON, keeps it as a string).
     #[test]
     fn answers_are_journaled_as_json_and_older_strings_still_read() {
         let answer = r#"{"lead_id":"L\"1","reasons":[{"text":"é, \u2028"}],"probability":0.25}"#;
@@ -715,7 +716,13 @@ mod tests {
 
         assert!(AnswerJson::parse("{\"cut\":".to_owned()).is_err());
         let not_json = line.replace(&format!(r#""answer":{answer}"#), r#""answer":"{\"cut\":""#);
-        assert!(serde_json::from_str::<ScoreRecord>(&not_json).is_err());
+        let kept: ScoreRecord = serde_json::from_str(&not_json).expect("the score is kept");
+        assert_eq!(kept.probability, record.probability);
+        assert_eq!(
+            kept.answer.as_ref().map(AnswerJson::as_str),
+            Some(r#""{\"cut\":""#),
+            "an older answer that is not JSON stays a string"
+        );
     }
 
     #[test]
