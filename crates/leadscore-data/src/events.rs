@@ -17,7 +17,7 @@ use crate::error::{DataError, Location, Position};
 use crate::leads::{LeadIdIndex, LeadsTable};
 use crate::table::{RawTable, open_delimited};
 use crate::time::parse_timestamp;
-use crate::value::{MissingTokens, NumberError, parse_number};
+use crate::value::{MissingTokens, NumberError, parse_number, trim_cell};
 
 /// How to read an events file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,7 +318,7 @@ impl<'a> LogBuilder<'a> {
 
     /// The code of event type `event_type` (trimmed), new types numbered as they come.
     fn type_code(&mut self, event_type: &str) -> u32 {
-        self.types.code(event_type.trim())
+        self.types.code(trim_cell(event_type))
     }
 
     /// Adds an event whose type is coded already; one of an unknown lead is counted, not kept.
@@ -491,7 +491,7 @@ fn parse_event_cells<'c>(
     let value = match columns.value.map(&cell) {
         None => f64::NAN,
         Some(text) if options.missing.is_missing(text) => f64::NAN,
-        Some(text) => match parse_number(text.trim()) {
+        Some(text) => match parse_number(trim_cell(text)) {
             Ok(v) => v,
             Err(NumberError::NotANumber) => {
                 return Err(DataError::BadNumber {
@@ -626,7 +626,7 @@ impl ParsedEvents {
         self.types = TypeNames::default();
         self.error = None;
         ids.get_many(
-            (0..block.len()).map(|record| block.cell(record, columns.lead_id).trim()),
+            (0..block.len()).map(|record| trim_cell(block.cell(record, columns.lead_id))),
             &mut self.leads,
         );
         for (record, &lead) in self.leads.iter().enumerate() {
@@ -650,7 +650,7 @@ impl ParsedEvents {
                 None => 0,
                 Some(_) => self
                     .types
-                    .code(block.cell(record, columns.event_type).trim()),
+                    .code(trim_cell(block.cell(record, columns.event_type))),
             };
             self.events.push((
                 lead,
@@ -701,7 +701,7 @@ fn read_raw(
         let lead_ids: Vec<Cow<'_, str>> =
             rows.clone().map(|row| cell(columns.lead_id, row)).collect();
         leads.clear();
-        ids.get_many(lead_ids.iter().map(|id| id.trim()), &mut leads);
+        ids.get_many(lead_ids.iter().map(|id| trim_cell(id)), &mut leads);
         for ((row, lead_id), &lead) in rows.zip(&lead_ids).zip(&leads) {
             // Only the cells an event reads are made text; a text cell is not copied.
             let timestamp_text = cell(columns.timestamp, row);

@@ -36,4 +36,6 @@ pub use output::{OutputValues, TableSink, output_frame, write_table, write_table
 pub use sniff::sniff_separator;
 pub use split::{Folds, SplitKind, Validation, hold_out, validation_folds};
 pub use table::{FileFormat, UNNAMED_PREFIX, format_number, format_rounded, push_fixed};
-pub use value::{ColumnKind, MissingTokens, NumberError, TextRule, Value, parse_number, read_cell};
+pub use value::{
+    ColumnKind, MissingTokens, NumberError, TextRule, Value, parse_number, read_cell, trim_cell,
+};

@@ -59,10 +59,47 @@ pub fn parse_number(text: &str) -> Result<f64, NumberError> {
     }
 }
 
+/// `text.trim()`: the same Unicode whitespace removed, without walking the text when its first
+/// and last bytes are printable ASCII, as in almost every cell of a file, where trimming would
+/// remove nothing.
+pub fn trim_cell(text: &str) -> &str {
+    let printable = |byte: Option<&u8>| byte.is_some_and(|&b| b > b' ' && b < 0x7F);
+    let bytes = text.as_bytes();
+    if printable(bytes.first()) && printable(bytes.last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 /// Placeholders that mean "no value" (compared after trimming, case-insensitively).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct MissingTokens(Vec<String>);
+#[serde(from = "Vec<String>", into = "Vec<String>")]
+pub struct MissingTokens {
+    tokens: Vec<String>,
+    /// Bit `n` set when a token is `n` bytes long (bit 63: 63 or more): a cell of any other
+    /// length, as most ids, dates and numbers are, is answered without comparing text.
+    lengths: u64,
+}
+
+/// The bit of [`MissingTokens::lengths`] for text of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
+impl From<Vec<String>> for MissingTokens {
+    /// The tokens of a saved list, as they were saved.
+    fn from(tokens: Vec<String>) -> Self {
+        let lengths = tokens.iter().fold(0, |bits, t| bits | length_bit(t.len()));
+        Self { tokens, lengths }
+    }
+}
+
+impl From<MissingTokens> for Vec<String> {
+    fn from(missing: MissingTokens) -> Self {
+        missing.tokens
+    }
+}
 
 impl Default for MissingTokens {
     /// Empty cells plus the placeholders CRMs and spreadsheets write: `NA`, `N/A`, `NaN`, `null`,
@@ -82,18 +119,22 @@ impl MissingTokens {
                 list.push(token);
             }
         }
-        Self(list)
+        Self::from(list)
     }
 
     /// Whether a (trimmed) cell is a missing-value placeholder.
     pub fn is_missing(&self, text: &str) -> bool {
-        let text = text.trim();
-        self.0.iter().any(|token| token.eq_ignore_ascii_case(text))
+        let text = trim_cell(text);
+        self.lengths & length_bit(text.len()) != 0
+            && self
+                .tokens
+                .iter()
+                .any(|token| token.eq_ignore_ascii_case(text))
     }
 
     /// The tokens, lower-cased.
     pub fn tokens(&self) -> &[String] {
-        &self.0
+        &self.tokens
     }
 }
 
@@ -110,7 +151,7 @@ pub fn read_cell<'a>(
     if missing.is_missing(text) {
         return Ok(Value::Missing);
     }
-    let text = text.trim();
+    let text = trim_cell(text);
     match kind {
         Some(ColumnKind::Numeric) => parse_number(text).map(Value::Number),
         Some(ColumnKind::Categorical) => Ok(Value::Text(text)),
@@ -141,8 +182,15 @@ impl TextRule {
 
     /// The canonical form of a level.
     pub fn normalize<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let text = text.trim();
-        if self.fold_case && text.chars().any(char::is_uppercase) {
+        let text = trim_cell(text);
+        let has_upper = || {
+            if text.is_ascii() {
+                text.bytes().any(|b| b.is_ascii_uppercase())
+            } else {
+                text.chars().any(char::is_uppercase)
+            }
+        };
+        if self.fold_case && has_upper() {
             Cow::Owned(text.to_lowercase())
         } else {
             Cow::Borrowed(text)
@@ -176,6 +224,21 @@ mod tests {
     }
 
     #[test]
+    fn missing_tokens_of_any_length_are_found_and_saved_as_a_list() {
+        let long = "x".repeat(70);
+        let tokens = MissingTokens::new([long.as_str(), "unknown"]);
+        assert!(tokens.is_missing(&long.to_uppercase()));
+        assert!(!tokens.is_missing(&"x".repeat(69)));
+        assert!(!tokens.is_missing(&"x".repeat(71)));
+        assert!(tokens.is_missing(" UNKNOWN\u{a0}"));
+        let saved = serde_json::to_string(&tokens).expect("serialize");
+        assert_eq!(saved, format!(r#"["","{long}","unknown"]"#));
+        let read: MissingTokens = serde_json::from_str(&saved).expect("deserialize");
+        assert_eq!(read, tokens);
+        assert!(read.is_missing(&long));
+    }
+
+    #[test]
     fn one_rule_reads_cells_of_every_kind() {
         let tokens = MissingTokens::default();
         assert_eq!(
@@ -196,6 +259,34 @@ mod tests {
         );
         assert_eq!(read_cell("3", None, &tokens), Ok(Value::Number(3.0)));
         assert_eq!(read_cell("x", None, &tokens), Ok(Value::Text("x")));
+    }
+
+    #[test]
+    fn cells_are_trimmed_as_str_trim_trims() {
+        for text in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "\u{a0}x\u{a0}",
+            "x\u{3000}",
+            "\tx",
+            "x\u{1}",
+            "\u{85}",
+            "é",
+            " é",
+            "\u{7f}",
+            "~",
+        ] {
+            assert_eq!(trim_cell(text), text.trim(), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_cell_is_trimmed_as_str_trim_trims(text in "\\PC*|[ \t\u{a0}\u{3000}a-z]{0,6}") {
+            proptest::prop_assert_eq!(trim_cell(&text), text.trim());
+        }
     }
 
     #[test]
