@@ -6,9 +6,9 @@
 //! following the reader's quoting rules (a quoted cell may hold line ends). Records keep their
 //! physical line numbers, and a block's first defect (a ragged row, invalid UTF-8) is kept after
 //! its good records, so a caller walking blocks in order meets defects in file order. A block of
-//! plain records (no quotes, no carriage returns, valid UTF-8, no ragged row) is split at line
-//! feeds and delimiters directly, which reads it as the CSV reader does in a fraction of the
-//! time; any other block goes through the CSV reader.
+//! plain records (no quotes, carriage returns or empty lines, valid UTF-8, no ragged row) is
+//! split at line feeds and delimiters directly, which reads it as the CSV reader does in a
+//! fraction of the time; any other block goes through the CSV reader.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -27,6 +27,8 @@ const GROUP_BLOCKS: usize = 8;
 /// A run of whole records: their cells, one after another, and each record's line.
 #[derive(Debug, Default)]
 pub(crate) struct RecordBlock {
+    /// The cells, each followed by one byte that is not part of it (a plain block's own
+    /// delimiters and line feeds, copied at once).
     text: String,
     /// End of each cell in `text`; `fields` cells per record.
     ends: Vec<usize>,
@@ -47,7 +49,7 @@ impl RecordBlock {
     /// Cell `field` of record `record`, untrimmed.
     pub fn cell(&self, record: usize, field: usize) -> &str {
         let at = record * self.fields + field;
-        let start = if at == 0 { 0 } else { self.ends[at - 1] };
+        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
         &self.text[start..self.ends[at]]
     }
 
@@ -177,7 +179,7 @@ impl RecordBlocks {
 
 /// Number of line feeds in `bytes`: the CSV reader counts lines by them.
 fn line_ends(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// Where the record the CSV reader places at byte `position` of `bytes` starts on the page: the
@@ -196,8 +198,8 @@ fn record_start(bytes: &[u8], position: u64) -> usize {
 /// line feed ending a record, as the CSV reader (double-quoted cells, `""` for a quote) reads
 /// it; 0 when there is none.
 fn whole_records_len(bytes: &[u8], delimiter: u8) -> usize {
-    let last_line_end = || bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    if !bytes.contains(&b'"') {
+    let last_line_end = || memchr::memrchr(b'\n', bytes).map_or(0, |p| p + 1);
+    if memchr::memchr(b'"', bytes).is_none() {
         return last_line_end();
     }
     #[derive(Clone, Copy)]
@@ -234,19 +236,21 @@ impl RecordBlock {
         self.lines.clear();
     }
 
-    /// Parses a block of plain records (valid UTF-8 without quotes or carriage returns, every
-    /// record of `self.fields` cells) into this emptied block by splitting it at line feeds and delimiters, which is how
-    /// the CSV reader reads such records, empty lines skipped; `false`, with nothing kept, for
-    /// any other block, which the CSV reader then reads and whose defect it reports.
+    /// Parses a block of plain records (valid UTF-8 without quotes, carriage returns or empty
+    /// lines, every record of `self.fields` cells) into this emptied block by copying it whole
+    /// and noting where its line feeds and delimiters are, which is how the CSV reader reads
+    /// such records; `false`, with nothing kept, for any other block, which the CSV reader then
+    /// reads (skipping empty lines) and whose defect it reports.
     fn parse_plain(&mut self, bytes: &[u8], delimiter: u8, first_line: u64) -> bool {
-        if !delimiter.is_ascii() || bytes.contains(&b'"') || bytes.contains(&b'\r') {
+        if !delimiter.is_ascii() || memchr::memchr2(b'"', b'\r', bytes).is_some() {
             return false;
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
             return false;
         };
+        self.text.push_str(text);
         let mut line = first_line;
-        let (mut record_start, mut cell_start, mut cells) = (0, 0, 0);
+        let (mut record_start, mut cells) = (0, 0);
         // The positions of every delimiter and line feed, then the end of a last record without
         // a line feed.
         let stops = memchr::memchr2_iter(delimiter, b'\n', bytes).chain(
@@ -256,24 +260,19 @@ impl RecordBlock {
                 .then_some(bytes.len()),
         );
         for stop in stops {
-            self.text.push_str(&text[cell_start..stop]);
-            self.ends.push(self.text.len());
+            self.ends.push(stop);
             cells += 1;
-            cell_start = stop + 1;
             if stop < bytes.len() && bytes[stop] == delimiter {
                 continue;
             }
-            if stop == record_start {
-                // An empty line: no record (its one cell is empty).
-                self.ends.pop();
-            } else if cells != self.fields {
+            // An empty line is no record, and a cell does not start one byte after the last.
+            if stop == record_start || cells != self.fields {
                 self.clear_records();
                 return false;
-            } else {
-                self.lines.push(line);
             }
+            self.lines.push(line);
             cells = 0;
-            record_start = cell_start;
+            record_start = stop + 1;
             line += 1;
         }
         true
@@ -326,6 +325,7 @@ impl RecordBlock {
                 };
                 self.text.push_str(cell);
                 self.ends.push(self.text.len());
+                self.text.push(',');
             }
             self.lines.push(line);
         }

@@ -3,7 +3,7 @@
 //! Event logs hold millions of timestamps, so the common ISO 8601 shapes are parsed by hand;
 //! anything with a zone offset falls back to chrono's RFC 3339 parser.
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// Seconds in a day.
 pub const SECONDS_PER_DAY: i64 = 86_400;
@@ -11,7 +11,7 @@ pub const SECONDS_PER_DAY: i64 = 86_400;
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` (UTC) or RFC 3339 with `Z` or an offset,
 /// returning whole seconds since the epoch. Returns `None` for anything else.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
-    let text = text.trim();
+    let text = crate::value::trim_cell(text);
     let bytes = text.as_bytes();
     if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
@@ -19,8 +19,7 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     let year = digits(&bytes[0..4])?;
     let month = digits(&bytes[5..7])?;
     let day = digits(&bytes[8..10])?;
-    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    let midnight = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
+    let midnight = days_from_epoch(year, month, day)? * SECONDS_PER_DAY;
     if bytes.len() == 10 {
         return Some(midnight);
     }
@@ -59,6 +58,31 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
             .ok()
             .map(|parsed| parsed.with_timezone(&Utc).timestamp()),
     }
+}
+
+/// Days from 1970-01-01 to a valid date of the proleptic Gregorian calendar (the one chrono
+/// uses), `None` for a month or day that does not exist. Event logs hold millions of dates: this
+/// is plain arithmetic (Howard Hinnant's `days_from_civil`) where building a chrono date is not.
+fn days_from_epoch(year: u32, month: u32, day: u32) -> Option<i64> {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > month_days {
+        return None;
+    }
+    // Years counted from March, so that a leap day ends its year.
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = i64::from((month + 9) % 12);
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
 }
 
 fn digits(bytes: &[u8]) -> Option<u32> {
@@ -137,6 +161,7 @@ pub fn now_millis() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
     use proptest::prelude::*;
 
     #[test]
@@ -198,8 +223,45 @@ mod tests {
         assert_eq!(format_timestamp(i64::MAX), i64::MAX.to_string());
     }
 
+    #[test]
+    fn dates_count_days_as_chrono_does_at_the_edges() {
+        for (year, month, day) in [
+            (0, 1, 1),
+            (0, 2, 29),
+            (1900, 2, 28),
+            (1969, 12, 31),
+            (1970, 1, 1),
+            (2000, 2, 29),
+            (2024, 12, 31),
+            (9999, 12, 31),
+        ] {
+            let date = NaiveDate::from_ymd_opt(year as i32, month, day).expect("valid");
+            let days = date
+                .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
+                .num_days();
+            assert_eq!(days_from_epoch(year, month, day), Some(days), "{date}");
+        }
+        for (year, month, day) in [(1900, 2, 29), (2023, 2, 29), (2024, 4, 31), (2024, 0, 1)] {
+            assert_eq!(days_from_epoch(year, month, day), None);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Every four-digit date and time reads as chrono reads it, and a day a month lacks is
+        /// refused as chrono refuses it.
+        #[test]
+        fn parses_as_chrono_does(
+            year in 0u32..10_000, month in 1u32..13, day in 1u32..32,
+            hour in 0u32..24, minute in 0u32..60, second in 0u32..60,
+        ) {
+            let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z");
+            let chrono = NaiveDate::from_ymd_opt(year as i32, month, day)
+                .and_then(|date| date.and_hms_opt(hour, minute, second))
+                .map(|time| time.and_utc().timestamp());
+            prop_assert_eq!(parse_timestamp(&text), chrono);
+        }
 
         /// The hand-written formats agree with chrono's, for years 0-9999 and beyond.
         #[test]
