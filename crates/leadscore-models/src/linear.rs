@@ -148,11 +148,13 @@ impl LinearEncoder {
         })
     }
 
-    /// Writes the design row of one feature row into `out` (length [`Self::width`]).
-    pub fn encode_row(&self, row: &[f64], out: &mut [f64]) {
+    /// Calls `visit(column, value)` for every design column of one feature row that is not
+    /// zero by construction, in column order: each numeric column, the column of a categorical
+    /// level, and a missing-value indicator that is set. Every other column of the row is 0.
+    fn visit_row(&self, row: &[f64], mut visit: impl FnMut(usize, f64)) {
         let mut cursor = 0;
         for (feature, &value) in self.features.iter().zip(row) {
-            match *feature {
+            let indicator = match *feature {
                 EncodedFeature::Numeric {
                     log,
                     median,
@@ -167,27 +169,40 @@ impl LinearEncoder {
                     } else {
                         value
                     };
-                    out[cursor] = ((transformed - mean) / std).clamp(-CLIP, CLIP);
+                    visit(cursor, ((transformed - mean) / std).clamp(-CLIP, CLIP));
                     cursor += 1;
-                    if indicator {
-                        out[cursor] = f64::from(u8::from(value.is_nan()));
-                        cursor += 1;
-                    }
+                    indicator
                 }
                 EncodedFeature::Categorical { n_codes, indicator } => {
-                    out[cursor..cursor + n_codes].fill(0.0);
                     if !value.is_nan() {
-                        let code = (value as usize).min(n_codes - 1);
-                        out[cursor + code] = 1.0;
+                        visit(cursor + (value as usize).min(n_codes - 1), 1.0);
                     }
                     cursor += n_codes;
-                    if indicator {
-                        out[cursor] = f64::from(u8::from(value.is_nan()));
-                        cursor += 1;
-                    }
+                    indicator
                 }
+            };
+            if indicator {
+                if value.is_nan() {
+                    visit(cursor, 1.0);
+                }
+                cursor += 1;
             }
         }
+    }
+
+    /// Writes the design row of one feature row into `out` (length [`Self::width`]).
+    pub fn encode_row(&self, row: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        self.visit_row(row, |column, value| out[column] = value);
+    }
+
+    /// `coefficients · design row` of one feature row, without writing the row: the terms of
+    /// its non-zero columns are added in column order, which is the sum over the whole row
+    /// (the others add exact zeros) for a row of a few numbers and hundreds of level columns.
+    pub fn dot_row(&self, row: &[f64], coefficients: &[f64]) -> f64 {
+        let mut sum = 0.0;
+        self.visit_row(row, |column, value| sum += coefficients[column] * value);
+        sum
     }
 
     /// Design matrix of many rows.
@@ -255,6 +270,41 @@ mod tests {
         assert_eq!(design.row(1).to_vec(), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
         // Median of [1, 3] is the upper middle value, 3.
         assert_eq!(design.row(2).to_vec(), [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn a_row_dotted_in_place_is_the_dot_of_its_design_row_bit_for_bit() {
+        let x = array![
+            [1.0, 0.0, 7.0, 2.0],
+            [3.0, 2.0, f64::NAN, 0.0],
+            [f64::NAN, f64::NAN, 0.5, 1.0],
+            [2.5, 1.0, 1e9, 5.0],
+        ];
+        let features = [
+            info(FeatureKind::Numeric),
+            info(FeatureKind::Categorical { n_codes: 3 }),
+            info(FeatureKind::Numeric),
+            info(FeatureKind::Categorical { n_codes: 6 }),
+        ];
+        let encoder = LinearEncoder::fit(x.view(), &features);
+        let coefficients: Vec<f64> = (0..encoder.width())
+            .map(|k| (k as f64 * 0.37).sin() * 3.1)
+            .collect();
+        let mut design = vec![f64::NAN; encoder.width()];
+        for row in x
+            .rows()
+            .into_iter()
+            .chain(array![[9.0, 8.0, -1.0, 99.0]].rows())
+        {
+            let row = row.to_vec();
+            encoder.encode_row(&row, &mut design);
+            let dense: f64 = coefficients.iter().zip(&design).map(|(c, d)| c * d).sum();
+            assert_eq!(
+                encoder.dot_row(&row, &coefficients).to_bits(),
+                dense.to_bits(),
+                "{row:?}"
+            );
+        }
     }
 
     #[test]

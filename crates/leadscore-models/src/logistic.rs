@@ -474,9 +474,7 @@ pub struct FittedLogistic {
 impl FittedLogistic {
     /// Log-odds of one feature row.
     pub fn predict_logit(&self, row: &[f64]) -> f64 {
-        let mut design = vec![0.0; self.encoder.width()];
-        self.encoder.encode_row(row, &mut design);
-        self.intercept + dot(&self.coefficients, &design)
+        self.intercept + self.encoder.dot_row(row, &self.coefficients)
     }
 
     /// Exact contributions per input feature relative to the average training lead, and that
