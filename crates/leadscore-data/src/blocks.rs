@@ -265,7 +265,9 @@ impl RecordBlock {
             if stop < bytes.len() && bytes[stop] == delimiter {
                 continue;
             }
-            // An empty line is no record, and a cell does not start one byte after the last.
+            // An empty line is no record (its cell would break the rule that a cell starts one
+            // byte after the last ends), and a ragged record is the CSV reader's to report: both
+            // send the block to the CSV reader.
             if stop == record_start || cells != self.fields {
                 self.clear_records();
                 return false;
