@@ -4,6 +4,8 @@
 //! Fitted on training rows only. Each design column remembers the feature it came from, so a
 //! model's per-column contributions can be summed back into per-feature reasons.
 
+use std::sync::LazyLock;
+
 use leadscore_features::{FeatureInfo, FeatureKind};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -73,7 +75,7 @@ impl LinearEncoder {
                             column.iter().copied().filter(|v| !v.is_nan()).collect();
                         present.sort_by(f64::total_cmp);
                         let log = is_skewed(&present);
-                        let transform = |v: f64| if log { v.ln_1p() } else { v };
+                        let transform = |v: f64| if log { log_scale(v) } else { v };
                         let values: Vec<f64> = present.iter().map(|&v| transform(v)).collect();
                         let n = values.len().max(1) as f64;
                         let mean = values.iter().sum::<f64>() / n;
@@ -165,7 +167,7 @@ impl LinearEncoder {
                     let transformed = if value.is_nan() {
                         median
                     } else if log {
-                        value.max(0.0).ln_1p()
+                        log_scale(value.max(0.0))
                     } else {
                         value
                     };
@@ -215,6 +217,25 @@ impl LinearEncoder {
             }
         }
         design
+    }
+}
+
+/// Whole numbers below this have their [`log_scale`] in a table.
+const SMALL_WHOLE: usize = 256;
+
+/// `ln_1p` of a non-negative value, the log scale of skewed columns. Most such values are
+/// counts of events or days, small whole numbers of which a lead has a dozen: theirs are read
+/// from a table of the same `ln_1p` values (bit for bit, the sign of zero included), the rest
+/// computed.
+fn log_scale(value: f64) -> f64 {
+    static SMALL: LazyLock<[f64; SMALL_WHOLE]> =
+        LazyLock::new(|| std::array::from_fn(|k| (k as f64).ln_1p()));
+    // Saturating: a fraction, a large value or -0.0 fails the comparison of bits.
+    let whole = value as usize;
+    if whole < SMALL_WHOLE && (whole as f64).to_bits() == value.to_bits() {
+        SMALL[whole]
+    } else {
+        value.ln_1p()
     }
 }
 
@@ -318,5 +339,20 @@ mod tests {
         let mut out = [0.0];
         encoder.encode_row(&[1e12], &mut out);
         assert_eq!(out[0], CLIP);
+    }
+
+    #[test]
+    fn log_scale_is_ln_1p_bit_for_bit() {
+        let mut values: Vec<f64> = (0..SMALL_WHOLE as u32 + 10).map(f64::from).collect();
+        values.extend([0.5, 1e-300, 2.25, 255.5, 1e18, f64::MAX, f64::INFINITY]);
+        values.extend((0..1000).map(|k| f64::from(k) * 0.37));
+        for value in values {
+            assert_eq!(
+                log_scale(value).to_bits(),
+                value.ln_1p().to_bits(),
+                "{value}"
+            );
+        }
+        assert!(log_scale(-0.0).is_sign_negative(), "ln_1p(-0) is -0");
     }
 }
