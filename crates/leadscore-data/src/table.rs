@@ -220,10 +220,32 @@ pub fn push_fixed(text: &mut String, value: f64, decimals: usize, plus_sign: boo
     }
     let rounded = scaled.round() as u64;
     let unit = 10u64.pow(decimals as u32);
-    let _ = write!(text, "{}", rounded / unit);
+    push_digits(text, rounded / unit, 1);
     if decimals > 0 {
-        let _ = write!(text, ".{:0decimals$}", rounded % unit);
+        text.push('.');
+        push_digits(text, rounded % unit, decimals);
     }
+}
+
+/// Appends the decimal digits of `number`, zeros in front up to `width` digits: the text of
+/// `format!("{number:0width$}")`, without the formatter's machinery, which costs more than the
+/// rest of [`push_fixed`].
+fn push_digits(text: &mut String, mut number: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
+    }
+    for _ in digits.len()..width {
+        text.push('0');
+    }
+    let start = start.min(digits.len().saturating_sub(width));
+    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// A whole file as raw columns.
@@ -598,6 +620,17 @@ mod tests {
                     fixed(value, decimals, true),
                     format!("<{value:+.decimals$}")
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn digits_are_the_formatters_with_zeros_in_front() {
+        for number in [0, 7, 10, 99, 1_000, 4_294_967_295, u64::MAX] {
+            for width in [0, 1, 3, 12, 20, 25] {
+                let mut text = String::from("<");
+                push_digits(&mut text, number, width);
+                assert_eq!(text, format!("<{number:0width$}"));
             }
         }
     }
