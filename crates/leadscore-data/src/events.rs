@@ -16,7 +16,7 @@ use crate::blocks::{RecordBlock, RecordBlocks};
 use crate::error::{DataError, Location, Position};
 use crate::leads::{LeadIdIndex, LeadsTable};
 use crate::table::{RawTable, open_delimited};
-use crate::time::parse_timestamp;
+use crate::time::{LastDate, parse_timestamp_after};
 use crate::value::{MissingTokens, NumberError, parse_number, trim_cell};
 
 /// How to read an events file.
@@ -528,6 +528,7 @@ fn parse_event_cells<'c>(
     names: &[String],
     columns: &EventColumns,
     options: &EventsOptions,
+    last_date: &mut LastDate,
     cell: impl Fn(usize) -> &'c str,
 ) -> Result<(i64, f64), DataError> {
     let timestamp_text = cell(columns.timestamp);
@@ -537,10 +538,12 @@ fn parse_event_cells<'c>(
             column: names[columns.timestamp].clone(),
         });
     }
-    let timestamp = parse_timestamp(timestamp_text).ok_or_else(|| DataError::BadTimestamp {
-        at: at(),
-        column: names[columns.timestamp].clone(),
-        value: timestamp_text.to_owned(),
+    let timestamp = parse_timestamp_after(timestamp_text, last_date).ok_or_else(|| {
+        DataError::BadTimestamp {
+            at: at(),
+            column: names[columns.timestamp].clone(),
+            value: timestamp_text.to_owned(),
+        }
     })?;
     if options.missing.is_missing(cell(columns.event_type)) {
         return Err(DataError::MissingValue {
@@ -695,12 +698,14 @@ impl ParsedEvents {
             (0..block.len()).map(|record| trim_cell(block.cell(record, columns.lead_id))),
             &mut self.leads,
         );
+        let mut last_date = LastDate::default();
         for (record, &lead) in self.leads.iter().enumerate() {
             let cells = parse_event_cells(
                 || Location::new(path, Position::Line(block.line(record))),
                 names,
                 columns,
                 options,
+                &mut last_date,
                 |i| block.cell(record, i).trim_ascii(),
             );
             let (timestamp, value) = match cells {
@@ -762,6 +767,7 @@ fn read_raw(
     let cell = |column: usize, row: usize| raw.columns[column].cell(row).unwrap_or_default();
     let ids = std::mem::take(&mut builder.ids);
     let mut leads = Vec::with_capacity(LOOKUP_ROWS);
+    let mut last_date = LastDate::default();
     for start in (0..raw.rows).step_by(LOOKUP_ROWS) {
         let rows = start..(start + LOOKUP_ROWS).min(raw.rows);
         let lead_ids: Vec<Cow<'_, str>> =
@@ -784,8 +790,14 @@ fn read_raw(
                     &value_text
                 }
             };
-            let (timestamp, value) =
-                parse_event_cells(|| raw.location(row), &raw.names, &columns, options, text_of)?;
+            let (timestamp, value) = parse_event_cells(
+                || raw.location(row),
+                &raw.names,
+                &columns,
+                options,
+                &mut last_date,
+                text_of,
+            )?;
             builder.push_found(lead, lead_id, timestamp, &event_type, value);
         }
     }

@@ -11,15 +11,37 @@ pub const SECONDS_PER_DAY: i64 = 86_400;
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` (UTC) or RFC 3339 with `Z` or an offset,
 /// returning whole seconds since the epoch. Returns `None` for anything else.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
+    parse_timestamp_after(text, &mut LastDate::default())
+}
+
+/// The date part (`YYYY-MM-DD`) of the last time read and its midnight. An event log is written
+/// in time order, thousands of events a day: [`parse_timestamp_after`] reads each date once.
+#[derive(Debug, Default, Clone)]
+pub struct LastDate {
+    date: [u8; 10],
+    midnight: Option<i64>,
+}
+
+/// [`parse_timestamp`] of a time read after the one `last` holds, whose date is taken from it
+/// when the same (the same value either way); `last` then holds this one's.
+pub fn parse_timestamp_after(text: &str, last: &mut LastDate) -> Option<i64> {
     let text = crate::value::trim_cell(text);
     let bytes = text.as_bytes();
     if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
     }
-    let year = digits(&bytes[0..4])?;
-    let month = digits(&bytes[5..7])?;
-    let day = digits(&bytes[8..10])?;
-    let midnight = days_from_epoch(year, month, day)? * SECONDS_PER_DAY;
+    let midnight = match last.midnight {
+        Some(midnight) if bytes[..10] == last.date => midnight,
+        _ => {
+            let year = digits(&bytes[0..4])?;
+            let month = digits(&bytes[5..7])?;
+            let day = digits(&bytes[8..10])?;
+            let midnight = days_from_epoch(year, month, day)? * SECONDS_PER_DAY;
+            last.date.copy_from_slice(&bytes[..10]);
+            last.midnight = Some(midnight);
+            midnight
+        }
+    };
     if bytes.len() == 10 {
         return Some(midnight);
     }
@@ -261,6 +283,24 @@ mod tests {
                 .and_then(|date| date.and_hms_opt(hour, minute, second))
                 .map(|time| time.and_utc().timestamp());
             prop_assert_eq!(parse_timestamp(&text), chrono);
+        }
+
+        /// Times read one after another with the last date remembered read as each alone:
+        /// repeated dates, other dates, days a month lacks, and texts that are no time.
+        #[test]
+        fn a_remembered_date_reads_as_the_date_itself(texts in proptest::collection::vec(prop_oneof![
+            (0u32..3, 0u32..24).prop_map(|(day, hour)| format!("2024-02-{:02}T{hour:02}:05:00Z", 28 + day)),
+            (0u32..3, 0u32..24).prop_map(|(day, hour)| format!("2023-02-{:02} {hour:02}:30", 28 + day)),
+            Just("2024-02-29".to_owned()),
+            Just("2024-02-29x".to_owned()),
+            Just("2024-02-2".to_owned()),
+            Just(" 2024-03-01T00:00:00+02:00".to_owned()),
+            "[0-9: T-]{0,20}",
+        ], 0..40)) {
+            let mut last = LastDate::default();
+            for text in &texts {
+                prop_assert_eq!(parse_timestamp_after(text, &mut last), parse_timestamp(text), "{}", text);
+            }
         }
 
         /// The hand-written formats agree with chrono's, for years 0-9999 and beyond.
