@@ -76,10 +76,6 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            routes::time_limit,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
             routes::observe,
         ))
         .with_state(state);

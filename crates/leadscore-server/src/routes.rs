@@ -39,11 +39,17 @@ pub(crate) fn api(keys: &ApiKeys) -> Router<AppState> {
         .route("/v1/experiments/{name}", get(experiment))
         .route("/v1/leads/{lead_id}", get(lead))
         .route("/v1/activity", get(activity))
-        .route("/v1/monitor", get(monitor))
-        .route_layer(middleware::from_fn_with_state(
+        .route("/v1/monitor", get(monitor));
+    // Open reads go through no key layer at all: each layer is a boxed service cloned per
+    // request, a cost every score would pay for a check that lets everything through.
+    let reads = if keys.for_reads() {
+        reads.route_layer(middleware::from_fn_with_state(
             keys.clone(),
             require_read_key,
-        ));
+        ))
+    } else {
+        reads
+    };
     let writes = Router::new()
         .route("/v1/outcomes", post(outcomes))
         .route("/v1/models/reload", post(reload))
@@ -59,7 +65,10 @@ pub(crate) fn api(keys: &ApiKeys) -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// Counts and logs every request (the outermost layer, so timeouts and panics count too).
+/// Counts and logs every request, and ends one that outlives the configured time with a 408
+/// problem; dropping the handler's future cancels its work (report queries are interrupted).
+/// The outermost layer, so timeouts and panics count too; one layer for both, as each layer is a
+/// boxed service cloned for every request.
 pub(crate) async fn observe(
     State(state): State<AppState>,
     request: Request,
@@ -73,7 +82,18 @@ pub(crate) async fn observe(
         .get(header::CONTENT_LENGTH)
         .is_some_and(|length| length != "0")
         || request.headers().contains_key(header::TRANSFER_ENCODING);
-    let mut response = next.run(request).await;
+    let limit = state.config().timeout;
+    let mut response = match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than the server's limit of {} ms",
+                limit.as_millis()
+            ),
+        )
+        .into_response(),
+    };
     if has_body && body_may_be_unread(response.status()) {
         // The connection cannot carry another request after an unread body: say so, or a
         // keep-alive client sends its next request into a socket the server is closing.
@@ -88,27 +108,6 @@ pub(crate) async fn observe(
     state.metrics().observe(route, status, elapsed);
     tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
-}
-
-/// Ends a request that outlives the configured time with a 408 problem; dropping the handler's
-/// future cancels its work (report queries are interrupted).
-pub(crate) async fn time_limit(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let limit = state.config().timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the request took longer than the server's limit of {} ms",
-                limit.as_millis()
-            ),
-        )
-        .into_response(),
-    }
 }
 
 /// Whether an answer may have been given before the request body was read: every error but a
