@@ -15,7 +15,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -123,8 +123,48 @@ impl<'de> Deserialize<'de> for AnswerJson {
 /// A record with the id that makes replaying the journal idempotent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Pending {
-    id: String,
+    id: RecordId,
     record: ScoreRecord,
+}
+
+/// What identifies a journaled record in the `scores` table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+enum RecordId {
+    /// The row's own id (its rowid), counted up from above every row the table held when the
+    /// recorder started: a replayed row that was already committed is skipped by the table
+    /// itself, with no index to keep beside it.
+    Row(i64),
+    /// The text id journals of older versions carry, kept in `record_id` (and its unique
+    /// index) for the rows they wrote.
+    Text(String),
+}
+
+impl RecordId {
+    /// The text webhook event ids are derived from.
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Self::Row(id) => id.to_string().into(),
+            Self::Text(id) => id.as_str().into(),
+        }
+    }
+}
+
+/// The first row id a recorder gives: above every row of the table, and at least the start time
+/// in seconds times 2^24, so that the ids of rows deleted from the end of the table (and the
+/// webhook event ids derived from them) are not given again unless the clock went back.
+fn first_record_id(connection: &Connection, db: &Path) -> Result<i64, StoreError> {
+    const RECORDS_PER_SECOND_BITS: u32 = 24;
+    let largest: i64 = connection
+        .query_row("SELECT coalesce(max(id), 0) FROM scores", [], |row| {
+            row.get(0)
+        })
+        .map_err(crate::schema::database_error(db))?;
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let by_clock = i64::try_from(seconds << RECORDS_PER_SECOND_BITS).unwrap_or(0);
+    Ok(largest.saturating_add(1).max(by_clock))
 }
 
 /// How the recorder is doing, for `/readyz` and `/metrics`.
@@ -326,8 +366,7 @@ pub struct Recorder {
     status: Arc<Status>,
     sender: Mutex<Option<Sender<Message>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    id_prefix: String,
-    next_id: AtomicU64,
+    next_id: AtomicI64,
 }
 
 impl Recorder {
@@ -341,6 +380,7 @@ impl Recorder {
         let status = Arc::new(Status::default());
         let replayed = replay(&mut connection, path)?;
         status.written.store(replayed, Ordering::Relaxed);
+        let next_id = AtomicI64::new(first_record_id(&connection, path)?);
         let journal = Arc::new(Mutex::new(Journal::open(path)?));
         let (sender, receiver) = mpsc::channel::<Message>();
         let writer = {
@@ -355,17 +395,13 @@ impl Recorder {
                     source,
                 })?
         };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
         Ok(Self {
             path: path.to_owned(),
             journal,
             status,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
-            id_prefix: format!("{nanos:x}-{:x}", std::process::id()),
-            next_id: AtomicU64::new(0),
+            next_id,
         })
     }
 
@@ -383,12 +419,7 @@ impl Recorder {
         let pending: Vec<Pending> = records
             .into_iter()
             .map(|record| Pending {
-                // Fixed width: ids in counter order keep the unique index on them append-only.
-                id: format!(
-                    "{}-{:016x}",
-                    self.id_prefix,
-                    self.next_id.fetch_add(1, Ordering::Relaxed)
-                ),
+                id: RecordId::Row(self.next_id.fetch_add(1, Ordering::Relaxed)),
                 record,
             })
             .collect();
@@ -536,16 +567,21 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut insert = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO scores (record_id, lead_id, scored_at, model, model_version, probability, tier, points, grade, mql, answer, shadow_version, shadow_probability)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT OR IGNORE INTO scores (id, record_id, lead_id, scored_at, model, model_version, probability, tier, points, grade, mql, answer, shadow_version, shadow_probability)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         let mut assign = transaction.prepare_cached(
             "INSERT OR IGNORE INTO assignments (experiment, lead_id, arm, routed, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let now_ms = leadscore_data::time::now_millis();
         for Pending { id, record: r } in batch {
+            let (row, text) = match id {
+                RecordId::Row(row) => (Some(row), None),
+                RecordId::Text(text) => (None, Some(text)),
+            };
             let inserted = insert.execute(params![
-                id,
+                row,
+                text,
                 r.lead_id,
                 r.scored_at,
                 r.model.as_ref().map(|m| &m.0),
@@ -573,7 +609,14 @@ fn write(connection: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()>
                     grade: r.grade.clone(),
                     model: r.model.clone(),
                 };
-                apply_signals(&transaction, id, &r.lead_id, &r.signals, event, now_ms)?;
+                apply_signals(
+                    &transaction,
+                    &id.key(),
+                    &r.lead_id,
+                    &r.signals,
+                    event,
+                    now_ms,
+                )?;
             }
             for d in &r.decisions {
                 assign.execute(params![
@@ -617,8 +660,9 @@ fn replay(connection: &mut Connection, db: &Path) -> Result<u64, StoreError> {
             .map(|pending| pending.id);
         files.push((first_id, path, first, lines));
     }
-    // Only the last process's records are left in both files, and its ids count up at a fixed
-    // width: the file whose first record is older goes first, so rows keep the scoring order.
+    // Only the last process's records are left in both files, and its ids count up (the text
+    // ids of older versions at a fixed width): the file whose first record is older goes first,
+    // so rows keep the scoring order.
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut replayed = 0;
     for (_, path, first, lines) in files {

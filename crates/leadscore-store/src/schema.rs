@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::StoreError;
 
@@ -152,9 +152,26 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
                 .map_err(&error)?;
         }
     }
+    // Rows recorded now are identified by their rowid and leave `record_id` empty; only the rows
+    // of older journals carry one, so its unique index holds those alone instead of taking an
+    // entry with every score. Files whose index covers every row get the partial one.
+    let record_index: Option<String> = connection
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'scores_by_record'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(&error)?;
+    if record_index.is_some_and(|sql| !sql.contains("WHERE")) {
+        connection
+            .execute_batch("DROP INDEX scores_by_record")
+            .map_err(&error)?;
+    }
     connection
         .execute_batch(
-            "CREATE UNIQUE INDEX IF NOT EXISTS scores_by_record ON scores (record_id);
+            "CREATE UNIQUE INDEX IF NOT EXISTS scores_by_record ON scores (record_id)
+                 WHERE record_id IS NOT NULL;
              CREATE INDEX IF NOT EXISTS scores_by_time ON scores (scored_at);",
         )
         .map_err(&error)?;

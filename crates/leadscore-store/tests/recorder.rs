@@ -135,49 +135,117 @@ fn a_flood_of_scores_larger_than_a_transaction_is_written_in_full() {
 }
 
 /// What `kill -9` leaves: journaled records the writer never committed, and a torn last line
-/// that was never acknowledged.
+/// that was never acknowledged; with the row ids journals carry now and the text ids of older
+/// versions.
 #[test]
 fn a_journal_left_by_a_killed_process_is_replayed_once() {
+    let row_ids = |i: i64| serde_json::json!(1_000 + i);
+    let text_ids = |i: i64| serde_json::json!(format!("crashed-{i}"));
+    for id in [&row_ids as &dyn Fn(i64) -> serde_json::Value, &text_ids] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("scores.db");
+        {
+            let recorder = Recorder::start(&db).expect("start");
+            recorder
+                .record(vec![record("committed")])
+                .expect("recorded");
+            recorder.close();
+        }
+        let journal = journal_path(&db);
+        let lines: Vec<String> = (0..3)
+            .map(|i| {
+                serde_json::json!({"id": id(i), "record": record(&format!("K{i}"))}).to_string()
+            })
+            .collect();
+        std::fs::write(
+            &journal,
+            format!("{}\n{}\n{}\n{{\"id\": \"torn", lines[0], lines[1], lines[2]),
+        )
+        .expect("journal");
+        {
+            let recorder = Recorder::start(&db).expect("restart");
+            assert_eq!(recorder.status().written, 3);
+            recorder.close();
+        }
+        assert_eq!(count(&db, "scores"), 4);
+        {
+            let recorder = Recorder::start(&db).expect("restart");
+            assert_eq!(recorder.status().written, 0, "nothing left to replay");
+            recorder.close();
+        }
+        // A crash between a commit and the journal being emptied: the id makes the replay skip
+        // it.
+        std::fs::write(&journal, format!("{}\n", lines[0])).expect("journal");
+        Recorder::start(&db).expect("restart").close();
+        assert_eq!(
+            count(&db, "scores"),
+            4,
+            "a record already committed is not written twice ({})",
+            lines[0]
+        );
+    }
+}
+
+/// Scores recorded now are identified by their row id alone, counted up from above every row:
+/// a restart continues after the last one, in the order they were scored, and leaves the text
+/// id of older versions empty.
+#[test]
+fn record_ids_are_row_ids_that_count_on_across_restarts() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("scores.db");
-    {
+    for run in 0..2 {
         let recorder = Recorder::start(&db).expect("start");
-        recorder
-            .record(vec![record("committed")])
-            .expect("recorded");
+        for i in 0..3 {
+            recorder
+                .record(vec![record(&format!("R{run}-{i}"))])
+                .expect("recorded");
+        }
         recorder.close();
     }
-    let journal = journal_path(&db);
-    let lines: Vec<String> = (0..3)
-        .map(|i| {
-            serde_json::json!({"id": format!("crashed-{i}"), "record": record(&format!("K{i}"))})
-                .to_string()
-        })
-        .collect();
-    std::fs::write(
-        &journal,
-        format!("{}\n{}\n{}\n{{\"id\": \"torn", lines[0], lines[1], lines[2]),
-    )
-    .expect("journal");
-    {
-        let recorder = Recorder::start(&db).expect("restart");
-        assert_eq!(recorder.status().written, 3);
-        recorder.close();
+    let rows: Vec<(i64, String, Option<String>)> = open(&db)
+        .expect("open")
+        .prepare("SELECT id, lead_id, record_id FROM scores ORDER BY id")
+        .expect("query")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let leads: Vec<&str> = rows.iter().map(|(_, lead, _)| lead.as_str()).collect();
+    assert_eq!(leads, ["R0-0", "R0-1", "R0-2", "R1-0", "R1-1", "R1-2"]);
+    assert!(rows.iter().all(|(_, _, text)| text.is_none()));
+    assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "{rows:?}");
+}
+
+/// A file whose unique index on text ids covers every row (written by an older version) gets
+/// the partial index, which still makes the replay of an older journal skip committed rows.
+#[test]
+fn older_files_get_the_partial_index_of_text_ids() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    open(&db)
+        .expect("create")
+        .execute_batch(
+            "DROP INDEX scores_by_record;
+             CREATE UNIQUE INDEX scores_by_record ON scores (record_id);",
+        )
+        .expect("the older index");
+    let index_sql = || -> String {
+        open(&db)
+            .expect("open")
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'scores_by_record'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("index")
+    };
+    assert!(index_sql().contains("WHERE record_id IS NOT NULL"));
+    let line = serde_json::json!({"id": "older-1", "record": record("T1")}).to_string() + "\n";
+    for _ in 0..2 {
+        std::fs::write(journal_path(&db), &line).expect("journal");
+        Recorder::start(&db).expect("replay").close();
     }
-    assert_eq!(count(&db, "scores"), 4);
-    {
-        let recorder = Recorder::start(&db).expect("restart");
-        assert_eq!(recorder.status().written, 0, "nothing left to replay");
-        recorder.close();
-    }
-    // A crash between a commit and the journal being emptied: the id makes the replay skip it.
-    std::fs::write(&journal, format!("{}\n", lines[0])).expect("journal");
-    Recorder::start(&db).expect("restart").close();
-    assert_eq!(
-        count(&db, "scores"),
-        4,
-        "a record already committed is not written twice"
-    );
+    assert_eq!(count(&db, "scores"), 1);
 }
 
 #[test]
