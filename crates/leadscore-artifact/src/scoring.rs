@@ -173,10 +173,6 @@ impl ModelArtifact {
 
     fn explanation(&self, contributions: &Contributions, row: &[f64], top: usize) -> Explanation {
         let (base_logit, totals) = self.source_totals_of(contributions);
-        let mut order: Vec<usize> = (0..totals.len())
-            .filter(|&s| totals[s].abs() > 1e-9)
-            .collect();
-        order.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]));
         let reason = |source: usize| {
             let source_id = &self.layout.sources[source];
             let kind = match source_id {
@@ -190,12 +186,74 @@ impl ModelArtifact {
                 contribution: totals[source],
             }
         };
+        let (positive, negative) = strongest_sources(&totals, top);
+        Explanation {
+            base_logit,
+            positive: positive.into_iter().map(reason).collect(),
+            negative: negative.into_iter().map(reason).collect(),
+        }
+    }
+}
+
+/// Source totals this close to zero are no reason.
+const NEGLIGIBLE: f64 = 1e-9;
+
+/// The `top` sources raising the log-odds most and the `top` lowering them most, each strongest
+/// first. Ties keep source order among the raising ones and reverse source order among the
+/// lowering ones: one stable sort of every source, largest first, read from either end. A lead
+/// has dozens of sources and shows a few of each, so each source is placed among the few chosen
+/// so far instead.
+fn strongest_sources(totals: &[f64], top: usize) -> (Vec<usize>, Vec<usize>) {
+    let raising = strongest(
+        totals,
+        top,
+        |total| total > NEGLIGIBLE,
+        |a, b| totals[b].total_cmp(&totals[a]).then(a.cmp(&b)),
+    );
+    let lowering = strongest(
+        totals,
+        top,
+        |total| total < -NEGLIGIBLE,
+        |a, b| totals[a].total_cmp(&totals[b]).then(b.cmp(&a)),
+    );
+    (raising, lowering)
+}
+
+/// The first `top` sources whose total is `kept`, in `order`.
+fn strongest(
+    totals: &[f64],
+    top: usize,
+    kept: impl Fn(f64) -> bool,
+    order: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<usize> {
+    let mut chosen = Vec::with_capacity(top + 1);
+    for source in (0..totals.len()).filter(|&source| kept(totals[source])) {
+        let place = chosen.partition_point(|&earlier| order(earlier, source).is_lt());
+        if place < top {
+            chosen.insert(place, source);
+            chosen.truncate(top);
+        }
+    }
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The order the reasons were chosen in before: every source beyond the negligible sorted
+    /// once (stable, largest first), the raising read from the front, the lowering from the back.
+    fn by_whole_sort(totals: &[f64], top: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut order: Vec<usize> = (0..totals.len())
+            .filter(|&s| totals[s].abs() > NEGLIGIBLE)
+            .collect();
+        order.sort_by(|&a, &b| totals[b].total_cmp(&totals[a]));
         let positive = order
             .iter()
             .copied()
             .filter(|&s| totals[s] > 0.0)
             .take(top)
-            .map(reason)
             .collect();
         let negative = order
             .iter()
@@ -203,12 +261,27 @@ impl ModelArtifact {
             .copied()
             .filter(|&s| totals[s] < 0.0)
             .take(top)
-            .map(reason)
             .collect();
-        Explanation {
-            base_logit,
-            positive,
-            negative,
+        (positive, negative)
+    }
+
+    proptest! {
+        /// Totals drawn from a few values (many ties, zeros, the negligible and its edge, NaN)
+        /// or from anywhere, and any number of reasons asked for.
+        #[test]
+        fn the_strongest_sources_are_those_of_one_whole_sort(
+            totals in prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(vec![
+                        0.0, -0.0, 0.5, -0.5, 2.0, -2.0, 1e-9, -1e-9, 2e-9, -2e-9, f64::NAN,
+                    ]),
+                    -5.0..5.0f64,
+                ],
+                0..60,
+            ),
+            top in 0usize..8,
+        ) {
+            prop_assert_eq!(strongest_sources(&totals, top), by_whole_sort(&totals, top));
         }
     }
 }
