@@ -12,6 +12,11 @@
 //! Options: `--rules FILE` (default data/starter-rules.toml), `--seconds N` per target (default
 //! 5), `--connections N` keep-alive clients (default 8).
 //!
+//! Besides requests/s, each target's CPU time per request is printed: the whole process's
+//! (server, score recorder and clients) over the run, divided by its requests (Linux). On a
+//! shared machine it moves less than requests/s, since waiting for a core costs no CPU time, so
+//! it is the figure to compare two builds by.
+//!
 //! `--in-process N` sends N requests per model through the router itself instead (no sockets,
 //! one at a time, scores recorded with their answers) and prints the time per request. Under
 //! `valgrind --tool=callgrind` it counts instructions per request, a figure the machine's load
@@ -213,6 +218,23 @@ struct Run {
     requests_per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU time of the whole process (server, recorder and clients) per request, in µs.
+    cpu_us: Option<f64>,
+}
+
+/// CPU time this process has used so far, all threads, user and kernel: fields 14 and 15 of
+/// `/proc/self/stat`, in clock ticks of 1/100 s (Linux's `USER_HZ`); `None` elsewhere. Per
+/// request, it moves less than requests/s when other work shares the machine, as time spent
+/// waiting for a core does not count.
+fn process_cpu_seconds() -> Option<f64> {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name, in parentheses, may hold spaces: count the fields after it (the
+    // third field of the line first).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) as f64 / TICKS_PER_SECOND)
 }
 
 async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Options) -> Run {
@@ -232,6 +254,7 @@ async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Op
     client(address, requests.clone(), 0, warm).await;
     let until = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
     let tasks: Vec<_> = (0..options.connections)
         .map(|c| {
             let first = c * LEADS / options.connections;
@@ -243,12 +266,16 @@ async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Op
         latencies.extend(task.await.expect("client"));
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     latencies.sort_unstable();
     let at = |q: f64| f64::from(latencies[((latencies.len() - 1) as f64 * q) as usize]) / 1000.0;
     Run {
         requests_per_second: latencies.len() as f64 / elapsed,
         p50_ms: at(0.5),
         p99_ms: at(0.99),
+        cpu_us: cpu.map(|seconds| seconds * 1e6 / latencies.len() as f64),
     }
 }
 
@@ -346,17 +373,19 @@ async fn main() {
             .map_or("none".into(), |r| r.display().to_string())
     );
     println!(
-        "{:<66}{:>10}{:>9}{:>9}{:>9}",
-        "target", "req/s", "p50 ms", "p99 ms", "vs bare"
+        "{:<66}{:>10}{:>9}{:>9}{:>9}{:>13}",
+        "target", "req/s", "p50 ms", "p99 ms", "vs bare", "CPU µs/req"
     );
     for (label, run) in &rows {
         println!(
-            "{:<66}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%",
+            "{:<66}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%{:>13}",
             label,
             run.requests_per_second,
             run.p50_ms,
             run.p99_ms,
-            100.0 * run.requests_per_second / bare_rps
+            100.0 * run.requests_per_second / bare_rps,
+            run.cpu_us
+                .map_or_else(|| "-".to_owned(), |us| format!("{us:.1}"))
         );
     }
 }
