@@ -248,6 +248,43 @@ fn older_files_get_the_partial_index_of_text_ids() {
     assert_eq!(count(&db, "scores"), 1);
 }
 
+/// A journal line whose id is neither a whole row id nor a text id (edited by hand, or written
+/// by something else) is skipped like a torn line, without a panic and without costing the
+/// lines around it their rows.
+#[test]
+fn journal_lines_with_ids_of_the_wrong_kind_are_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let ids = [
+        serde_json::json!(7),
+        serde_json::json!(1.5),
+        serde_json::json!({"row": 8}),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(null),
+        serde_json::json!("text-9"),
+    ];
+    let journal: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            serde_json::json!({"id": id, "record": record(&format!("W{i}"))}).to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(journal_path(&db), journal).expect("journal");
+    let recorder = Recorder::start(&db).expect("replay");
+    assert_eq!(recorder.status().written, 2);
+    recorder.close();
+    let leads: Vec<String> = open(&db)
+        .expect("open")
+        .prepare("SELECT lead_id FROM scores ORDER BY lead_id")
+        .expect("query")
+        .query_map([], |row| row.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("leads");
+    assert_eq!(leads, ["W0", "W5"]);
+}
+
 #[test]
 fn a_closed_recorder_refuses_scores() {
     let dir = tempfile::tempdir().expect("temp dir");
