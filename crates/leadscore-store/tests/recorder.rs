@@ -27,6 +27,18 @@ fn record(lead: &str) -> ScoreRecord {
     }
 }
 
+/// The lead ids of the recorded scores, in row order.
+fn leads_in_row_order(db: &Path) -> Vec<String> {
+    open(db)
+        .expect("open")
+        .prepare("SELECT lead_id FROM scores ORDER BY id")
+        .expect("query")
+        .query_map([], |row| row.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("leads")
+}
+
 fn count(db: &Path, table: &str) -> i64 {
     open(db)
         .expect("open")
@@ -88,14 +100,7 @@ fn both_journal_files_are_replayed_older_records_first() {
     let recorder = Recorder::start(&db).expect("restart");
     assert_eq!(recorder.status().written, 4);
     recorder.close();
-    let leads: Vec<String> = open(&db)
-        .expect("open")
-        .prepare("SELECT lead_id FROM scores ORDER BY id")
-        .expect("query")
-        .query_map([], |row| row.get(0))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("leads");
+    let leads = leads_in_row_order(&db);
     assert_eq!(leads, ["K1", "K2", "K3", "K4"]);
     assert!(!journal_path(&db).exists() && !second_journal(&db).exists());
 }
@@ -274,14 +279,7 @@ fn journal_lines_with_ids_of_the_wrong_kind_are_skipped() {
     let recorder = Recorder::start(&db).expect("replay");
     assert_eq!(recorder.status().written, 2);
     recorder.close();
-    let leads: Vec<String> = open(&db)
-        .expect("open")
-        .prepare("SELECT lead_id FROM scores ORDER BY lead_id")
-        .expect("query")
-        .query_map([], |row| row.get(0))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("leads");
+    let leads = leads_in_row_order(&db);
     assert_eq!(leads, ["W0", "W5"]);
 }
 
