@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::FileFormat;
 use crate::blocks::{RecordBlock, RecordBlocks};
 use crate::error::{DataError, Location, Position};
-use crate::leads::{LeadIdIndex, LeadsTable};
+use crate::leads::{LeadIdIndex, LeadsTable, pack_short_id};
 use crate::table::{RawTable, open_delimited};
 use crate::time::{LastDate, parse_timestamp_after};
 use crate::value::{MissingTokens, NumberError, parse_number, trim_cell};
@@ -248,18 +248,29 @@ struct LogBuilder<'a> {
 #[derive(Debug, Default)]
 struct TypeNames {
     names: Vec<String>,
-    codes: FxHashMap<String, u32>,
+    /// Codes of names of up to 15 bytes (most types), by their packed bytes: every event looks
+    /// its type up, and comparing two numbers is cheaper than hashing and comparing text.
+    short_codes: FxHashMap<u128, u32>,
+    long_codes: FxHashMap<String, u32>,
 }
 
 impl TypeNames {
     /// The code of `name`, numbering it when new.
     fn code(&mut self, name: &str) -> u32 {
-        if let Some(&code) = self.codes.get(name) {
+        let packed = pack_short_id(name);
+        let known = match packed {
+            Some(key) => self.short_codes.get(&key),
+            None => self.long_codes.get(name),
+        };
+        if let Some(&code) = known {
             return code;
         }
         let code = self.names.len() as u32;
         self.names.push(name.to_owned());
-        self.codes.insert(name.to_owned(), code);
+        match packed {
+            Some(key) => self.short_codes.insert(key, code),
+            None => self.long_codes.insert(name.to_owned(), code),
+        };
         code
     }
 }
