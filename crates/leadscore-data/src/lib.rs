@@ -16,6 +16,7 @@ mod describe;
 mod detect;
 mod error;
 mod events;
+mod ids;
 mod leads;
 mod output;
 mod sniff;
@@ -28,8 +29,9 @@ pub use atomic::{file_sha256, write_atomically, write_bytes_atomically};
 pub use describe::{ClassBalance, ColumnRole, ColumnSummary, Description, EventsSummary};
 pub use error::{DataError, Location, Position};
 pub use events::{Event, EventLog, EventStats, EventsOptions, canonical_order};
+pub use ids::LeadIdIndex;
 pub use leads::{
-    ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadIdIndex, LeadsOptions, LeadsTable,
+    ColumnValues, ExcludedColumn, FeatureColumn, KindSource, LeadsOptions, LeadsTable,
     MISSING_CODE, Notice, Outcome, OutcomeValues, Severity,
 };
 pub use output::{OutputValues, TableSink, output_frame, write_table, write_table_in_parts};
