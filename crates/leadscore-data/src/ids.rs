@@ -51,8 +51,8 @@ impl<'a> LeadIdIndex<'a> {
 
 /// Rows by packed id: open addressing with linear probing, each slot holding its key and row,
 /// at most half the slots used. A lookup among a million leads reads one slot, usually one cache
-/// line; a general hash map reads a control byte and then the slot, two misses, and ran the
-/// events' id lookups at half this speed.
+/// line; a general hash map reads a control byte and then the slot, two misses, and took 1.1–1.6
+/// times as long for 10M lookups among 1M ids.
 #[derive(Debug, Default)]
 struct PackedIdTable {
     slots: Vec<PackedSlot>,
