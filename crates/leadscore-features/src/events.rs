@@ -282,12 +282,19 @@ impl FittedEventFeatures {
         as_of: i64,
         out: &mut [f64],
     ) -> EventCounts {
-        out.fill(0.0);
-        let mut counts = EventCounts::default();
-        let mut last_seen: Vec<Option<i64>> = vec![None; self.spec.event_types.len()];
-        let mut last_any: Option<i64> = None;
-        let mut previous: Option<(i64, u32)> = None;
         let windows = &self.spec.windows_days;
+        let days_slot = 1 + windows.len();
+        let decayed_slot = 2 + windows.len();
+        let any = self.layout.any_offset;
+        out.fill(0.0);
+        // Each block's days-since slot holds the age in seconds of the latest event counted so
+        // far (events come in time order), NaN while there is none; converted to days at the end.
+        // This keeps no per-lead state outside `out`.
+        for &offset in self.layout.offsets.iter().chain([&any]) {
+            out[offset + days_slot] = f64::NAN;
+        }
+        let mut counts = EventCounts::default();
+        let mut previous: Option<(i64, u32)> = None;
         let decay_rate = 1.0 / (self.spec.half_life_days * SECONDS_PER_DAY as f64);
         for (position, event) in events.iter().enumerate() {
             if event.timestamp >= as_of {
@@ -302,36 +309,36 @@ impl FittedEventFeatures {
             counts.used += 1;
             let age_seconds = (as_of - event.timestamp) as f64;
             let decayed = (-age_seconds * decay_rate).exp2();
-            let mut blocks = [Some(self.layout.any_offset), None];
-            match kind_map.get(event.kind as usize).copied().flatten() {
+            let typed = match kind_map.get(event.kind as usize).copied().flatten() {
                 Some(fitted) => {
-                    let fitted = fitted as usize;
-                    blocks[1] = Some(self.layout.offsets[fitted]);
-                    last_seen[fitted] = Some(event.timestamp);
-                    if self.spec.has_value[fitted] && event.value.is_finite() {
-                        out[self.layout.offsets[fitted] + self.spec.block_len()] += event.value;
+                    let offset = self.layout.offsets[fitted as usize];
+                    if self.spec.has_value[fitted as usize] && event.value.is_finite() {
+                        out[offset + self.spec.block_len()] += event.value;
                     }
+                    Some(offset)
                 }
-                None => counts.other_types += 1,
-            }
-            last_any = Some(event.timestamp);
-            for offset in blocks.into_iter().flatten() {
+                None => {
+                    counts.other_types += 1;
+                    None
+                }
+            };
+            for offset in [Some(any), typed].into_iter().flatten() {
                 out[offset] += 1.0;
-                for (w, &window) in windows.iter().enumerate() {
-                    if age_seconds < f64::from(window) * SECONDS_PER_DAY as f64 {
+                out[offset + days_slot] = age_seconds;
+                out[offset + decayed_slot] += decayed;
+            }
+            for (w, &window) in windows.iter().enumerate() {
+                if age_seconds < f64::from(window) * SECONDS_PER_DAY as f64 {
+                    out[any + 1 + w] += 1.0;
+                    if let Some(offset) = typed {
                         out[offset + 1 + w] += 1.0;
                     }
                 }
-                out[offset + 2 + windows.len()] += decayed;
             }
         }
-        let days_since = |last: Option<i64>| {
-            last.map_or(f64::NAN, |t| (as_of - t) as f64 / SECONDS_PER_DAY as f64)
-        };
-        for (fitted, &offset) in self.layout.offsets.iter().enumerate() {
-            out[offset + 1 + windows.len()] = days_since(last_seen[fitted]);
+        for &offset in self.layout.offsets.iter().chain([&any]) {
+            out[offset + days_slot] /= SECONDS_PER_DAY as f64;
         }
-        out[self.layout.any_offset + 1 + windows.len()] = days_since(last_any);
         counts
     }
 
