@@ -7,6 +7,10 @@ use leadscore_data::{EventLog, EventsOptions, LeadsOptions, LeadsTable};
 use leadscore_features::{AsOfPolicy, EventFeatureParams};
 use leadscore_synth::GeneratorParams;
 
+/// The allocator of the `leadscore` binary, so that the aggregation measured is the one shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn aggregation(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = GeneratorParams::new()
