@@ -275,3 +275,39 @@ fn acknowledged_scores_and_assignments_survive_kill_9() {
         "acknowledged assignments lost"
     );
 }
+
+/// A second server on the same database stops at start, naming it, instead of replaying the
+/// journal the first one is still appending to; the first goes on recording.
+#[test]
+fn a_second_server_on_the_same_database_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let db_arg = db.to_str().expect("utf-8");
+    let first = Server::start(&["--db", db_arg]);
+    let second = Command::new(env!("CARGO_BIN_EXE_leadscore"))
+        .arg("serve")
+        .arg("--model")
+        .arg(repo_file("tests/fixtures/golden-logistic.json"))
+        .args(["--listen", "127.0.0.1:0", "--db", db_arg])
+        .output()
+        .expect("run a second leadscore serve");
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second server started");
+    assert!(
+        message.contains("is in use") && message.contains(db_arg),
+        "{message}"
+    );
+    let body = r#"{"lead_id": "after-refusal", "attributes": {"industry": "software"}}"#;
+    let (status, answer) = first.post("/v1/score", body);
+    assert_eq!(status, 200, "{answer}");
+    first.terminate();
+    let recorded: i64 = leadscore_store::open(&db)
+        .expect("db")
+        .query_row(
+            "SELECT COUNT(*) FROM scores WHERE lead_id = 'after-refusal'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(recorded, 1);
+}

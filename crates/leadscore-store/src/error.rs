@@ -30,6 +30,18 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Another process (a second server) records scores to the same database.
+    #[error(
+        "score database {} is in use: another leadscore process records to it (it holds {}); give each server its own --db",
+        path.display(),
+        lock.display()
+    )]
+    InUse {
+        /// The database file.
+        path: PathBuf,
+        /// The lock file the other process holds.
+        lock: PathBuf,
+    },
     /// The query was cancelled (its request timed out or was abandoned).
     #[error("the query was cancelled")]
     Cancelled,

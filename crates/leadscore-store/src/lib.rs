@@ -30,5 +30,7 @@ pub use history::{
 pub use monitor::{ColumnDay, add_column_counts, closed_scores, monitor_database, weekly_bins};
 pub use outbox::{DeadLetter, Delivery, Outbox, OutboxStatus, WebhookEvent, WebhookSignal};
 pub use outcomes::{OutcomeImport, OutcomeRecord, OutcomeValue, record_outcomes};
-pub use recorder::{AnswerJson, MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path};
+pub use recorder::{
+    AnswerJson, MAX_BACKLOG, Recorder, RecorderStatus, ScoreRecord, journal_path, lock_path,
+};
 pub use schema::{open, open_existing};

@@ -348,6 +348,36 @@ pub fn journal_path(db: &Path) -> PathBuf {
     first
 }
 
+/// The file beside a database that its recorder holds locked: `leadscore.db` →
+/// `leadscore.db.recorder-lock`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".recorder-lock");
+    db.with_file_name(name)
+}
+
+/// Takes [`lock_path`]'s lock, or says which database another process records to.
+fn lock_database(db: &Path) -> Result<File, StoreError> {
+    let path = lock_path(db);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StoreError::Journal {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: db.to_owned(),
+            lock: path,
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Journal { path, source }),
+    }
+}
+
 /// Both files of the journal: [`journal_path`] and `leadscore.db.pending-scores-2`.
 fn journal_paths(db: &Path) -> [PathBuf; 2] {
     ["", "-2"].map(|suffix| {
@@ -362,6 +392,10 @@ fn journal_paths(db: &Path) -> [PathBuf; 2] {
 #[derive(Debug)]
 pub struct Recorder {
     path: PathBuf,
+    /// Held while the recorder lives (the operating system lets go of it when the process
+    /// ends, even by `kill -9`): a second recorder on the same database would replay the
+    /// journal this one is still appending to and give row ids this one gives.
+    _exclusive: File,
     journal: Arc<Mutex<Journal>>,
     status: Arc<Status>,
     sender: Mutex<Option<Sender<Message>>>,
@@ -373,6 +407,7 @@ impl Recorder {
     /// Opens the database, replays what a previous process left in the journal, and starts the
     /// writer thread.
     pub fn start(path: &Path) -> Result<Self, StoreError> {
+        let exclusive = lock_database(path)?;
         let mut connection = open(path)?;
         connection
             .pragma_update(None, "cache_size", -RECORDER_CACHE_KIB)
@@ -397,6 +432,7 @@ impl Recorder {
         };
         Ok(Self {
             path: path.to_owned(),
+            _exclusive: exclusive,
             journal,
             status,
             sender: Mutex::new(Some(sender)),

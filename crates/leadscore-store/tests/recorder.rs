@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use leadscore_compare::live::{Decision, Policy};
-use leadscore_store::{AnswerJson, Recorder, ScoreRecord, journal_path, open};
+use leadscore_store::{
+    AnswerJson, Recorder, ScoreRecord, StoreError, journal_path, lock_path, open,
+};
 
 fn record(lead: &str) -> ScoreRecord {
     ScoreRecord {
@@ -339,4 +341,31 @@ fn a_journal_file_that_is_not_a_journal_is_refused_or_skipped() {
     assert_eq!(recorder.status().written, 0);
     recorder.close();
     assert_eq!(count(&db, "scores"), 0);
+}
+
+/// One recorder per database: a second one is refused with both paths while the first lives,
+/// and the database is free again once the first is gone.
+#[test]
+fn a_second_recorder_on_the_same_database_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("scores.db");
+    let first = Recorder::start(&db).expect("start");
+    first.record(vec![record("L1")]).expect("recorded");
+    let error = Recorder::start(&db).expect_err("the database is in use");
+    assert!(
+        matches!(&error, StoreError::InUse { path, lock } if path == &db && lock == &lock_path(&db)),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("scores.db.recorder-lock") && message.contains("--db"),
+        "{message}"
+    );
+    let other = dir.path().join("other.db");
+    Recorder::start(&other).expect("another database").close();
+    first.close();
+    drop(first);
+    let again = Recorder::start(&db).expect("free once the first is gone");
+    again.close();
+    assert_eq!(count(&db, "scores"), 1);
 }
