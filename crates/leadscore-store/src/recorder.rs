@@ -392,10 +392,10 @@ fn journal_paths(db: &Path) -> [PathBuf; 2] {
 #[derive(Debug)]
 pub struct Recorder {
     path: PathBuf,
-    /// Held while the recorder lives (the operating system lets go of it when the process
+    /// Held until the recorder is closed (the operating system lets go of it when the process
     /// ends, even by `kill -9`): a second recorder on the same database would replay the
     /// journal this one is still appending to and give row ids this one gives.
-    _exclusive: File,
+    exclusive: Mutex<Option<File>>,
     journal: Arc<Mutex<Journal>>,
     status: Arc<Status>,
     sender: Mutex<Option<Sender<Message>>>,
@@ -432,7 +432,7 @@ impl Recorder {
         };
         Ok(Self {
             path: path.to_owned(),
-            _exclusive: exclusive,
+            exclusive: Mutex::new(Some(exclusive)),
             journal,
             status,
             sender: Mutex::new(Some(sender)),
@@ -514,12 +514,16 @@ impl Recorder {
         {
             tracing::error!("the score recorder thread panicked");
         }
-        let journal = lock(&self.journal);
-        for segment in &journal.segments {
-            if segment.appended == segment.committed {
-                std::fs::remove_file(&segment.path).ok();
+        {
+            let journal = lock(&self.journal);
+            for segment in &journal.segments {
+                if segment.appended == segment.committed {
+                    std::fs::remove_file(&segment.path).ok();
+                }
             }
         }
+        // Nothing more is appended or replayed: another recorder may take the database.
+        lock(&self.exclusive).take();
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use leadscore_compare::live::{Decision, Policy};
 use leadscore_store::{
-    AnswerJson, Recorder, ScoreRecord, StoreError, journal_path, lock_path, open,
+    AnswerJson, RecordError, Recorder, ScoreRecord, StoreError, journal_path, lock_path, open,
 };
 
 fn record(lead: &str) -> ScoreRecord {
@@ -364,8 +364,13 @@ fn a_second_recorder_on_the_same_database_is_refused() {
     let other = dir.path().join("other.db");
     Recorder::start(&other).expect("another database").close();
     first.close();
-    drop(first);
-    let again = Recorder::start(&db).expect("free once the first is gone");
+    let again = Recorder::start(&db).expect("free once the first is closed");
+    assert!(
+        matches!(first.record(vec![record("L2")]), Err(RecordError::Stopped)),
+        "a closed recorder takes no more scores"
+    );
+    again.record(vec![record("L3")]).expect("recorded");
     again.close();
-    assert_eq!(count(&db, "scores"), 1);
+    drop(first);
+    assert_eq!(count(&db, "scores"), 2);
 }
