@@ -42,6 +42,15 @@ pub enum StoreError {
         /// The lock file the other process holds.
         lock: PathBuf,
     },
+    /// The lock file beside the database cannot be opened or locked (a read-only folder, a
+    /// file system without locks).
+    #[error("cannot lock {} to record scores to the database beside it: {source}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The query was cancelled (its request timed out or was abandoned).
     #[error("the query was cancelled")]
     Cancelled,

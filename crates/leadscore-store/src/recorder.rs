@@ -11,6 +11,10 @@
 //! cache. When the journal cannot be written (a full disk) or the database has refused writes for
 //! so long that [`MAX_BACKLOG`] records wait, [`Recorder::record`] fails and the server answers
 //! 503 instead of acknowledging a score it cannot keep.
+//!
+//! One recorder per database: it holds a lock on [`lock_path`] until it is closed, so a second
+//! one (a second server given the same `--db`) is refused at start rather than replaying a
+//! journal the first is still appending to.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -364,7 +368,7 @@ fn lock_database(db: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| StoreError::Journal {
+        .map_err(|source| StoreError::Lock {
             path: path.clone(),
             source,
         })?;
@@ -374,7 +378,7 @@ fn lock_database(db: &Path) -> Result<File, StoreError> {
             path: db.to_owned(),
             lock: path,
         }),
-        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Journal { path, source }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Lock { path, source }),
     }
 }
 

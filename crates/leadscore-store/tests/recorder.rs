@@ -373,4 +373,14 @@ fn a_second_recorder_on_the_same_database_is_refused() {
     again.close();
     drop(first);
     assert_eq!(count(&db, "scores"), 2);
+
+    let unlockable = dir.path().join("unlockable.db");
+    std::fs::create_dir(lock_path(&unlockable)).expect("a directory where the lock goes");
+    let message = Recorder::start(&unlockable)
+        .expect_err("a directory cannot be locked")
+        .to_string();
+    assert!(
+        message.contains("cannot lock") && message.contains("unlockable.db.recorder-lock"),
+        "{message}"
+    );
 }
