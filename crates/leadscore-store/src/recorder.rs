@@ -355,8 +355,13 @@ pub fn journal_path(db: &Path) -> PathBuf {
 /// The file beside a database that its recorder holds locked: `leadscore.db` →
 /// `leadscore.db.recorder-lock`.
 pub fn lock_path(db: &Path) -> PathBuf {
+    beside(db, ".recorder-lock")
+}
+
+/// The file beside a database whose name is the database's followed by `suffix`.
+fn beside(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
-    name.push(".recorder-lock");
+    name.push(suffix);
     db.with_file_name(name)
 }
 
@@ -384,12 +389,7 @@ fn lock_database(db: &Path) -> Result<File, StoreError> {
 
 /// Both files of the journal: [`journal_path`] and `leadscore.db.pending-scores-2`.
 fn journal_paths(db: &Path) -> [PathBuf; 2] {
-    ["", "-2"].map(|suffix| {
-        let mut name = db.file_name().unwrap_or_default().to_os_string();
-        name.push(".pending-scores");
-        name.push(suffix);
-        db.with_file_name(name)
-    })
+    [".pending-scores", ".pending-scores-2"].map(|suffix| beside(db, suffix))
 }
 
 /// A background writer with a crash-safe journal (see the module documentation).

@@ -344,7 +344,8 @@ fn a_journal_file_that_is_not_a_journal_is_refused_or_skipped() {
 }
 
 /// One recorder per database: a second one is refused with both paths while the first lives,
-/// and the database is free again once the first is gone.
+/// and the database is free again once the first is closed; a lock file that cannot be taken
+/// is named.
 #[test]
 fn a_second_recorder_on_the_same_database_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
