@@ -1,6 +1,8 @@
 //! Load benchmark on 127.0.0.1: single-lead `POST /v1/score` against each given model, next to a
 //! bare axum route returning a constant (the stack's limit), measured in the same run: the full
-//! answer, the answer without reasons, and the full answer from a server that does not keep
+//! answer; the full answer and the bare route at half the rate the full answer reached (each
+//! client sending on a schedule, latency counted from each request's sending, the rate reached
+//! printed); the answer without reasons; and the full answer from a server that does not keep
 //! answers with their scores (`--no-answers`). The clients cycle through 10,000 different leads
 //! (attribute levels drawn uniformly, 0-8 events of any type over two months), so that no cache
 //! of the server sees one lead over and over.
@@ -172,6 +174,20 @@ async fn start(router: Router) -> std::net::SocketAddr {
     address
 }
 
+/// The length of a complete `200` answer at the start of `received` (head and body), `None`
+/// while more is to come. Both clients read answers with it.
+fn answer_length(received: &[u8]) -> Option<usize> {
+    let end = received.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&received[..end]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("content-length");
+    (received.len() >= end + 4 + length).then_some(end + 4 + length)
+}
+
 /// One keep-alive client sending `requests` back to back, in turn from the `first`, until
 /// `until`; returns latencies in µs.
 async fn client(
@@ -195,21 +211,53 @@ async fn client(
             let read = stream.read(&mut buffer[filled..]).await.expect("read");
             assert!(read > 0, "server closed the connection");
             filled += read;
-            let text = &buffer[..filled];
-            if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&text[..end]).to_lowercase();
-                assert!(head.starts_with("http/1.1 200"), "{head}");
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .expect("content-length");
-                if filled >= end + 4 + length {
-                    break;
-                }
+            if answer_length(&buffer[..filled]).is_some() {
+                break;
             }
         }
         latencies.push(started.elapsed().as_micros() as u32);
+    }
+    latencies
+}
+
+/// One keep-alive client on a thread of its own sending a request at `start`, then one every
+/// `interval` until `until`, or as soon as the answer is in when that is later; returns latencies
+/// in µs, each from the moment its request was sent. A late wake-up before sending only lowers
+/// the rate (the rate reached is what is printed) instead of adding to the next latency, since
+/// sleeps on a virtual machine overshoot by up to milliseconds; the wake-ups of the server and of
+/// the client waiting for its answer are in the latency, as they are for the bare route sent the
+/// same schedule. Tokio's timer ticks in milliseconds, too coarse for these intervals, hence a
+/// thread.
+fn paced_client(
+    address: std::net::SocketAddr,
+    requests: &[String],
+    first: usize,
+    (start, interval, until): (Instant, Duration, Instant),
+) -> Vec<u32> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut latencies = Vec::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut due = start;
+    let mut turn = first;
+    while due < until {
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let sent = Instant::now();
+        let request = &requests[turn % requests.len()];
+        turn += 1;
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut filled = 0;
+        loop {
+            let read = stream.read(&mut buffer[filled..]).expect("read");
+            assert!(read > 0, "server closed the connection");
+            filled += read;
+            if answer_length(&buffer[..filled]).is_some() {
+                break;
+            }
+        }
+        latencies.push(sent.elapsed().as_micros() as u32);
+        due = (due + interval).max(Instant::now());
     }
     latencies
 }
@@ -237,7 +285,14 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((user + system) as f64 / TICKS_PER_SECOND)
 }
 
-async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Options) -> Run {
+/// Loads `path` for `options.seconds` from `options.connections` clients: back to back, or, at
+/// `rate` requests/s in all, each client sending on schedule (see [`paced_client`]).
+async fn measure(
+    address: std::net::SocketAddr,
+    path: &'static str,
+    options: &Options,
+    rate: Option<f64>,
+) -> Run {
     let requests: Arc<Vec<String>> = Arc::new(
         lead_bodies()
             .into_iter()
@@ -252,15 +307,29 @@ async fn measure(address: std::net::SocketAddr, path: &'static str, options: &Op
     // Warm-up: connections, allocator, caches.
     let warm = Instant::now() + Duration::from_millis(500);
     client(address, requests.clone(), 0, warm).await;
-    let until = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();
+    let until = started + Duration::from_secs(options.seconds);
     let cpu_before = process_cpu_seconds();
-    let tasks: Vec<_> = (0..options.connections)
-        .map(|c| {
-            let first = c * LEADS / options.connections;
-            tokio::spawn(client(address, requests.clone(), first, until))
-        })
-        .collect();
+    let connections = options.connections;
+    let first = move |c: usize| c * LEADS / connections;
+    let tasks: Vec<_> = match rate {
+        None => (0..options.connections)
+            .map(|c| tokio::spawn(client(address, requests.clone(), first(c), until)))
+            .collect(),
+        Some(rate) => {
+            // Each client sends every `interval`, the clients' turns spread evenly over it.
+            let interval = Duration::from_secs_f64(options.connections as f64 / rate);
+            (0..options.connections)
+                .map(|c| {
+                    let requests = requests.clone();
+                    let start = started + interval * c as u32 / options.connections as u32;
+                    tokio::task::spawn_blocking(move || {
+                        paced_client(address, &requests, first(c), (start, interval, until))
+                    })
+                })
+                .collect()
+        }
+    };
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.expect("client"));
@@ -329,9 +398,10 @@ async fn main() {
         "/v1/score",
         post(|| async { axum::Json(serde_json::json!({"probability": 0.5})) }),
     );
+    let bare_address = start(bare).await;
     let mut rows = vec![(
         "bare axum route (constant)".to_owned(),
-        measure(start(bare).await, "/v1/score", &options).await,
+        measure(bare_address, "/v1/score", &options, None).await,
     )];
     for (k, model) in options.models.iter().enumerate() {
         for keep_answers in [true, false] {
@@ -350,12 +420,20 @@ async fn main() {
             });
             let address = start(app(state.clone())).await;
             if keep_answers {
-                let full = measure(address, "/v1/score", &options).await;
-                let bare_answer = measure(address, "/v1/score?reasons=0", &options).await;
+                let full = measure(address, "/v1/score", &options, None).await;
+                // The latency at half the rate reached, what a server is sized for; the bare
+                // route at the same rate is the latency the machine itself gives at that rate.
+                let half_rate = full.requests_per_second / 2.0;
+                let half = measure(address, "/v1/score", &options, Some(half_rate)).await;
+                let bare_half = measure(bare_address, "/v1/score", &options, Some(half_rate)).await;
+                let bare_answer = measure(address, "/v1/score?reasons=0", &options, None).await;
                 rows.push((format!("{label}, full answer"), full));
+                let paced = format!("at half load ({half_rate:.0} req/s sought)");
+                rows.push((format!("{label}, full answer {paced}"), half));
+                rows.push((format!("bare axum route (constant) {paced}"), bare_half));
                 rows.push((format!("{label}, no reasons"), bare_answer));
             } else {
-                let full = measure(address, "/v1/score", &options).await;
+                let full = measure(address, "/v1/score", &options, None).await;
                 rows.push((format!("{label}, full answer, --no-answers"), full));
             }
             state.close();
@@ -373,12 +451,12 @@ async fn main() {
             .map_or("none".into(), |r| r.display().to_string())
     );
     println!(
-        "{:<66}{:>10}{:>9}{:>9}{:>9}{:>13}",
+        "{:<84}{:>10}{:>9}{:>9}{:>9}{:>13}",
         "target", "req/s", "p50 ms", "p99 ms", "vs bare", "CPU µs/req"
     );
     for (label, run) in &rows {
         println!(
-            "{:<66}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%{:>13}",
+            "{:<84}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%{:>13}",
             label,
             run.requests_per_second,
             run.p50_ms,
