@@ -122,8 +122,8 @@ def batch(work: Path, batch_leads: int | None) -> list[tuple]:
     n = sum(1 for _ in leads.open()) - 1
     rows = []
     for kind, reasons, goal in [("logistic", "0", 1_000_000), ("gbdt", "3", 200_000)]:
-        # Read from memory, as in the runs beside it: this machine reclaims pages left unread for
-        # a few minutes (DAMON), and reading the 0.5 GB back from its disk took 20 s of a 26 s run.
+        # Read from memory, as in the runs beside it: this machine pages out memory left untouched
+        # for a minute (DAMON), and reading the 0.5 GB back from its disk took 20 s of a 26 s run.
         for path in (leads, events):
             with path.open("rb") as file:
                 while file.read(1 << 24):
