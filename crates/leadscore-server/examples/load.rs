@@ -264,6 +264,9 @@ fn paced_client(
 
 struct Run {
     requests_per_second: f64,
+    /// Sent on a schedule: its rate is the one sought, not the server's limit, so it is no
+    /// share of the bare route's.
+    paced: bool,
     p50_ms: f64,
     p99_ms: f64,
     /// CPU time of the whole process (server, recorder and clients) per request, in µs.
@@ -342,6 +345,7 @@ async fn measure(
     let at = |q: f64| f64::from(latencies[((latencies.len() - 1) as f64 * q) as usize]) / 1000.0;
     Run {
         requests_per_second: latencies.len() as f64 / elapsed,
+        paced: rate.is_some(),
         p50_ms: at(0.5),
         p99_ms: at(0.99),
         cpu_us: cpu.map(|seconds| seconds * 1e6 / latencies.len() as f64),
@@ -456,12 +460,16 @@ async fn main() {
     );
     for (label, run) in &rows {
         println!(
-            "{:<84}{:>10.0}{:>9.3}{:>9.3}{:>8.0}%{:>13}",
+            "{:<84}{:>10.0}{:>9.3}{:>9.3}{:>9}{:>13}",
             label,
             run.requests_per_second,
             run.p50_ms,
             run.p99_ms,
-            100.0 * run.requests_per_second / bare_rps,
+            if run.paced {
+                "-".to_owned()
+            } else {
+                format!("{:.0}%", 100.0 * run.requests_per_second / bare_rps)
+            },
             run.cpu_us
                 .map_or_else(|| "-".to_owned(), |us| format!("{us:.1}"))
         );
