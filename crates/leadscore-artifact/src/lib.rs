@@ -23,7 +23,7 @@ pub use diff::{DiffRow, ModelDiff};
 pub use error::ArtifactError;
 pub use file::{ArtifactParts, DealValue, FORMAT, FORMAT_VERSION, ModelArtifact};
 /// The deal value model's types, as a [`DealValue`] holds them.
-pub use leadscore_models::{FittedValue, ValueCandidate, ValueValidation};
+pub use leadscore_models::{FittedValue, ROW_BLOCK, ValueCandidate, ValueValidation};
 pub use meta::{
     CandidateResult, DataFingerprint, Importance, InputSchema, LeakWarning, Tier, TrainingReport,
     ValidationReport,

@@ -27,7 +27,7 @@ pub use error::ModelError;
 pub use gbdt::{FittedGbdt, GbdtParams, ValidGbdtParams};
 pub use linear::{EncodedFeature, LinearEncoder};
 pub use logistic::{FittedLogistic, LogisticParams, ValidLogisticParams, fit_logistic_design};
-pub use model::{Contributions, Model, ModelKind, ModelParams};
+pub use model::{Contributions, Model, ModelKind, ModelParams, ROW_BLOCK};
 pub use tree::{LEAF, MAX_DEPTH, Tree};
 pub use value::{
     FittedValue, MIN_DEALS, ValidValueParams, ValueCandidate, ValueParams, ValueValidation,

@@ -1,5 +1,6 @@
 //! One interface over every model kind.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -12,6 +13,11 @@ use crate::decision_tree::{DecisionTreeParams, FittedDecisionTree};
 use crate::error::ModelError;
 use crate::gbdt::{FittedGbdt, GbdtParams};
 use crate::logistic::{FittedLogistic, LogisticParams};
+
+/// Rows a model is handed at once by a batch: a boosted model routes a block through each tree
+/// in turn, and the block's features by column (1,024 rows by a few dozen features) stay in a
+/// core's cache across all its trees.
+pub const ROW_BLOCK: usize = 1024;
 
 /// The model families leadscore trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -113,13 +119,20 @@ impl Model {
         }
     }
 
-    /// Raw log-odds of every row, computed row by row with [`Model::predict_logit`].
+    /// Raw log-odds of every row: [`Model::predict_logits_of_rows`] of blocks of
+    /// [`ROW_BLOCK`] rows in parallel, the values of [`Model::predict_logit`].
     pub fn predict_logits(&self, x: ArrayView2<'_, f64>) -> Vec<f64> {
-        x.outer_iter()
-            .into_par_iter()
-            .map(|row| match row.as_slice() {
-                Some(values) => self.predict_logit(values),
-                None => self.predict_logit(&row.to_vec()),
+        let rows: Vec<Cow<'_, [f64]>> = x
+            .outer_iter()
+            .map(|row| {
+                row.to_slice()
+                    .map_or_else(|| Cow::Owned(row.to_vec()), Cow::Borrowed)
+            })
+            .collect();
+        rows.par_chunks(ROW_BLOCK)
+            .flat_map_iter(|block| {
+                let block: Vec<&[f64]> = block.iter().map(AsRef::as_ref).collect();
+                self.predict_logits_of_rows(&block)
             })
             .collect()
     }

@@ -14,7 +14,7 @@ mod output;
 
 use std::borrow::Cow;
 
-use leadscore_artifact::{Explanation, ModelArtifact, ModelScore};
+use leadscore_artifact::{Explanation, ModelArtifact, ModelScore, ROW_BLOCK};
 use leadscore_data::{EventLog, LeadsTable, Value};
 use leadscore_features::{AsOfPolicy, FeatureError, LeadInput};
 use leadscore_points::{PointsRules, PointsScore};
@@ -273,11 +273,11 @@ impl Scorer {
             let as_of = self.as_of_policy().for_table(leads, scoring_time);
             rules.score_table(leads, events, &as_of)
         });
-        // Rows go to the model in blocks: a boosted model explains a block tree by tree.
+        // Rows go to the model in blocks: a boosted model routes and explains a block tree by tree.
         let points = points.as_ref();
         let rows: Vec<usize> = (0..leads.len()).collect();
         Ok(rows
-            .par_chunks(EXPLAIN_BLOCK)
+            .par_chunks(ROW_BLOCK)
             .flat_map_iter(|block| {
                 let rows: Vec<Cow<'_, [f64]>> = matrix
                     .as_ref()
@@ -308,9 +308,6 @@ impl Scorer {
             .collect())
     }
 }
-
-/// Leads handed to the model at once by [`Scorer::score_table`].
-const EXPLAIN_BLOCK: usize = 1024;
 
 /// Leads per part of [`Scorer::score_table_in_parts`]: large enough to keep both cores busy,
 /// small enough that a part's features and answers take a few tens of megabytes.

@@ -406,15 +406,20 @@ impl FittedGbdt {
     }
 
     /// [`FittedGbdt::predict_logit`] of several rows, tree by tree so that each tree stays in
-    /// cache; each row's tree outputs are summed in the same order from the same start, so the
-    /// values are identical.
+    /// cache, each tree routing all rows at once through its split masks; each row's tree
+    /// outputs are summed in the same order from the same start, so the values are identical.
     pub fn predict_logits_of_rows(&self, rows: &[&[f64]]) -> Vec<f64> {
         let start: f64 = std::iter::empty::<f64>().sum();
         let mut sums = vec![start; rows.len()];
-        for tree in &self.trees {
-            for (sum, row) in sums.iter_mut().zip(rows) {
+        if let ([row], [sum]) = (rows, sums.as_mut_slice()) {
+            // One row (a request) is walked: it has no block to share the masks' work.
+            for tree in &self.trees {
                 *sum += tree.predict(row);
             }
+        } else {
+            let mut memo = self.memos.lend();
+            memo.add_outputs_of_trees(&self.trees, rows, &mut sums);
+            self.memos.hand_back(memo);
         }
         sums.into_iter().map(|sum| self.base_score + sum).collect()
     }

@@ -25,11 +25,13 @@ pub(crate) struct ContributionMemo {
     pub(super) values: Vec<f64>,
     /// Most values kept.
     capacity: usize,
-    /// Scratch of [`ContributionMemo::add_contributions_of_trees`]: the rows' features by
-    /// column, their masks and their entries' candidate starts.
+    /// Scratch of [`ContributionMemo::add_contributions_of_trees`] and
+    /// [`ContributionMemo::add_outputs_of_trees`]: the rows' features by column, their masks,
+    /// their entries' candidate starts and their leaves' values.
     pub(super) block: BlockColumns,
     pub(super) masks: Vec<u64>,
     pub(super) found: Vec<Option<u32>>,
+    leaf_values: Vec<u64>,
 }
 
 impl Default for ContributionMemo {
@@ -48,6 +50,7 @@ impl ContributionMemo {
             block: BlockColumns::default(),
             masks: Vec::new(),
             found: Vec::new(),
+            leaf_values: Vec::new(),
         }
     }
 
@@ -68,6 +71,27 @@ impl ContributionMemo {
         self.block.fill(rows);
         for (number, tree) in trees.iter().enumerate() {
             tree.add_contributions_of_rows(rows, phis, outputs, self, number);
+        }
+    }
+
+    /// Adds each tree's output for each row to `sums` (`sums[i]` for `rows[i]`), tree by tree:
+    /// the values of [`Tree::predict`], summed in tree order. Only the memo's scratch is used,
+    /// for the rows in columns and their masks.
+    pub(crate) fn add_outputs_of_trees(
+        &mut self,
+        trees: &[Tree],
+        rows: &[&[f64]],
+        sums: &mut [f64],
+    ) {
+        self.block.fill(rows);
+        for tree in trees {
+            tree.add_outputs_of_block(
+                rows,
+                &mut self.block,
+                &mut self.masks,
+                &mut self.leaf_values,
+                sums,
+            );
         }
     }
 

@@ -6,6 +6,7 @@
 //! when it is a number `<= threshold`.
 
 mod columns;
+mod masks;
 mod memo;
 mod shap;
 
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use masks::SplitMasks;
 pub(crate) use memo::MemoPool;
 use shap::Explainer;
 
@@ -46,6 +48,10 @@ pub struct Tree {
     pub value: Vec<f64>,
     /// Training rows that reached the node (the weights of TreeSHAP's expectations).
     pub cover: Vec<f64>,
+    /// The splits as bits of a mask, built on the first prediction of a block or explanation
+    /// (derived data, never saved).
+    #[serde(skip)]
+    masks: Derived<Option<Box<SplitMasks>>>,
     /// The expected value and per-leaf TreeSHAP tables, built on the first explanation
     /// (derived data, never saved).
     #[serde(skip)]
@@ -135,6 +141,7 @@ impl Tree {
     }
 
     fn forget_derived(&mut self) {
+        self.masks = Derived::default();
         self.explainer = Derived::default();
     }
 

@@ -1,7 +1,7 @@
 //! Exact TreeSHAP contributions of a [`Tree`]: per-leaf tables (Fast TreeSHAP v2) for trees
 //! up to 64 splits, and the recursive algorithm (Lundberg et al. 2018) for larger ones.
 
-use super::columns::{BlockColumns, MISSING_BIT, category_bit};
+use super::masks::{MAX_MASK_SPLITS, SplitMasks};
 use super::memo::ContributionMemo;
 use super::{LEAF, Tree};
 
@@ -37,15 +37,11 @@ pub(super) struct Explainer {
 /// tree by one lookup and the values do not depend on whether a mask was remembered.
 #[derive(Debug, Default)]
 struct ShapTables {
-    /// The tree's splits are numbered in node order, bit s of a mask standing for split s:
-    /// its numeric splits, tested without branches,
-    numeric_splits: Vec<NumericSplit>,
-    /// and its category splits.
-    category_splits: Vec<SplitTest>,
     /// The distinct features the tree splits on, in node order: the slots of a tree's
     /// contributions.
     features_split_on: Vec<u32>,
-    /// Per leaf, its path and where its parts start in the flat arrays below.
+    /// Per leaf of the tree's [`SplitMasks`], in their order: where its parts start in the flat
+    /// arrays below.
     leaves: Vec<LeafSpan>,
     /// Per leaf feature (bit b of a leaf's sets stands for its b-th): the feature, the splits
     /// of the path on it, and v(1 - z)/z, the factor of a feature the row follows.
@@ -54,74 +50,9 @@ struct ShapTables {
     h: Vec<f64>,
 }
 
-/// Most splits a tree may have for [`ShapTables`] (one bit each in a `u64`): 65 leaves.
-const MAX_TABLE_SPLITS: usize = 64;
-
-/// A numeric split: left when `x <= threshold`, or when `x` is missing and `default_left`.
-#[derive(Debug, Clone, Copy)]
-struct NumericSplit {
-    threshold: f64,
-    feature: u32,
-    bit: u32,
-    default_left: bool,
-}
-
-impl NumericSplit {
-    /// [`Tree::goes_left`] of this split, without a branch.
-    #[inline]
-    fn goes_left(&self, x: f64) -> bool {
-        if_missing(x, self.default_left, x <= self.threshold)
-    }
-}
-
-/// A split as the tables evaluate it: categories in a 64-bit set when every code is below 64.
-#[derive(Debug, Clone, Copy)]
-struct SplitTest {
-    bit: u32,
-    node: u32,
-    feature: u32,
-    default_left: bool,
-    rule: SplitRule,
-}
-
-impl SplitTest {
-    /// [`Tree::goes_left`] of this split, without its indirections.
-    #[inline]
-    fn goes_left(&self, tree: &Tree, x: f64) -> bool {
-        match self.rule {
-            SplitRule::SmallCodes(set) => category_bit(x) & set != 0,
-            SplitRule::Codes if x.is_nan() => self.default_left,
-            SplitRule::Codes => tree.goes_left(self.node as usize, x),
-        }
-    }
-}
-
-/// `default_left` when `x` is missing, else `present_left`, without a branch.
-#[inline]
-fn if_missing(x: f64, default_left: bool, present_left: bool) -> bool {
-    let missing = x.is_nan();
-    (missing & default_left) | (!missing & present_left)
-}
-
-/// How a category split sends a present code left.
-#[derive(Debug, Clone, Copy)]
-enum SplitRule {
-    /// Left when the value's [`category_bit`] is set: the codes (all below 63), and
-    /// [`MISSING_BIT`] when a missing value goes left.
-    SmallCodes(u64),
-    /// Left when the code is in the tree's category set (codes of 63 and above).
-    Codes,
-}
-
 /// One leaf's parts in [`ShapTables`]' arrays.
 #[derive(Debug, Clone, Copy)]
 struct LeafSpan {
-    /// Splits on the leaf's path.
-    path: u64,
-    /// Splits on the path that the path leaves to the left.
-    lefts: u64,
-    /// The leaf value, negated: the factor of a feature the row does not follow.
-    unfollowed_factor: f64,
     features: u32,
     feature_count: u8,
     h: u32,
@@ -137,86 +68,35 @@ struct LeafFeature {
 }
 
 impl ShapTables {
-    /// The tables of `tree`, or `None` when it has more than [`MAX_TABLE_SPLITS`] splits, a
-    /// path has too many distinct features, the tables would be too large, or a cover is zero
-    /// (the recursion handles those).
-    fn build(tree: &Tree) -> Option<Self> {
+    /// The tables of `tree`, whose leaves `masks` lists, or `None` when a path has too many
+    /// distinct features, the tables would be too large, or a cover is zero (the recursion
+    /// handles those).
+    fn build(tree: &Tree, masks: &SplitMasks) -> Option<Self> {
         let mut tables = Self::default();
-        let mut split_of = vec![u32::MAX; tree.len()];
-        let mut splits = 0;
-        for (node, split) in split_of.iter_mut().enumerate() {
-            if tree.feature[node] == LEAF {
-                continue;
+        for &node in &masks.split_nodes {
+            let feature = tree.feature[node as usize];
+            if !tables.features_split_on.contains(&feature) {
+                tables.features_split_on.push(feature);
             }
-            if splits == MAX_TABLE_SPLITS as u32 {
-                return None;
-            }
-            *split = splits;
-            splits += 1;
-            if !tables.features_split_on.contains(&tree.feature[node]) {
-                tables.features_split_on.push(tree.feature[node]);
-            }
-            let rule = match tree.category_set[node] {
-                -1 => {
-                    tables.numeric_splits.push(NumericSplit {
-                        threshold: tree.threshold[node],
-                        feature: tree.feature[node],
-                        bit: *split,
-                        default_left: tree.default_left[node],
-                    });
-                    continue;
-                }
-                set => {
-                    let codes = &tree.category_sets[set as usize];
-                    if codes.iter().all(|&c| c < 63) {
-                        let missing = if tree.default_left[node] {
-                            MISSING_BIT
-                        } else {
-                            0
-                        };
-                        SplitRule::SmallCodes(codes.iter().fold(missing, |m, &c| m | 1 << c))
-                    } else {
-                        SplitRule::Codes
-                    }
-                }
-            };
-            tables.category_splits.push(SplitTest {
-                bit: *split,
-                node: node as u32,
-                feature: tree.feature[node],
-                default_left: tree.default_left[node],
-                rule,
-            });
         }
         let mut values = 0;
-        // (node, path so far as (node, went_left)) in depth-first order.
-        let mut stack: Vec<(usize, Vec<(u32, bool)>)> = vec![(0, Vec::new())];
-        while let Some((node, path)) = stack.pop() {
-            if tree.feature[node] != LEAF {
-                for (child, left) in [(tree.left[node], true), (tree.right[node], false)] {
-                    let mut longer = path.clone();
-                    longer.push((node as u32, left));
-                    stack.push((child as usize, longer));
-                }
-                continue;
-            }
+        for leaf in &masks.leaves {
             let mut features: Vec<LeafFeature> = Vec::new();
             let mut zero: Vec<f64> = Vec::new();
-            let (mut path_mask, mut lefts) = (0u64, 0u64);
-            for &(split, left) in &path {
-                let split = split as usize;
+            // The path's splits root first: children follow their parent in the arrays, and
+            // splits are numbered in node order.
+            let mut rest = leaf.path;
+            while rest != 0 {
+                let bit = 1u64 << rest.trailing_zeros();
+                rest &= !bit;
+                let split = masks.split_nodes[bit.trailing_zeros() as usize] as usize;
                 let feature = tree.feature[split];
-                let child = if left {
+                let child = if leaf.lefts & bit != 0 {
                     tree.left[split]
                 } else {
                     tree.right[split]
                 } as usize;
                 let ratio = tree.cover[child] / tree.cover[split];
-                let bit = 1u64 << split_of[split];
-                path_mask |= bit;
-                if left {
-                    lefts |= bit;
-                }
                 let slot = tables
                     .features_split_on
                     .iter()
@@ -248,14 +128,10 @@ impl ShapTables {
             if values > MAX_TABLE_VALUES {
                 return None;
             }
-            let value = tree.value[node];
             for (f, &z) in features.iter_mut().zip(&zero) {
-                f.followed_factor = value * (1.0 - z) / z;
+                f.followed_factor = leaf.value * (1.0 - z) / z;
             }
             tables.leaves.push(LeafSpan {
-                path: path_mask,
-                lefts,
-                unfollowed_factor: -value,
                 features: tables.features.len() as u32,
                 feature_count: features.len() as u8,
                 h: tables.h.len() as u32,
@@ -266,59 +142,24 @@ impl ShapTables {
         Some(tables)
     }
 
-    /// Bit s set when the row goes left at split s.
-    #[inline]
-    fn lefts(&self, tree: &Tree, row: &[f64]) -> u64 {
-        let mut lefts = 0u64;
-        for split in &self.numeric_splits {
-            let left = split.goes_left(row[split.feature as usize]);
-            lefts |= u64::from(left) << split.bit;
-        }
-        for split in &self.category_splits {
-            let left = split.goes_left(tree, row[split.feature as usize]);
-            lefts |= u64::from(left) << split.bit;
-        }
-        lefts
-    }
-
-    /// [`ShapTables::lefts`] of a block's rows, one split at a time over all rows, which the
-    /// compiler vectorizes; category splits test the block's category bits.
-    fn lefts_of_columns(&self, tree: &Tree, block: &mut BlockColumns, masks: &mut Vec<u64>) {
-        masks.clear();
-        masks.resize(block.rows(), 0);
-        for split in &self.numeric_splits {
-            for (mask, &x) in masks.iter_mut().zip(block.column(split.feature)) {
-                *mask |= u64::from(split.goes_left(x)) << split.bit;
-            }
-        }
-        for split in &self.category_splits {
-            match split.rule {
-                SplitRule::SmallCodes(set) => {
-                    for (mask, &bit) in masks.iter_mut().zip(block.category_bits(split.feature)) {
-                        *mask |= u64::from(bit & set != 0) << split.bit;
-                    }
-                }
-                SplitRule::Codes => {
-                    for (mask, &x) in masks.iter_mut().zip(block.column(split.feature)) {
-                        *mask |= u64::from(split.goes_left(tree, x)) << split.bit;
-                    }
-                }
-            }
-        }
-    }
-
     /// Adds the row's contributions to `phi`; returns the output of the leaf the row reaches,
     /// the one leaf whose path it follows at every split.
-    fn add_contributions(&self, tree: &Tree, row: &[f64], phi: &mut [f64]) -> f64 {
-        self.add_contributions_of_mask(self.lefts(tree, row), phi)
+    fn add_contributions(
+        &self,
+        tree: &Tree,
+        masks: &SplitMasks,
+        row: &[f64],
+        phi: &mut [f64],
+    ) -> f64 {
+        self.add_contributions_of_mask(masks, masks.lefts(tree, row), phi)
     }
 
     /// Adds the contributions of a row going left at the splits of `lefts` to `phi`, computed
     /// without a memo; returns the output of the leaf reached.
-    fn add_contributions_of_mask(&self, lefts: u64, phi: &mut [f64]) -> f64 {
-        let mut entry = [0.0; 1 + MAX_TABLE_SPLITS];
+    fn add_contributions_of_mask(&self, masks: &SplitMasks, lefts: u64, phi: &mut [f64]) -> f64 {
+        let mut entry = [0.0; 1 + MAX_MASK_SPLITS];
         let entry = &mut entry[..self.entry_width()];
-        self.contributions_of_mask(lefts, entry);
+        self.contributions_of_mask(masks, lefts, entry);
         self.add_entry(entry, phi)
     }
 
@@ -329,6 +170,7 @@ impl ShapTables {
     fn add_contributions_of_rows(
         &self,
         tree: &Tree,
+        split_masks: &SplitMasks,
         phis: &mut [&mut [f64]],
         outputs: &mut [f64],
         memo: &mut ContributionMemo,
@@ -337,14 +179,21 @@ impl ShapTables {
         let width = self.entry_width();
         let mut masks = std::mem::take(&mut memo.masks);
         let mut found = std::mem::take(&mut memo.found);
-        self.lefts_of_columns(tree, &mut memo.block, &mut masks);
+        split_masks.lefts_of_columns(tree, &mut memo.block, &mut masks);
         memo.read_ahead_homes(masks.iter().map(|&mask| (number, mask)));
         found.clear();
         found.extend(masks.iter().map(|&mask| memo.candidate(number, mask)));
         memo.read_ahead_entries(found.iter().flatten().map(|&start| (start, width)));
         for (((&mask, &candidate), phi), output) in masks.iter().zip(&found).zip(phis).zip(outputs)
         {
-            *output += self.add_contributions_of_candidate(mask, candidate, phi, memo, number);
+            *output += self.add_contributions_of_candidate(
+                split_masks,
+                mask,
+                candidate,
+                phi,
+                memo,
+                number,
+            );
         }
         memo.masks = masks;
         memo.found = found;
@@ -355,6 +204,7 @@ impl ShapTables {
     /// memo is full; returns the output of the leaf reached.
     fn add_contributions_of_candidate(
         &self,
+        masks: &SplitMasks,
         lefts: u64,
         candidate: Option<u32>,
         phi: &mut [f64],
@@ -366,12 +216,12 @@ impl ShapTables {
             .filter(|&start| memo.is_entry_of(start, lefts))
             .or_else(|| {
                 memo.remember(number, lefts, width, |entry| {
-                    self.contributions_of_mask(lefts, entry)
+                    self.contributions_of_mask(masks, lefts, entry)
                 })
             });
         match start {
             Some(start) => self.add_entry(memo.entry(start, width), phi),
-            None => self.add_contributions_of_mask(lefts, phi),
+            None => self.add_contributions_of_mask(masks, lefts, phi),
         }
     }
 
@@ -390,21 +240,22 @@ impl ShapTables {
 
     /// The tree's contributions for a row going left at the splits of `lefts`, into a zeroed
     /// `entry`: the output of the leaf reached, then one value per feature split on.
-    fn contributions_of_mask(&self, lefts: u64, entry: &mut [f64]) {
+    fn contributions_of_mask(&self, masks: &SplitMasks, lefts: u64, entry: &mut [f64]) {
         let (output, slots) = entry.split_first_mut().expect("an entry holds the output");
-        for leaf in &self.leaves {
-            // Splits of the path where the row goes the other way.
-            let astray = (lefts ^ leaf.lefts) & leaf.path;
+        for (leaf, span) in masks.leaves.iter().zip(&self.leaves) {
+            let astray = leaf.astray(lefts);
             if astray == 0 {
-                *output = -leaf.unfollowed_factor;
+                *output = leaf.value;
             }
+            // The leaf value, negated: the factor of a feature the row does not follow.
+            let unfollowed_factor = -leaf.value;
             let features = &self.features
-                [leaf.features as usize..leaf.features as usize + leaf.feature_count as usize];
+                [span.features as usize..span.features as usize + span.feature_count as usize];
             let mut followed: usize = 0;
             for (b, f) in features.iter().enumerate() {
                 followed |= ((astray & f.splits == 0) as usize) << b;
             }
-            let h = &self.h[leaf.h as usize..];
+            let h = &self.h[span.h as usize..];
             for (b, f) in features.iter().enumerate() {
                 // Without branches (the directions are data): a followed feature reads H with
                 // its bit cleared and an unfollowed one H(A), whose bit is clear already.
@@ -412,7 +263,7 @@ impl ShapTables {
                 let factor = if followed_here {
                     f.followed_factor
                 } else {
-                    leaf.unfollowed_factor
+                    unfollowed_factor
                 };
                 slots[f.slot as usize] += factor * h[followed & !(1 << b)];
             }
@@ -469,7 +320,10 @@ impl Tree {
     fn explainer(&self) -> &Explainer {
         self.explainer.0.get_or_init(|| Explainer {
             expected: self.weighted_mean_output(),
-            tables: ShapTables::build(self).map(Box::new),
+            tables: self
+                .split_masks()
+                .and_then(|masks| ShapTables::build(self, masks))
+                .map(Box::new),
         })
     }
 
@@ -502,8 +356,8 @@ impl Tree {
         if self.is_empty() {
             return 0.0;
         }
-        match &self.explainer().tables {
-            Some(tables) => tables.add_contributions(self, row, phi),
+        match self.memo_tables() {
+            Some((masks, tables)) => tables.add_contributions(self, masks, row, phi),
             None => {
                 self.add_contributions_recursively(row, phi);
                 self.predict(row)
@@ -524,8 +378,8 @@ impl Tree {
         number: usize,
     ) {
         match self.memo_tables() {
-            Some(tables) => {
-                tables.add_contributions_of_rows(self, phis, outputs, memo, number);
+            Some((masks, tables)) => {
+                tables.add_contributions_of_rows(self, masks, phis, outputs, memo, number);
             }
             None => {
                 for ((row, phi), output) in rows.iter().zip(phis).zip(outputs) {
@@ -535,13 +389,11 @@ impl Tree {
         }
     }
 
-    /// The per-leaf tables whose entries a [`ContributionMemo`] keeps; `None` for an empty tree
-    /// or one explained by the recursion.
-    fn memo_tables(&self) -> Option<&ShapTables> {
-        self.explainer()
-            .tables
-            .as_deref()
-            .filter(|_| !self.is_empty())
+    /// The split masks and per-leaf tables whose entries a [`ContributionMemo`] keeps; `None`
+    /// for an empty tree or one explained by the recursion.
+    fn memo_tables(&self) -> Option<(&SplitMasks, &ShapTables)> {
+        let tables = self.explainer().tables.as_deref()?;
+        Some((self.split_masks()?, tables))
     }
 
     /// [`Tree::add_contributions`] of one row for each of `trees` in order, its outputs added to
@@ -561,7 +413,7 @@ impl Tree {
         masks.extend(
             trees
                 .iter()
-                .map(|tree| tree.memo_tables().map_or(0, |t| t.lefts(tree, row))),
+                .map(|tree| tree.memo_tables().map_or(0, |(m, _)| m.lefts(tree, row))),
         );
         memo.read_ahead_homes(masks.iter().copied().enumerate());
         found.clear();
@@ -575,14 +427,14 @@ impl Tree {
             found
                 .iter()
                 .zip(trees)
-                .filter_map(|(start, tree)| Some(((*start)?, tree.memo_tables()?.entry_width()))),
+                .filter_map(|(start, tree)| Some(((*start)?, tree.memo_tables()?.1.entry_width()))),
         );
         for (number, (tree, (&mask, &candidate))) in
             trees.iter().zip(masks.iter().zip(&found)).enumerate()
         {
             *output += match tree.memo_tables() {
-                Some(tables) => {
-                    tables.add_contributions_of_candidate(mask, candidate, phi, memo, number)
+                Some((masks, tables)) => {
+                    tables.add_contributions_of_candidate(masks, mask, candidate, phi, memo, number)
                 }
                 None => tree.add_contributions(row, phi),
             };
@@ -827,7 +679,7 @@ mod tests {
                 _ => (5, 7),
             };
             let t = random_tree(&mut rng, depth, features);
-            tabled += usize::from(ShapTables::build(&t).is_some());
+            tabled += usize::from(t.memo_tables().is_some());
             for _ in 0..10 {
                 let row: Vec<f64> = (0..features)
                     .map(|_| match rng.random_range(0..12) {
@@ -862,7 +714,7 @@ mod tests {
         );
         let deep = random_tree(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1), 40, 40);
         assert!(
-            ShapTables::build(&deep).is_none() || deep.depth() <= MAX_TABLE_FEATURES,
+            deep.memo_tables().is_none() || deep.depth() <= MAX_TABLE_FEATURES,
             "paths with more than {MAX_TABLE_FEATURES} features fall back to the recursion"
         );
     }
