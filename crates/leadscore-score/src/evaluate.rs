@@ -1,11 +1,11 @@
 //! Measuring a saved model on any leads file with outcomes, through the one scorer.
 
-use leadscore_data::{EventLog, LeadsTable, file_sha256};
+use leadscore_data::{EventLog, LeadsTable, Outcome, file_sha256};
 use leadscore_features::FeatureError;
 use leadscore_metrics::BinaryMetrics;
 use serde::Serialize;
 
-use crate::Scorer;
+use crate::{SCORING_PART, Scorer};
 
 /// Metrics of a model on a data set.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -49,20 +49,33 @@ pub fn evaluate(
 ) -> Result<Evaluation, EvaluateError> {
     let model = scorer.model().ok_or(EvaluateError::NoModel)?;
     leads.require_both_classes()?;
-    let scores = scorer.score_table(leads, events, scoring_time)?;
-    let closed = leads.closed_rows();
-    let won = leads.won_mask();
-    let probabilities: Vec<f64> = closed
-        .iter()
-        .filter_map(|&r| scores[r].prediction.as_ref().map(|p| p.probability))
-        .collect();
-    let labels: Vec<bool> = closed.iter().map(|&r| won[r]).collect();
+    // Scored a part at a time, keeping only each closed lead's probability and outcome: a
+    // million leads' full answers took more memory than the file and its features together.
+    let (mut probabilities, mut labels) = (Vec::new(), Vec::new());
+    let mut outcomes = leads.outcomes.iter();
+    scorer.score_table_in_parts(
+        leads,
+        events,
+        scoring_time,
+        SCORING_PART,
+        |scores| -> Result<(), EvaluateError> {
+            for (score, outcome) in scores.iter().zip(outcomes.by_ref()) {
+                if let (Some(prediction), Outcome::Won | Outcome::Lost) =
+                    (&score.prediction, outcome)
+                {
+                    probabilities.push(prediction.probability);
+                    labels.push(*outcome == Outcome::Won);
+                }
+            }
+            Ok(())
+        },
+    )?;
     Ok(Evaluation {
         model: model.name().to_owned(),
         version: model.version().to_owned(),
         file: leads.path.display().to_string(),
         metrics: BinaryMetrics::compute(&probabilities, &labels),
-        open: leads.len() - closed.len(),
+        open: leads.count(Outcome::Open),
         is_training_data: file_sha256(&leads.path) == model.training_data().leads_sha256,
     })
 }
