@@ -268,10 +268,10 @@ impl Tree {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
 
     use super::*;
-    use crate::tree::random_tree;
+    use crate::tree::{random_row, random_tree};
 
     #[test]
     fn block_outputs_are_the_walked_ones_to_the_bit() {
@@ -286,21 +286,7 @@ mod tests {
         trees.push(lone_leaf);
         let masked = trees.iter().filter(|t| t.split_masks().is_some()).count();
         assert!(masked > 30 && masked < trees.len(), "{masked} trees masked");
-        let rows: Vec<Vec<f64>> = (0..500)
-            .map(|_| {
-                (0..7)
-                    .map(|_| match rng.random_range(0..12) {
-                        0 => f64::NAN,
-                        1 => 2.0,
-                        2 => 70.0,
-                        3 => 63.0,
-                        4 => -1.0,
-                        5 => 1e300,
-                        v => f64::from(v) / 8.0,
-                    })
-                    .collect()
-            })
-            .collect();
+        let rows: Vec<Vec<f64>> = (0..500).map(|_| random_row(&mut rng, 7)).collect();
         let slices: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
         let mut block = BlockColumns::default();
         block.fill(&slices);

@@ -304,7 +304,7 @@ impl PartialEq for MemoPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::{LEAF, random_tree};
+    use crate::tree::{LEAF, random_row, random_tree};
 
     #[test]
     fn remembered_contributions_are_the_computed_ones_to_the_bit() {
@@ -318,20 +318,7 @@ mod tests {
         let splits = |tree: &Tree| tree.feature.iter().filter(|&&f| f != LEAF).count();
         assert!(trees.iter().any(|tree| splits(tree) > 64), "a deep tree");
         // 300 rows drawn from 25 distinct ones, so that rows share masks as real rows do.
-        let distinct: Vec<Vec<f64>> = (0..25)
-            .map(|_| {
-                (0..7)
-                    .map(|_| match rng.random_range(0..10) {
-                        0 => f64::NAN,
-                        1 => 2.0,
-                        2 => 70.0,
-                        3 => 63.0,
-                        4 => -1.0,
-                        v => f64::from(v) / 8.0,
-                    })
-                    .collect()
-            })
-            .collect();
+        let distinct: Vec<Vec<f64>> = (0..25).map(|_| random_row(&mut rng, 7)).collect();
         let rows: Vec<Vec<f64>> = (0..300)
             .map(|_| distinct[rng.random_range(0..distinct.len())].clone())
             .collect();

@@ -319,6 +319,23 @@ pub(crate) fn sample_tree() -> Tree {
 }
 
 #[cfg(test)]
+/// A random feature row for [`random_tree`]'s trees: missing values, category codes below and
+/// above 63, negative and huge numbers, and fractions around the thresholds.
+pub(crate) fn random_row(rng: &mut impl rand::Rng, features: u32) -> Vec<f64> {
+    (0..features)
+        .map(|_| match rng.random_range(0..12) {
+            0 => f64::NAN,
+            1 => 2.0,
+            2 => 70.0,
+            3 => 63.0,
+            4 => -1.0,
+            5 => 1e300,
+            v => f64::from(v - 4) / 8.0,
+        })
+        .collect()
+}
+
+#[cfg(test)]
 /// A random tree: splits on 7 features (so paths repeat features), numeric and categorical,
 /// either missing direction, child covers that split the parent's.
 pub(crate) fn random_tree(rng: &mut impl rand::Rng, max_depth: usize, features: u32) -> Tree {
