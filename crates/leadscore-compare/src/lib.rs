@@ -14,7 +14,8 @@ pub mod monitor;
 
 use leadscore_data::{EventLog, LeadsTable};
 use leadscore_metrics::{
-    CalibrationBin, Ranking, average_precision, calibration_bins, roc_auc, roc_curve,
+    CalibrationBin, Multiplicity, Ranking, SortedScores, average_precision, calibration_bins,
+    roc_auc, roc_curve,
 };
 use leadscore_score::Scorer;
 use rand::{Rng, SeedableRng};
@@ -286,6 +287,15 @@ pub(crate) fn bootstrap_rows(rng: &mut ChaCha8Rng, n: usize, rows: &mut Vec<usiz
     rows.extend((0..n).map(|_| rng.random_range(0..n)));
 }
 
+/// [`bootstrap_rows`] as the number of times each of the `n` rows was drawn (the same draws).
+pub(crate) fn bootstrap_counts(rng: &mut ChaCha8Rng, n: usize, counts: &mut Vec<u32>) {
+    counts.clear();
+    counts.resize(n, 0);
+    for _ in 0..n {
+        counts[rng.random_range(0..n)] += 1;
+    }
+}
+
 /// The values at `rows`.
 pub(crate) fn pick<T: Copy>(values: &[T], rows: &[usize]) -> Vec<T> {
     rows.iter().map(|&i| values[i]).collect()
@@ -384,7 +394,15 @@ pub fn compare_holdout(
         .filter(|_| scorer.model().is_some())
         .ok_or(CompareError::NeedsModelAndRules)?
         .mql_threshold;
-    let scores = scorer.score_table(leads, events, settings.scoring_time)?;
+    // Only the holdout is scored: a lead's score depends on that lead alone, and the holdout is
+    // usually the fifth of the file the model was tested on.
+    let holdout_leads = leads.select_rows(holdout);
+    let holdout_events = events.map(|log| log.select_leads(holdout));
+    let scores = scorer.score_table(
+        &holdout_leads,
+        holdout_events.as_ref(),
+        settings.scoring_time,
+    )?;
     let won = leads.won_mask();
     let mut input = CompareInput {
         probabilities: Vec::with_capacity(holdout.len()),
@@ -401,8 +419,7 @@ pub fn compare_holdout(
     let mut values = Vec::new();
     let mut expected = Vec::new();
     let mut won_without_value = 0;
-    for &row in holdout {
-        let score = &scores[row];
+    for (score, &row) in scores.iter().zip(holdout) {
         let (Some(prediction), Some(points)) = (&score.prediction, &score.points) else {
             continue;
         };
@@ -532,25 +549,31 @@ pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
         model_recall: model_won / won_count as f64,
     };
 
+    // Each resample is measured as the number of times it drew each lead, over the two
+    // scorings sorted once: the figures of sorting each resample's copy, without the sorts.
+    let (by_probability, by_points) = (
+        SortedScores::new(&input.probabilities),
+        SortedScores::new(&input.points),
+    );
+    let won_weights: Vec<f64> = input.won.iter().map(|&w| f64::from(u8::from(w))).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
     let (mut auc_samples, mut capture_samples) = (Vec::new(), Vec::new());
-    let mut rows = Vec::with_capacity(n);
+    let mut counts = Vec::with_capacity(n);
     for _ in 0..input.resamples {
-        bootstrap_rows(&mut rng, n, &mut rows);
-        let (p, s, w) = (
-            pick(&input.probabilities, &rows),
-            pick(&input.points, &rows),
-            pick(&input.won, &rows),
-        );
-        let (Some(model_auc), Some(points_auc)) = (roc_auc(&p, &w), roc_auc(&s, &w)) else {
+        bootstrap_counts(&mut rng, n, &mut counts);
+        let drawn = Multiplicity::Drawn(&counts);
+        let (Some(model_auc), Some(points_auc)) = (
+            by_probability.roc_auc(&input.won, &drawn),
+            by_points.roc_auc(&input.won, &drawn),
+        ) else {
             continue;
         };
         auc_samples.push(model_auc - points_auc);
-        let captured = |scores: &[f64]| {
-            let ranked = Ranking::new(scores, &w);
+        let captured = |sorted: &SortedScores| {
+            let ranked = sorted.ranking(&won_weights, &drawn);
             ranked.positives_in_top(0.2) / ranked.positives() as f64
         };
-        capture_samples.push(captured(&p) - captured(&s));
+        capture_samples.push(captured(&by_probability) - captured(&by_points));
     }
     let differences = vec![
         difference("ROC AUC", model.auc - points.auc, auc_samples),

@@ -11,26 +11,123 @@ use serde::{Deserialize, Serialize};
 ///
 /// Tied scores count one half, i.e. the Mann–Whitney statistic with average ranks.
 pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
-    let positives = labels.iter().filter(|&&l| l).count();
-    let negatives = labels.len() - positives;
-    if positives == 0 || negatives == 0 {
-        return None;
-    }
-    let order = ascending_order(scores);
-    let mut rank_sum = 0.0;
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && scores[order[end]] == scores[order[start]] {
-            end += 1;
+    SortedScores::new(scores).roc_auc(labels, &Multiplicity::Once)
+}
+
+/// How many times each lead counts: once, or as often as a bootstrap resample drew it.
+#[derive(Debug, Clone, Copy)]
+pub enum Multiplicity<'a> {
+    /// Every lead once.
+    Once,
+    /// Lead `i` counts `counts[i]` times.
+    Drawn(&'a [u32]),
+}
+
+impl Multiplicity<'_> {
+    #[inline]
+    fn of(&self, lead: usize) -> usize {
+        match self {
+            Self::Once => 1,
+            Self::Drawn(counts) => counts[lead] as usize,
         }
-        let average_rank = (start + end + 1) as f64 / 2.0;
-        let tied_positives = order[start..end].iter().filter(|&&i| labels[i]).count();
-        rank_sum += average_rank * tied_positives as f64;
-        start = end;
     }
-    let p = positives as f64;
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+}
+
+/// Leads sorted by score once, with tied scores grouped, for the rank metrics ([`roc_auc`],
+/// [`Ranking`]) of the leads themselves or of any bootstrap resample of them. A resample is the
+/// number of times it drew each lead, so it is measured in one pass over this order instead of
+/// sorting its copy; its metrics are those of the copy to the bit, since ties group equal scores
+/// whichever lead they come from and the rank sums are exact (sums of halves).
+#[derive(Debug, Clone)]
+pub struct SortedScores {
+    /// Leads by ascending score, tied leads in index order.
+    order: Vec<usize>,
+    /// End (in `order`) of each group of tied scores, ascending.
+    group_ends: Vec<usize>,
+}
+
+impl SortedScores {
+    /// Sorts `scores`.
+    pub fn new(scores: &[f64]) -> Self {
+        let order = ascending_order(scores);
+        let mut group_ends = Vec::new();
+        for i in 1..=order.len() {
+            if i == order.len() || scores[order[i]] != scores[order[i - 1]] {
+                group_ends.push(i);
+            }
+        }
+        Self { order, group_ends }
+    }
+
+    /// The groups of tied leads, ascending.
+    fn groups(&self) -> impl DoubleEndedIterator<Item = &[usize]> {
+        (0..self.group_ends.len()).map(|g| {
+            let start = g.checked_sub(1).map_or(0, |before| self.group_ends[before]);
+            &self.order[start..self.group_ends[g]]
+        })
+    }
+
+    /// [`roc_auc`] of the leads counted `times`.
+    pub fn roc_auc(&self, labels: &[bool], times: &Multiplicity<'_>) -> Option<f64> {
+        let (mut positives, mut negatives) = (0usize, 0usize);
+        for (lead, &label) in labels.iter().enumerate() {
+            let count = times.of(lead);
+            if label {
+                positives += count;
+            } else {
+                negatives += count;
+            }
+        }
+        if positives == 0 || negatives == 0 {
+            return None;
+        }
+        let mut rank_sum = 0.0;
+        let mut start = 0;
+        for group in self.groups() {
+            let (mut leads, mut tied_positives) = (0, 0);
+            for &lead in group {
+                let count = times.of(lead);
+                leads += count;
+                tied_positives += count * usize::from(labels[lead]);
+            }
+            let end = start + leads;
+            let average_rank = (start + end + 1) as f64 / 2.0;
+            rank_sum += average_rank * tied_positives as f64;
+            start = end;
+        }
+        let p = positives as f64;
+        Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+    }
+
+    /// The [`Ranking`] of the leads counted `times`, each lead counting its weight.
+    pub fn ranking(&self, weights: &[f64], times: &Multiplicity<'_>) -> Ranking {
+        let mut groups: Vec<(usize, f64)> = Vec::with_capacity(self.group_ends.len());
+        let (mut leads, mut positives) = (0, 0.0);
+        for group in self.groups().rev() {
+            let (mut count, mut won) = (0, 0.0);
+            for &lead in group {
+                // A lead drawn k times adds its weight k times, as k copies of it would.
+                for _ in 0..times.of(lead) {
+                    count += 1;
+                    won += weights[lead];
+                }
+            }
+            if count > 0 {
+                groups.push((count, won));
+                leads += count;
+            }
+        }
+        for (lead, &weight) in weights.iter().enumerate() {
+            for _ in 0..times.of(lead) {
+                positives += weight;
+            }
+        }
+        Ranking {
+            groups,
+            leads,
+            positives,
+        }
+    }
 }
 
 /// A 95% interval of an AUC measured on `positives` and `negatives` leads (Hanley and McNeil,
@@ -192,24 +289,7 @@ impl Ranking {
     /// Ranks leads by descending score, each lead counting its weight: with deal values as
     /// weights, "positives" in the top share are the revenue captured there.
     pub fn weighted(scores: &[f64], weights: &[f64]) -> Self {
-        let order = descending_order(scores);
-        let mut groups: Vec<(usize, f64)> = Vec::new();
-        let mut previous: Option<f64> = None;
-        for &row in &order {
-            match groups.last_mut() {
-                Some((count, won)) if previous == Some(scores[row]) => {
-                    *count += 1;
-                    *won += weights[row];
-                }
-                _ => groups.push((1, weights[row])),
-            }
-            previous = Some(scores[row]);
-        }
-        Self {
-            groups,
-            leads: scores.len(),
-            positives: weights.iter().sum(),
-        }
+        SortedScores::new(scores).ranking(weights, &Multiplicity::Once)
     }
 
     /// Number of leads.
@@ -460,6 +540,48 @@ fn thin(points: Vec<(f64, f64)>, max_points: usize) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resample_counted_by_draws_measures_as_its_copy_to_the_bit() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |below: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) as usize) % below
+        };
+        for leads in [1, 2, 7, 300] {
+            // Few distinct scores (many ties, -0.0 beside 0.0) and fractional weights.
+            let scores: Vec<f64> = (0..leads)
+                .map(|_| [0.0, -0.0, 0.25, 0.5, 0.7, 0.9][next(6)])
+                .collect();
+            let labels: Vec<bool> = (0..leads).map(|_| next(3) == 0).collect();
+            let weights: Vec<f64> = (0..leads).map(|_| next(1000) as f64 / 7.0).collect();
+            let sorted = SortedScores::new(&scores);
+            for _ in 0..20 {
+                let mut counts = vec![0u32; leads];
+                let mut drawn = Vec::new();
+                for _ in 0..leads {
+                    let lead = next(leads);
+                    counts[lead] += 1;
+                    drawn.push(lead);
+                }
+                // The copy lists each drawn lead as often as it was drawn, in lead order.
+                drawn.sort_unstable();
+                let pick = |values: &[f64]| drawn.iter().map(|&i| values[i]).collect::<Vec<_>>();
+                let copy_labels: Vec<bool> = drawn.iter().map(|&i| labels[i]).collect();
+                let times = Multiplicity::Drawn(&counts);
+                assert_eq!(
+                    sorted.roc_auc(&labels, &times).map(f64::to_bits),
+                    roc_auc(&pick(&scores), &copy_labels).map(f64::to_bits)
+                );
+                assert_eq!(
+                    sorted.ranking(&weights, &times),
+                    Ranking::weighted(&pick(&scores), &pick(&weights))
+                );
+            }
+        }
+    }
 
     #[test]
     fn auc_matches_pairwise_definition() {
