@@ -36,8 +36,10 @@ impl Multiplicity<'_> {
 /// Leads sorted by score once, with tied scores grouped, for the rank metrics ([`roc_auc`],
 /// [`Ranking`]) of the leads themselves or of any bootstrap resample of them. A resample is the
 /// number of times it drew each lead, so it is measured in one pass over this order instead of
-/// sorting its copy; its metrics are those of the copy to the bit, since ties group equal scores
-/// whichever lead they come from and the rank sums are exact (sums of halves).
+/// sorting a copy of it. The figures are the copy's to the bit: ties group equal scores whichever
+/// lead they come from, rank sums are exact (sums of halves), and a lead's weight is added once
+/// per draw, as in a copy listing the draws in lead order (in any order for whole weights, such
+/// as won/lost).
 #[derive(Debug, Clone)]
 pub struct SortedScores {
     /// Leads by ascending score, tied leads in index order.
