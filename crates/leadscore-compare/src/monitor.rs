@@ -4,13 +4,15 @@
 //! challenger in shadow against the champion on the same leads, and one verdict with its reasons.
 
 use leadscore_artifact::{ColumnCounts, ModelArtifact, ProfileShape};
-use leadscore_metrics::{CalibrationBin, auc_interval, calibration_bins, roc_auc};
+use leadscore_metrics::{
+    CalibrationBin, Multiplicity, SortedScores, auc_interval, calibration_bins, roc_auc,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::live::wilson;
-use crate::{CompareError, bootstrap_rows, percentile, pick};
+use crate::{CompareError, bootstrap_counts, percentile};
 
 /// Bins of the drift check: the training deciles.
 const DRIFT_BINS: usize = 10;
@@ -683,16 +685,19 @@ impl ValidMonitorParams {
         let interval = difference.map(|_| {
             let mut rng = ChaCha8Rng::seed_from_u64(self.0.seed);
             let n = pairs.len();
-            let mut rows = Vec::with_capacity(n);
+            // Each resample measured by its draw counts over the two scorings sorted once, as
+            // `leadscore compare` does.
+            let (by_champion, by_shadow) =
+                (SortedScores::new(&champion), SortedScores::new(&shadow));
+            let mut counts = Vec::with_capacity(n);
             let mut samples = Vec::with_capacity(self.0.resamples);
             for _ in 0..self.0.resamples {
-                bootstrap_rows(&mut rng, n, &mut rows);
-                let (a, b, w) = (
-                    pick(&champion, &rows),
-                    pick(&shadow, &rows),
-                    pick(&won, &rows),
-                );
-                if let (Some(x), Some(y)) = (roc_auc(&a, &w), roc_auc(&b, &w)) {
+                bootstrap_counts(&mut rng, n, &mut counts);
+                let drawn = Multiplicity::Drawn(&counts);
+                if let (Some(x), Some(y)) = (
+                    by_champion.roc_auc(&won, &drawn),
+                    by_shadow.roc_auc(&won, &drawn),
+                ) {
                     samples.push(y - x);
                 }
             }
