@@ -20,6 +20,7 @@ use leadscore_metrics::{
 use leadscore_score::Scorer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub use error::{CompareError, ExperimentsError};
@@ -288,12 +289,41 @@ pub(crate) fn bootstrap_rows(rng: &mut ChaCha8Rng, n: usize, rows: &mut Vec<usiz
 }
 
 /// [`bootstrap_rows`] as the number of times each of the `n` rows was drawn (the same draws).
-pub(crate) fn bootstrap_counts(rng: &mut ChaCha8Rng, n: usize, counts: &mut Vec<u32>) {
+fn bootstrap_counts(rng: &mut ChaCha8Rng, n: usize, counts: &mut Vec<u32>) {
     counts.clear();
     counts.resize(n, 0);
     for _ in 0..n {
         counts[rng.random_range(0..n)] += 1;
     }
+}
+
+/// Resamples drawn before they are measured side by side.
+const RESAMPLES_AT_ONCE: usize = 16;
+
+/// Draws `resamples` bootstrap resamples of `n` rows from `rng` (each as the number of times it
+/// drew each row, [`bootstrap_counts`]) and measures each with `measure`, a few at a time on
+/// every core. The draws are made in turn, so the results are those of measuring one resample
+/// after another, in draw order; a resample `measure` cannot measure (`None`) is left out.
+pub(crate) fn measure_resamples<T: Send>(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    resamples: usize,
+    measure: impl Fn(&[u32]) -> Option<T> + Sync,
+) -> Vec<T> {
+    let mut results = Vec::with_capacity(resamples);
+    let mut drawn: Vec<Vec<u32>> = Vec::new();
+    let mut left = resamples;
+    while left > 0 {
+        let now = left.min(RESAMPLES_AT_ONCE);
+        drawn.resize_with(now, Vec::new);
+        for counts in &mut drawn {
+            bootstrap_counts(rng, n, counts);
+        }
+        let measured: Vec<Option<T>> = drawn.par_iter().map(|counts| measure(counts)).collect();
+        results.extend(measured.into_iter().flatten());
+        left -= now;
+    }
+    results
 }
 
 /// The values at `rows`.
@@ -557,24 +587,22 @@ pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
     );
     let won_weights: Vec<f64> = input.won.iter().map(|&w| f64::from(u8::from(w))).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
-    let (mut auc_samples, mut capture_samples) = (Vec::new(), Vec::new());
-    let mut counts = Vec::with_capacity(n);
-    for _ in 0..input.resamples {
-        bootstrap_counts(&mut rng, n, &mut counts);
-        let drawn = Multiplicity::Drawn(&counts);
-        let (Some(model_auc), Some(points_auc)) = (
-            by_probability.roc_auc(&input.won, &drawn),
-            by_points.roc_auc(&input.won, &drawn),
-        ) else {
-            continue;
-        };
-        auc_samples.push(model_auc - points_auc);
-        let captured = |sorted: &SortedScores| {
-            let ranked = sorted.ranking(&won_weights, &drawn);
-            ranked.positives_in_top(0.2) / ranked.positives() as f64
-        };
-        capture_samples.push(captured(&by_probability) - captured(&by_points));
-    }
+    let (auc_samples, capture_samples): (Vec<f64>, Vec<f64>) =
+        measure_resamples(&mut rng, n, input.resamples, |counts| {
+            let drawn = Multiplicity::Drawn(counts);
+            let model_auc = by_probability.roc_auc(&input.won, &drawn)?;
+            let points_auc = by_points.roc_auc(&input.won, &drawn)?;
+            let captured = |sorted: &SortedScores| {
+                let ranked = sorted.ranking(&won_weights, &drawn);
+                ranked.positives_in_top(0.2) / ranked.positives() as f64
+            };
+            Some((
+                model_auc - points_auc,
+                captured(&by_probability) - captured(&by_points),
+            ))
+        })
+        .into_iter()
+        .unzip();
     let differences = vec![
         difference("ROC AUC", model.auc - points.auc, auc_samples),
         difference(

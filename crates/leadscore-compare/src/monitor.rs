@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::live::wilson;
-use crate::{CompareError, bootstrap_counts, percentile};
+use crate::{CompareError, measure_resamples, percentile};
 
 /// Bins of the drift check: the training deciles.
 const DRIFT_BINS: usize = 10;
@@ -689,18 +689,11 @@ impl ValidMonitorParams {
             // `leadscore compare` does.
             let (by_champion, by_shadow) =
                 (SortedScores::new(&champion), SortedScores::new(&shadow));
-            let mut counts = Vec::with_capacity(n);
-            let mut samples = Vec::with_capacity(self.0.resamples);
-            for _ in 0..self.0.resamples {
-                bootstrap_counts(&mut rng, n, &mut counts);
-                let drawn = Multiplicity::Drawn(&counts);
-                if let (Some(x), Some(y)) = (
-                    by_champion.roc_auc(&won, &drawn),
-                    by_shadow.roc_auc(&won, &drawn),
-                ) {
-                    samples.push(y - x);
-                }
-            }
+            let mut samples = measure_resamples(&mut rng, n, self.0.resamples, |counts| {
+                let drawn = Multiplicity::Drawn(counts);
+                let champion = by_champion.roc_auc(&won, &drawn)?;
+                Some(by_shadow.roc_auc(&won, &drawn)? - champion)
+            });
             samples.sort_by(f64::total_cmp);
             (percentile(&samples, 0.025), percentile(&samples, 0.975))
         });
