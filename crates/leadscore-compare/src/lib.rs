@@ -644,6 +644,37 @@ pub fn compare(input: &CompareInput) -> Result<Comparison, CompareError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn resamples_measured_side_by_side_are_the_draws_of_one_after_another() {
+        let (n, resamples) = (50, 2 * RESAMPLES_AT_ONCE + 7);
+        let measured =
+            measure_resamples(&mut ChaCha8Rng::seed_from_u64(9), n, resamples, |counts| {
+                Some(counts.to_vec())
+            });
+        // A resample that drew row 0 a multiple of three times counts as one that cannot be
+        // measured, and is left out.
+        let kept = measure_resamples(&mut ChaCha8Rng::seed_from_u64(9), n, resamples, |counts| {
+            (counts[0] % 3 != 0).then(|| counts.to_vec())
+        });
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut rows = Vec::new();
+        let mut expected_kept = Vec::new();
+        for counts in &measured {
+            bootstrap_rows(&mut rng, n, &mut rows);
+            let mut drawn = vec![0u32; n];
+            for &row in &rows {
+                drawn[row] += 1;
+            }
+            assert_eq!(counts, &drawn);
+            if drawn[0] % 3 != 0 {
+                expected_kept.push(drawn);
+            }
+        }
+        assert_eq!(measured.len(), resamples);
+        assert_eq!(kept, expected_kept);
+        assert!(kept.len() < resamples);
+    }
+
     fn input(n: usize) -> CompareInput {
         let won: Vec<bool> = (0..n).map(|i| i % 5 == 0).collect();
         CompareInput {
