@@ -16,7 +16,7 @@ use crate::blocks::{RecordBlock, RecordBlocks};
 use crate::error::{DataError, Location, Position};
 use crate::ids::{LeadIdIndex, pack_short_id};
 use crate::leads::LeadsTable;
-use crate::table::{RawTable, open_delimited};
+use crate::table::{Cell, FrameColumn, open_delimited, read_parquet_frame};
 use crate::time::{LastDate, parse_timestamp_after};
 use crate::value::{MissingTokens, NumberError, parse_number, trim_cell};
 
@@ -130,7 +130,9 @@ impl EventLog {
         let mut builder = LogBuilder::new(leads);
         match FileFormat::of(path)? {
             FileFormat::Delimited => read_delimited(path, options, &mut builder)?,
-            FileFormat::Parquet => read_raw(&RawTable::read(path, None)?, options, &mut builder)?,
+            FileFormat::Parquet => {
+                read_frame(read_parquet_frame(path)?, path, options, &mut builder)?;
+            }
         }
         Ok(builder.finish(path, leads.len()))
     }
@@ -145,7 +147,7 @@ impl EventLog {
     ) -> Result<Self, DataError> {
         require_lead_ids(leads)?;
         let mut builder = LogBuilder::new(leads);
-        read_raw(&RawTable::from_frame(frame, origin)?, options, &mut builder)?;
+        read_frame(frame.clone(), origin, options, &mut builder)?;
         Ok(builder.finish(origin, leads.len()))
     }
 
@@ -305,27 +307,6 @@ impl<'a> LogBuilder<'a> {
             events: Vec::new(),
             stats: EventStats::default(),
         }
-    }
-
-    /// Adds an event of lead row `lead`, looked up from `lead_id` (`None`: no such lead).
-    fn push_found(
-        &mut self,
-        lead: Option<u32>,
-        lead_id: &str,
-        timestamp: i64,
-        event_type: &str,
-        value: f64,
-    ) {
-        let kind = lead.map_or(0, |_| self.type_code(event_type));
-        self.push_coded(
-            lead,
-            lead_id,
-            Event {
-                timestamp,
-                kind,
-                value,
-            },
-        );
     }
 
     /// The code of event type `event_type` (trimmed), new types numbered as they come.
@@ -589,36 +570,67 @@ impl EventColumns {
     }
 }
 
+/// Which typed cells of a table in memory are read without going through their text: a time
+/// within [`TYPED_TIMES`] unless a placeholder is itself a time, and a finite number unless a
+/// placeholder is itself a number. Either way the event is the one its text gives.
+#[derive(Debug, Clone, Copy)]
+struct TypedCells {
+    times: bool,
+    numbers: bool,
+}
+
+impl TypedCells {
+    fn new(missing: &MissingTokens) -> Self {
+        let tokens = missing.tokens();
+        Self {
+            times: !tokens
+                .iter()
+                .any(|t| crate::time::parse_timestamp(t).is_some()),
+            numbers: !tokens.iter().any(|t| parse_number(trim_cell(t)).is_ok()),
+        }
+    }
+}
+
+/// Epoch seconds whose RFC 3339 text reads back as themselves (1900 to 9999, checked by a
+/// test): a typed time outside them is read through its text, as before.
+const TYPED_TIMES: std::ops::RangeInclusive<i64> = -2_208_988_800..=253_402_300_799;
+
 /// Reads one event's cells, reporting the first defect with its location.
 fn parse_event_cells<'c>(
     at: impl Fn() -> Location,
     names: &[String],
     columns: &EventColumns,
     options: &EventsOptions,
+    typed: TypedCells,
     last_date: &mut LastDate,
-    cell: impl Fn(usize) -> &'c str,
+    cell: impl Fn(usize) -> Cell<'c>,
 ) -> Result<(i64, f64), DataError> {
-    let timestamp_text = cell(columns.timestamp);
-    if options.missing.is_missing(timestamp_text) {
-        return Err(DataError::MissingValue {
-            at: at(),
-            column: names[columns.timestamp].clone(),
-        });
-    }
-    let timestamp = parse_timestamp_after(timestamp_text, last_date).ok_or_else(|| {
-        DataError::BadTimestamp {
-            at: at(),
-            column: names[columns.timestamp].clone(),
-            value: timestamp_text.to_owned(),
+    let timestamp = match cell(columns.timestamp) {
+        Cell::Time(seconds) if typed.times && TYPED_TIMES.contains(&seconds) => seconds,
+        timestamp => {
+            let timestamp_text = timestamp.text();
+            if options.missing.is_missing(&timestamp_text) {
+                return Err(DataError::MissingValue {
+                    at: at(),
+                    column: names[columns.timestamp].clone(),
+                });
+            }
+            parse_timestamp_after(&timestamp_text, last_date).ok_or_else(|| {
+                DataError::BadTimestamp {
+                    at: at(),
+                    column: names[columns.timestamp].clone(),
+                    value: timestamp_text.into_owned(),
+                }
+            })?
         }
-    })?;
-    if options.missing.is_missing(cell(columns.event_type)) {
+    };
+    if options.missing.is_missing(&cell(columns.event_type).text()) {
         return Err(DataError::MissingValue {
             at: at(),
             column: names[columns.event_type].clone(),
         });
     }
-    if options.missing.is_missing(cell(columns.lead_id)) {
+    if options.missing.is_missing(&cell(columns.lead_id).text()) {
         return Err(DataError::MissingValue {
             at: at(),
             column: names[columns.lead_id].clone(),
@@ -626,25 +638,32 @@ fn parse_event_cells<'c>(
     }
     let value = match columns.value.map(&cell) {
         None => f64::NAN,
-        Some(text) if options.missing.is_missing(text) => f64::NAN,
-        Some(text) => match parse_number(trim_cell(text)) {
-            Ok(v) => v,
-            Err(NumberError::NotANumber) => {
-                return Err(DataError::BadNumber {
-                    at: at(),
-                    column: names[columns.value.unwrap_or_default()].clone(),
-                    value: text.to_owned(),
-                    why: String::new(),
-                });
+        Some(Cell::Number(value)) if typed.numbers && value.is_finite() => value,
+        Some(cell) => {
+            let text = cell.text();
+            if options.missing.is_missing(&text) {
+                f64::NAN
+            } else {
+                match parse_number(trim_cell(&text)) {
+                    Ok(v) => v,
+                    Err(NumberError::NotANumber) => {
+                        return Err(DataError::BadNumber {
+                            at: at(),
+                            column: names[columns.value.unwrap_or_default()].clone(),
+                            value: text.into_owned(),
+                            why: String::new(),
+                        });
+                    }
+                    Err(NumberError::NotFinite) => {
+                        return Err(DataError::NotFinite {
+                            at: at(),
+                            column: names[columns.value.unwrap_or_default()].clone(),
+                            value: text.into_owned(),
+                        });
+                    }
+                }
             }
-            Err(NumberError::NotFinite) => {
-                return Err(DataError::NotFinite {
-                    at: at(),
-                    column: names[columns.value.unwrap_or_default()].clone(),
-                    value: text.to_owned(),
-                });
-            }
-        },
+        }
     };
     Ok((timestamp, value))
 }
@@ -673,7 +692,15 @@ fn read_delimited(
             .par_iter_mut()
             .zip(&group.blocks)
             .for_each(|(parsed, block)| {
-                parsed.parse(path, &names, &columns, options, &ids, block);
+                parsed.parse(
+                    &names,
+                    &columns,
+                    options,
+                    &ids,
+                    block.len(),
+                    |record| Location::new(path, Position::Line(block.line(record))),
+                    |record, column| Cell::Text(block.cell(record, column)),
+                );
             });
         Ok::<_, DataError>(true)
     };
@@ -715,20 +742,8 @@ impl EventGroup {
     /// Adds the group's events to the log in file order, up to the first defect.
     fn add_to(&mut self, builder: &mut LogBuilder<'_>, lead_id: usize) -> Result<(), DataError> {
         for (block, parsed) in self.blocks.iter_mut().zip(&mut self.parsed) {
-            let codes: Vec<u32> = parsed
-                .types
-                .names
-                .iter()
-                .map(|t| builder.type_code(t))
-                .collect();
-            for (record, &(lead, event)) in parsed.events.iter().enumerate() {
-                let event = Event {
-                    kind: codes.get(event.kind as usize).copied().unwrap_or(0),
-                    ..event
-                };
-                builder.push_coded(lead, block.cell(record, lead_id), event);
-            }
-            if let Some(error) = parsed.error.take().or_else(|| block.error.take()) {
+            parsed.add_to(builder, |record| Cow::Borrowed(block.cell(record, lead_id)))?;
+            if let Some(error) = block.error.take() {
                 return Err(error);
             }
         }
@@ -747,33 +762,45 @@ struct ParsedEvents {
 }
 
 impl ParsedEvents {
-    /// Parses `block` into this, reusing its memory.
-    fn parse(
+    /// Parses `records` records into this, reusing its memory: `cell(record, column)` is a
+    /// cell as read (untrimmed text, or a typed cell of a table in memory), `at(record)` where
+    /// it is.
+    #[allow(clippy::too_many_arguments)]
+    fn parse<'c>(
         &mut self,
-        path: &Path,
         names: &[String],
         columns: &EventColumns,
         options: &EventsOptions,
         ids: &LeadIdIndex<'_>,
-        block: &RecordBlock,
+        records: usize,
+        at: impl Fn(usize) -> Location,
+        cell: impl Fn(usize, usize) -> Cell<'c>,
     ) {
         self.leads.clear();
         self.events.clear();
         self.types = TypeNames::default();
         self.error = None;
+        let typed = TypedCells::new(&options.missing);
         ids.get_many(
-            (0..block.len()).map(|record| trim_cell(block.cell(record, columns.lead_id))),
+            (0..records).map(|record| match cell(record, columns.lead_id).text() {
+                Cow::Borrowed(text) => Cow::Borrowed(trim_cell(text)),
+                formatted => formatted,
+            }),
             &mut self.leads,
         );
         let mut last_date = LastDate::default();
         for (record, &lead) in self.leads.iter().enumerate() {
             let cells = parse_event_cells(
-                || Location::new(path, Position::Line(block.line(record))),
+                || at(record),
                 names,
                 columns,
                 options,
+                typed,
                 &mut last_date,
-                |i| block.cell(record, i).trim_ascii(),
+                |i| match cell(record, i) {
+                    Cell::Text(text) => Cell::Text(text.trim_ascii()),
+                    typed => typed,
+                },
             );
             let (timestamp, value) = match cells {
                 Ok(cells) => cells,
@@ -788,7 +815,7 @@ impl ParsedEvents {
                 None => 0,
                 Some(_) => self
                     .types
-                    .code(trim_cell(block.cell(record, columns.event_type))),
+                    .code(trim_cell(&cell(record, columns.event_type).text())),
             };
             self.events.push((
                 lead,
@@ -799,6 +826,29 @@ impl ParsedEvents {
                 },
             ));
         }
+    }
+
+    /// Adds the parsed events to the log in order, up to the first defect; `lead_id(record)` is
+    /// the id an unknown lead is reported by.
+    fn add_to<'c>(
+        &mut self,
+        builder: &mut LogBuilder<'_>,
+        lead_id: impl Fn(usize) -> Cow<'c, str>,
+    ) -> Result<(), DataError> {
+        let codes: Vec<u32> = self
+            .types
+            .names
+            .iter()
+            .map(|t| builder.type_code(t))
+            .collect();
+        for (record, &(lead, event)) in self.events.iter().enumerate() {
+            let event = Event {
+                kind: codes.get(event.kind as usize).copied().unwrap_or(0),
+                ..event
+            };
+            builder.push_coded(lead, &lead_id(record), event);
+        }
+        self.error.take().map_or(Ok(()), Err)
     }
 }
 
@@ -821,61 +871,135 @@ fn require_lead_ids(leads: &LeadsTable) -> Result<(), DataError> {
     Ok(())
 }
 
-/// Rows of a table in memory whose leads are looked up together ([`LeadIdIndex::get_many`]).
-const LOOKUP_ROWS: usize = 512;
+/// Rows of a table in memory parsed together on one core.
+const FRAME_PART_ROWS: usize = 1 << 15;
+/// Parts parsed side by side while the ones before are added to the log.
+const FRAME_GROUP_PARTS: usize = 16;
 
-fn read_raw(
-    raw: &RawTable,
+/// The cell of row `record` in column `column` of the columns an event reads (`None`: not
+/// read).
+fn cell_of(columns: &[Option<FrameColumn>], record: usize, column: usize) -> Cell<'_> {
+    columns[column]
+        .as_ref()
+        .map_or(Cell::Null, |column| column.cell(record))
+}
+
+/// Reads the events of a table in memory (a Parquet file's, or one handed over through Arrow):
+/// parts of its rows are parsed on every core, as a delimited file's blocks are, and added to
+/// the log in row order, so the log and the first error reported are those of reading one row
+/// at a time. Only the four columns an event reads are typed.
+fn read_frame(
+    frame: polars::prelude::DataFrame,
+    path: &Path,
     options: &EventsOptions,
     builder: &mut LogBuilder<'_>,
 ) -> Result<(), DataError> {
-    let path = raw.path.as_path();
-    let columns = EventColumns::find(path, &raw.names, options)?;
-    let cell = |column: usize, row: usize| raw.columns[column].cell(row).unwrap_or_default();
+    if frame.height() == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    let names: Vec<String> = frame
+        .columns()
+        .iter()
+        .map(|column| column.name().to_string())
+        .collect();
+    let columns = EventColumns::find(path, &names, options)?;
+    let mut used = vec![columns.lead_id, columns.timestamp, columns.event_type];
+    used.extend(columns.value);
+    let height = frame.height();
+    // The frame's own columns go as they are typed: a cast one is held once, not twice.
+    let typed: Vec<Option<FrameColumn>> = frame
+        .into_columns()
+        .into_iter()
+        .enumerate()
+        .map(|(index, column)| {
+            used.contains(&index)
+                .then(|| FrameColumn::of(&column, path))
+                .transpose()
+        })
+        .collect::<Result<_, _>>()?;
     let ids = std::mem::take(&mut builder.ids);
-    let mut leads = Vec::with_capacity(LOOKUP_ROWS);
-    let mut last_date = LastDate::default();
-    for start in (0..raw.rows).step_by(LOOKUP_ROWS) {
-        let rows = start..(start + LOOKUP_ROWS).min(raw.rows);
-        let lead_ids: Vec<Cow<'_, str>> =
-            rows.clone().map(|row| cell(columns.lead_id, row)).collect();
-        leads.clear();
-        ids.get_many(lead_ids.iter().map(|id| trim_cell(id)), &mut leads);
-        for ((row, lead_id), &lead) in rows.zip(&lead_ids).zip(&leads) {
-            // Only the cells an event reads are made text; a text cell is not copied.
-            let timestamp_text = cell(columns.timestamp, row);
-            let event_type = cell(columns.event_type, row);
-            let value_text = columns.value.map(|c| cell(c, row)).unwrap_or_default();
-            let text_of = |i: usize| -> &str {
-                if i == columns.timestamp {
-                    &timestamp_text
-                } else if i == columns.event_type {
-                    &event_type
-                } else if i == columns.lead_id {
-                    lead_id
-                } else {
-                    &value_text
-                }
-            };
-            let (timestamp, value) = parse_event_cells(
-                || raw.location(row),
-                &raw.names,
-                &columns,
-                options,
-                &mut last_date,
-                text_of,
-            )?;
-            builder.push_found(lead, lead_id, timestamp, &event_type, value);
+    builder.reserve(height);
+    let parts: Vec<std::ops::Range<usize>> = (0..height)
+        .step_by(FRAME_PART_ROWS)
+        .map(|start| start..(start + FRAME_PART_ROWS).min(height))
+        .collect();
+    let parse_group = |group: &[std::ops::Range<usize>]| -> Vec<ParsedEvents> {
+        group
+            .par_iter()
+            .map(|rows| {
+                let part: Vec<Option<FrameColumn>> = typed
+                    .iter()
+                    .map(|column| column.as_ref().map(|column| column.slice(rows.clone())))
+                    .collect();
+                let mut parsed = ParsedEvents::default();
+                parsed.parse(
+                    &names,
+                    &columns,
+                    options,
+                    &ids,
+                    rows.len(),
+                    |record| Location::new(path, Position::Row((rows.start + record) as u64 + 1)),
+                    |record, column| cell_of(&part, record, column),
+                );
+                parsed
+            })
+            .collect()
+    };
+    let mut groups = parts
+        .chunks(FRAME_GROUP_PARTS)
+        .map(|group| (group, parse_group(group)));
+    let Some(mut current) = groups.next() else {
+        return Ok(());
+    };
+    loop {
+        let (rows_of_parts, parsed) = &mut current;
+        let (added, next) = rayon::join(
+            || {
+                parsed
+                    .iter_mut()
+                    .zip(rows_of_parts.iter())
+                    .try_for_each(|(parsed, rows)| {
+                        parsed.add_to(builder, |record| {
+                            cell_of(&typed, rows.start + record, columns.lead_id).text()
+                        })
+                    })
+            },
+            || groups.next(),
+        );
+        added?;
+        match next {
+            Some(next) => current = next,
+            None => return Ok(()),
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
-    use super::{PlacedEvent, canonical_order, sort_bucket, sort_by_lead, sort_by_lead_bits};
+    use super::{
+        PlacedEvent, TYPED_TIMES, canonical_order, sort_bucket, sort_by_lead, sort_by_lead_bits,
+    };
+    use crate::time::{format_timestamp, parse_timestamp};
+
+    /// A typed time within [`TYPED_TIMES`] is taken as it is: its text must read back as it.
+    #[test]
+    fn typed_times_read_back_from_their_text() {
+        let (first, last) = (*TYPED_TIMES.start(), *TYPED_TIMES.end());
+        let edges = [first, first + 1, -1, 0, 1, 951_782_400, last - 1, last];
+        let spread =
+            (0..20_000).map(|i: i64| (first + (last - first) / 20_000 * i + i * 7_919).min(last));
+        for seconds in edges.into_iter().chain(spread) {
+            assert_eq!(
+                parse_timestamp(&format_timestamp(seconds)),
+                Some(seconds),
+                "{seconds}"
+            );
+        }
+    }
 
     fn by_lead_then_canonical(a: &PlacedEvent, b: &PlacedEvent) -> std::cmp::Ordering {
         a.lead.cmp(&b.lead).then_with(|| {

@@ -35,16 +35,20 @@ impl<'a> LeadIdIndex<'a> {
     /// leads each lookup is a cache miss: the ids are packed and their first slots found first,
     /// then the slots are read in a loop whose iterations do not wait on each other, so the
     /// processor overlaps the misses.
-    pub fn get_many<'i>(&self, ids: impl Iterator<Item = &'i str>, rows: &mut Vec<Option<u32>>) {
-        let keys: Vec<(Result<u128, &str>, usize)> = ids
-            .map(|id| match pack_short_id(id) {
+    pub fn get_many<Id: AsRef<str>>(
+        &self,
+        ids: impl Iterator<Item = Id>,
+        rows: &mut Vec<Option<u32>>,
+    ) {
+        let keys: Vec<(Result<u128, Id>, usize)> = ids
+            .map(|id| match pack_short_id(id.as_ref()) {
                 Some(key) => (Ok(key), self.short.first_slot(key)),
                 None => (Err(id), 0),
             })
             .collect();
-        rows.extend(keys.iter().map(|&(key, slot)| match key {
-            Ok(key) => self.short.get_from(slot, key),
-            Err(id) => self.long.get(id).copied(),
+        rows.extend(keys.iter().map(|(key, slot)| match key {
+            Ok(key) => self.short.get_from(*slot, *key),
+            Err(id) => self.long.get(id.as_ref()).copied(),
         }));
     }
 }

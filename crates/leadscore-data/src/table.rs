@@ -10,7 +10,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use hashbrown::HashTable;
-use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader, TimeUnit};
+use polars::prelude::{
+    BooleanChunked, ChunkApply, DataFrame, DataType, Float64Chunked, Int64Chunked, ParquetReader,
+    SerReader, StringChunked, TimeUnit,
+};
 use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
@@ -453,6 +456,11 @@ fn read_delimited(path: &Path, separator: Option<u8>) -> Result<RawTable, DataEr
 }
 
 fn read_parquet(path: &Path) -> Result<RawTable, DataError> {
+    RawTable::from_frame(&read_parquet_frame(path)?, path)
+}
+
+/// A whole Parquet file in memory.
+pub(crate) fn read_parquet_frame(path: &Path) -> Result<DataFrame, DataError> {
     let file = File::open(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -462,81 +470,167 @@ fn read_parquet(path: &Path) -> Result<RawTable, DataError> {
             path: path.to_path_buf(),
         });
     }
-    let frame = ParquetReader::new(file)
+    ParquetReader::new(file)
         .finish()
         .map_err(|e| DataError::Parquet {
             path: path.to_path_buf(),
             message: format!("not a readable Parquet file: {e}"),
-        })?;
-    RawTable::from_frame(&frame, path)
+        })
+}
+
+/// A column of a table in memory (a Parquet file's, or one handed over through Arrow), typed
+/// the way leadscore reads Parquet: strings and booleans as text, numbers as numbers, dates and
+/// datetimes as epoch seconds.
+pub(crate) enum FrameColumn {
+    /// Strings; a null is an empty cell.
+    Text(StringChunked),
+    /// Booleans, read as `true` and `false`.
+    Flag(BooleanChunked),
+    /// Numbers of any width, as 64-bit floats.
+    Number(Float64Chunked),
+    /// Dates and datetimes, in epoch seconds.
+    Time(Int64Chunked),
+}
+
+/// One cell as it is read: the text of a delimited file, or a typed cell of a [`FrameColumn`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cell<'a> {
+    /// Text (a null string or boolean is an empty one).
+    Text(&'a str),
+    /// A number.
+    Number(f64),
+    /// A time in epoch seconds.
+    Time(i64),
+    /// A null number or time.
+    Null,
+}
+
+impl<'a> Cell<'a> {
+    /// The cell as text, as [`RawColumn::cell`] gives it: numbers without a trailing `.0`,
+    /// times in RFC 3339, an empty text for a null.
+    pub fn text(self) -> Cow<'a, str> {
+        match self {
+            Self::Text(text) => Cow::Borrowed(text),
+            Self::Number(value) => Cow::Owned(format_number(value)),
+            Self::Time(seconds) => Cow::Owned(crate::time::format_timestamp(seconds)),
+            Self::Null => Cow::Borrowed(""),
+        }
+    }
+}
+
+impl FrameColumn {
+    /// The column `column` of a frame read from `path`; an error names a type leadscore cannot
+    /// use.
+    pub fn of(column: &polars::prelude::Column, path: &Path) -> Result<Self, DataError> {
+        let name = column.name().to_string();
+        let series = column.as_materialized_series();
+        let unsupported = |e: polars::error::PolarsError| DataError::Parquet {
+            path: path.to_path_buf(),
+            message: format!("column `{name}` of type {}: {e}", series.dtype()),
+        };
+        Ok(match series.dtype() {
+            DataType::String => Self::Text(series.str().map_err(unsupported)?.clone()),
+            DataType::Boolean => Self::Flag(series.bool().map_err(unsupported)?.clone()),
+            DataType::Date | DataType::Datetime(_, _) => {
+                let millis = series
+                    .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                    .and_then(|s| s.cast(&DataType::Int64))
+                    .map_err(unsupported)?;
+                let seconds: Int64Chunked = millis
+                    .i64()
+                    .map_err(unsupported)?
+                    .apply_values(|ms| ms.div_euclid(1000));
+                Self::Time(seconds)
+            }
+            dtype if dtype.is_primitive_numeric() => {
+                let floats = series.cast(&DataType::Float64).map_err(unsupported)?;
+                Self::Number(floats.f64().map_err(unsupported)?.clone())
+            }
+            other => {
+                return Err(DataError::Parquet {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "column `{name}` has type {other}, which leadscore cannot use; cast it to text, number or date"
+                    ),
+                });
+            }
+        })
+    }
+
+    /// Rows `rows` of the column, sharing its memory: a part of a column read by row is
+    /// usually one chunk, whose cells are found without searching the chunks.
+    pub fn slice(&self, rows: std::ops::Range<usize>) -> Self {
+        let (start, len) = (rows.start as i64, rows.len());
+        match self {
+            Self::Text(column) => Self::Text(column.slice(start, len)),
+            Self::Flag(column) => Self::Flag(column.slice(start, len)),
+            Self::Number(column) => Self::Number(column.slice(start, len)),
+            Self::Time(column) => Self::Time(column.slice(start, len)),
+        }
+    }
+
+    /// The cell of row `row`.
+    #[inline]
+    pub fn cell(&self, row: usize) -> Cell<'_> {
+        match self {
+            Self::Text(column) => Cell::Text(column.get(row).unwrap_or("")),
+            Self::Flag(column) => Cell::Text(match column.get(row) {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "",
+            }),
+            Self::Number(column) => column.get(row).map_or(Cell::Null, Cell::Number),
+            Self::Time(column) => column.get(row).map_or(Cell::Null, Cell::Time),
+        }
+    }
+
+    /// The column as a [`RawTable`] keeps it.
+    fn into_raw(self) -> RawColumn {
+        match self {
+            Self::Text(column) => {
+                let mut text = TextColumn::default();
+                for cell in column.iter() {
+                    text.push(cell.unwrap_or(""));
+                }
+                RawColumn::Text(text)
+            }
+            Self::Flag(column) => {
+                let mut text = TextColumn::default();
+                for cell in column.iter() {
+                    text.push(cell.map_or("", |b| if b { "true" } else { "false" }));
+                }
+                RawColumn::Text(text)
+            }
+            Self::Number(column) => RawColumn::Number(column.iter().collect()),
+            Self::Time(column) => RawColumn::Time(column.iter().collect()),
+        }
+    }
 }
 
 impl RawTable {
     /// The columns of an in-memory table (a Parquet file's, or a table handed over through
-    /// Arrow), typed the way Parquet types are read: strings and booleans as text, numbers as
-    /// numbers, dates and datetimes as epoch seconds. `origin` names the table in errors.
+    /// Arrow), typed as [`FrameColumn`] reads them, each converted on its own core. `origin`
+    /// names the table in errors.
     pub fn from_frame(frame: &DataFrame, origin: &Path) -> Result<Self, DataError> {
-        let path = origin;
-        let parquet_error = |message: String| DataError::Parquet {
-            path: path.to_path_buf(),
-            message,
-        };
         if frame.height() == 0 {
             return Err(DataError::NoRows {
-                path: path.to_path_buf(),
+                path: origin.to_path_buf(),
             });
         }
-        let mut names = Vec::new();
-        let mut columns = Vec::new();
-        for column in frame.columns() {
-            let name = column.name().to_string();
-            let series = column.as_materialized_series();
-            let unsupported = |e: polars::error::PolarsError| {
-                parquet_error(format!("column `{name}` of type {}: {e}", series.dtype()))
-            };
-            let raw = match series.dtype() {
-                DataType::String => {
-                    let mut text = TextColumn::default();
-                    for cell in series.str().map_err(unsupported)?.iter() {
-                        text.push(cell.unwrap_or(""));
-                    }
-                    RawColumn::Text(text)
-                }
-                DataType::Boolean => {
-                    let mut text = TextColumn::default();
-                    for cell in series.bool().map_err(unsupported)?.iter() {
-                        text.push(cell.map_or("", |b| if b { "true" } else { "false" }));
-                    }
-                    RawColumn::Text(text)
-                }
-                DataType::Date | DataType::Datetime(_, _) => {
-                    let millis = series
-                        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-                        .and_then(|s| s.cast(&DataType::Int64))
-                        .map_err(unsupported)?;
-                    let values = millis
-                        .i64()
-                        .map_err(unsupported)?
-                        .iter()
-                        .map(|v| v.map(|ms| ms.div_euclid(1000)))
-                        .collect();
-                    RawColumn::Time(values)
-                }
-                dtype if dtype.is_primitive_numeric() => {
-                    let floats = series.cast(&DataType::Float64).map_err(unsupported)?;
-                    RawColumn::Number(floats.f64().map_err(unsupported)?.iter().collect())
-                }
-                other => {
-                    return Err(parquet_error(format!(
-                        "column `{name}` has type {other}, which leadscore cannot use; cast it to text, number or date"
-                    )));
-                }
-            };
-            names.push(name);
-            columns.push(raw);
-        }
+        let names: Vec<String> = frame
+            .columns()
+            .iter()
+            .map(|column| column.name().to_string())
+            .collect();
+        // Every column is typed first, so the first unusable one is the one reported.
+        let typed = frame
+            .columns()
+            .iter()
+            .map(|column| FrameColumn::of(column, origin))
+            .collect::<Result<Vec<_>, _>>()?;
+        let columns = typed.into_par_iter().map(FrameColumn::into_raw).collect();
         Ok(RawTable {
-            path: path.to_path_buf(),
+            path: origin.to_path_buf(),
             unnamed: unnamed_positions(&names),
             names,
             rows: frame.height(),

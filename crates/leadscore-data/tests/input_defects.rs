@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use leadscore_data::{
-    ColumnKind, DataError, EventLog, EventsOptions, LeadsOptions, LeadsTable, Outcome, Position,
-    Severity, Value,
+    ColumnKind, DataError, EventLog, EventsOptions, LeadsOptions, LeadsTable, MissingTokens,
+    Outcome, Position, Severity, Value,
 };
 
 struct Fixture {
@@ -565,6 +565,132 @@ mod events {
             .expect_err("a short row")
             .to_string();
         assert!(message.contains("line 30002"), "{message}");
+    }
+
+    /// The events of a Parquet file with typed columns (datetimes, integer values with nulls)
+    /// in parts on every core: the log of the same events written as text, and each defect
+    /// reported at its row.
+    #[test]
+    fn parquet_events_are_the_events_of_their_text() {
+        use polars::prelude::*;
+
+        fn write_parquet(path: &Path, mut frame: DataFrame) {
+            let file = std::fs::File::create(path).expect("create");
+            ParquetWriter::new(file)
+                .finish(&mut frame)
+                .expect("write parquet");
+        }
+
+        fn frame(
+            ids: &[String],
+            seconds: &[Option<i64>],
+            kinds: &[&str],
+            values: Column,
+        ) -> DataFrame {
+            let millis: Vec<Option<i64>> = seconds.iter().map(|s| s.map(|s| s * 1000)).collect();
+            let timestamp = Series::new("timestamp".into(), millis)
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                .expect("datetime");
+            DataFrame::new(
+                ids.len(),
+                vec![
+                    Column::new("lead_id".into(), ids),
+                    timestamp.into(),
+                    Column::new("event_type".into(), kinds),
+                    values,
+                ],
+            )
+            .expect("frame")
+        }
+
+        let f = Fixture::new();
+        let leads = leads(&f);
+        let rows = 100_000;
+        let ids: Vec<String> = (0..rows)
+            .map(|i| match i % 9 {
+                0 => format!("ghost{}", i % 13),
+                k => ["a", "b", "c"][k % 3].to_owned(),
+            })
+            .collect();
+        // Times out of order, repeated, and one before 1900 (read through its text).
+        let seconds: Vec<Option<i64>> = (0..rows)
+            .map(|i| {
+                Some(if i == 77 {
+                    -2_500_000_000
+                } else {
+                    1_704_067_200 + (i as i64 * 7919) % 5_000_000
+                })
+            })
+            .collect();
+        let kinds: Vec<&str> = (0..rows)
+            .map(|i| ["page_view", "webinar", "email_open"][i % 3])
+            .collect();
+        let values: Vec<Option<i64>> = (0..rows)
+            .map(|i| (i % 5 != 0).then_some((i % 40) as i64))
+            .collect();
+        let mut text = String::from("lead_id,timestamp,event_type,value\n");
+        for i in 0..rows {
+            let time = leadscore_data::time::format_timestamp(seconds[i].unwrap_or_default());
+            let value = values[i].map_or(String::new(), |v| v.to_string());
+            text.push_str(&format!("{},{time},{},{value}\n", ids[i], kinds[i]));
+        }
+        let csv = f.file("events.csv", &text);
+        let parquet = f.dir.path().join("events.parquet");
+        write_parquet(
+            &parquet,
+            frame(&ids, &seconds, &kinds, Column::new("value".into(), &values)),
+        );
+        // A placeholder that is a number makes a value of 0 missing, read from text or not.
+        for missing in [MissingTokens::default(), MissingTokens::new(["NaN", "0"])] {
+            let options = EventsOptions {
+                missing,
+                ..EventsOptions::default()
+            };
+            let from_text = EventLog::load(&csv, &options, &leads).expect("csv events");
+            let from_parquet = EventLog::load(&parquet, &options, &leads).expect("parquet events");
+            assert_eq!(from_parquet.types, from_text.types);
+            assert_eq!(from_parquet.type_counts, from_text.type_counts);
+            assert_eq!(from_parquet.type_has_value, from_text.type_has_value);
+            assert_eq!(from_parquet.stats, from_text.stats);
+            for lead in 0..leads.len() {
+                let bits = |log: &EventLog| -> Vec<(i64, u32, u64)> {
+                    log.for_lead(lead)
+                        .iter()
+                        .map(|e| (e.timestamp, e.kind, e.value.to_bits()))
+                        .collect()
+                };
+                assert_eq!(bits(&from_parquet), bits(&from_text), "lead {lead}");
+            }
+        }
+
+        // Defects in later parts: the first one is reported, at its row.
+        let mut broken = seconds.clone();
+        broken[70_000] = None;
+        broken[90_000] = None;
+        write_parquet(
+            &parquet,
+            frame(&ids, &broken, &kinds, Column::new("value".into(), &values)),
+        );
+        let message = EventLog::load(&parquet, &EventsOptions::default(), &leads)
+            .expect_err("a missing time")
+            .to_string();
+        assert!(
+            message.contains("`timestamp`") && message.contains("row 70001"),
+            "{message}"
+        );
+        let mut floats: Vec<Option<f64>> = values.iter().map(|v| v.map(|v| v as f64)).collect();
+        floats[50_000] = Some(f64::INFINITY);
+        write_parquet(
+            &parquet,
+            frame(&ids, &seconds, &kinds, Column::new("value".into(), &floats)),
+        );
+        let message = EventLog::load(&parquet, &EventsOptions::default(), &leads)
+            .expect_err("an infinite value")
+            .to_string();
+        assert!(
+            message.contains("not a finite number") && message.contains("row 50001"),
+            "{message}"
+        );
     }
 
     #[test]
