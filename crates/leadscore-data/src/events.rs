@@ -595,16 +595,43 @@ impl TypedCells {
 /// test): a typed time outside them is read through its text, as before.
 const TYPED_TIMES: std::ops::RangeInclusive<i64> = -2_208_988_800..=253_402_300_799;
 
+/// What reading an events table needs besides its cells: its column names, where an event's
+/// columns are among them, the options, and which typed cells are taken directly.
+struct EventReading<'a> {
+    names: &'a [String],
+    columns: EventColumns,
+    options: &'a EventsOptions,
+    typed: TypedCells,
+}
+
+impl<'a> EventReading<'a> {
+    fn new(
+        path: &Path,
+        names: &'a [String],
+        options: &'a EventsOptions,
+    ) -> Result<Self, DataError> {
+        Ok(Self {
+            names,
+            columns: EventColumns::find(path, names, options)?,
+            options,
+            typed: TypedCells::new(&options.missing),
+        })
+    }
+}
+
 /// Reads one event's cells, reporting the first defect with its location.
 fn parse_event_cells<'c>(
+    reading: &EventReading<'_>,
     at: impl Fn() -> Location,
-    names: &[String],
-    columns: &EventColumns,
-    options: &EventsOptions,
-    typed: TypedCells,
     last_date: &mut LastDate,
     cell: impl Fn(usize) -> Cell<'c>,
 ) -> Result<(i64, f64), DataError> {
+    let EventReading {
+        names,
+        columns,
+        options,
+        typed,
+    } = reading;
     let timestamp = match cell(columns.timestamp) {
         Cell::Time(seconds) if typed.times && TYPED_TIMES.contains(&seconds) => seconds,
         timestamp => {
@@ -674,7 +701,7 @@ fn read_delimited(
     builder: &mut LogBuilder<'_>,
 ) -> Result<(), DataError> {
     let (mut reader, names) = open_delimited(path, options.separator)?;
-    let columns = EventColumns::find(path, &names, options)?;
+    let reading = EventReading::new(path, &names, options)?;
     let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
     let ids = std::mem::take(&mut builder.ids);
     // Each block's cells are parsed and its leads looked up on its own core; its events are then
@@ -693,9 +720,7 @@ fn read_delimited(
             .zip(&group.blocks)
             .for_each(|(parsed, block)| {
                 parsed.parse(
-                    &names,
-                    &columns,
-                    options,
+                    &reading,
                     &ids,
                     block.len(),
                     |record| Location::new(path, Position::Line(block.line(record))),
@@ -720,7 +745,7 @@ fn read_delimited(
     builder.reserve((expected * 1.02) as usize);
     loop {
         let (added, more) = rayon::join(
-            || current.add_to(builder, columns.lead_id),
+            || current.add_to(builder, reading.columns.lead_id),
             || read_group(&mut reader, &mut next),
         );
         added?;
@@ -765,12 +790,9 @@ impl ParsedEvents {
     /// Parses `records` records into this, reusing its memory: `cell(record, column)` is a
     /// cell as read (untrimmed text, or a typed cell of a table in memory), `at(record)` where
     /// it is.
-    #[allow(clippy::too_many_arguments)]
     fn parse<'c>(
         &mut self,
-        names: &[String],
-        columns: &EventColumns,
-        options: &EventsOptions,
+        reading: &EventReading<'_>,
         ids: &LeadIdIndex<'_>,
         records: usize,
         at: impl Fn(usize) -> Location,
@@ -780,7 +802,7 @@ impl ParsedEvents {
         self.events.clear();
         self.types = TypeNames::default();
         self.error = None;
-        let typed = TypedCells::new(&options.missing);
+        let columns = &reading.columns;
         ids.get_many(
             (0..records).map(|record| match cell(record, columns.lead_id).text() {
                 Cow::Borrowed(text) => Cow::Borrowed(trim_cell(text)),
@@ -791,11 +813,8 @@ impl ParsedEvents {
         let mut last_date = LastDate::default();
         for (record, &lead) in self.leads.iter().enumerate() {
             let cells = parse_event_cells(
+                reading,
                 || at(record),
-                names,
-                columns,
-                options,
-                typed,
                 &mut last_date,
                 |i| match cell(record, i) {
                     Cell::Text(text) => Cell::Text(text.trim_ascii()),
@@ -904,12 +923,13 @@ fn read_frame(
         .iter()
         .map(|column| column.name().to_string())
         .collect();
-    let columns = EventColumns::find(path, &names, options)?;
+    let reading = EventReading::new(path, &names, options)?;
+    let columns = &reading.columns;
     let mut used = vec![columns.lead_id, columns.timestamp, columns.event_type];
     used.extend(columns.value);
     let height = frame.height();
     // The frame's own columns go as they are typed: a cast one is held once, not twice.
-    let typed: Vec<Option<FrameColumn>> = frame
+    let frame_columns: Vec<Option<FrameColumn>> = frame
         .into_columns()
         .into_iter()
         .enumerate()
@@ -929,15 +949,13 @@ fn read_frame(
         group
             .par_iter()
             .map(|rows| {
-                let part: Vec<Option<FrameColumn>> = typed
+                let part: Vec<Option<FrameColumn>> = frame_columns
                     .iter()
                     .map(|column| column.as_ref().map(|column| column.slice(rows.clone())))
                     .collect();
                 let mut parsed = ParsedEvents::default();
                 parsed.parse(
-                    &names,
-                    &columns,
-                    options,
+                    &reading,
                     &ids,
                     rows.len(),
                     |record| Location::new(path, Position::Row((rows.start + record) as u64 + 1)),
@@ -962,7 +980,7 @@ fn read_frame(
                     .zip(rows_of_parts.iter())
                     .try_for_each(|(parsed, rows)| {
                         parsed.add_to(builder, |record| {
-                            cell_of(&typed, rows.start + record, columns.lead_id).text()
+                            cell_of(&frame_columns, rows.start + record, columns.lead_id).text()
                         })
                     })
             },

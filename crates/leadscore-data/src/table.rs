@@ -574,11 +574,7 @@ impl FrameColumn {
     pub fn cell(&self, row: usize) -> Cell<'_> {
         match self {
             Self::Text(column) => Cell::Text(column.get(row).unwrap_or("")),
-            Self::Flag(column) => Cell::Text(match column.get(row) {
-                Some(true) => "true",
-                Some(false) => "false",
-                None => "",
-            }),
+            Self::Flag(column) => Cell::Text(flag_text(column.get(row))),
             Self::Number(column) => column.get(row).map_or(Cell::Null, Cell::Number),
             Self::Time(column) => column.get(row).map_or(Cell::Null, Cell::Time),
         }
@@ -597,13 +593,22 @@ impl FrameColumn {
             Self::Flag(column) => {
                 let mut text = TextColumn::default();
                 for cell in column.iter() {
-                    text.push(cell.map_or("", |b| if b { "true" } else { "false" }));
+                    text.push(flag_text(cell));
                 }
                 RawColumn::Text(text)
             }
             Self::Number(column) => RawColumn::Number(column.iter().collect()),
             Self::Time(column) => RawColumn::Time(column.iter().collect()),
         }
+    }
+}
+
+/// A boolean cell as text: `true`, `false`, or empty for a null.
+fn flag_text(flag: Option<bool>) -> &'static str {
+    match flag {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
     }
 }
 
