@@ -16,7 +16,7 @@ use crate::blocks::{RecordBlock, RecordBlocks};
 use crate::error::{DataError, Location, Position};
 use crate::ids::{LeadIdIndex, pack_short_id};
 use crate::leads::LeadsTable;
-use crate::table::{Cell, FrameColumn, open_delimited, read_parquet_frame};
+use crate::table::{Cell, FrameColumn, frame_names, open_delimited, read_parquet_frame};
 use crate::time::{LastDate, parse_timestamp_after};
 use crate::value::{MissingTokens, NumberError, parse_number, trim_cell};
 
@@ -913,16 +913,7 @@ fn read_frame(
     options: &EventsOptions,
     builder: &mut LogBuilder<'_>,
 ) -> Result<(), DataError> {
-    if frame.height() == 0 {
-        return Err(DataError::NoRows {
-            path: path.to_path_buf(),
-        });
-    }
-    let names: Vec<String> = frame
-        .columns()
-        .iter()
-        .map(|column| column.name().to_string())
-        .collect();
+    let names = frame_names(&frame, path)?;
     let reading = EventReading::new(path, &names, options)?;
     let columns = &reading.columns;
     let mut used = vec![columns.lead_id, columns.timestamp, columns.event_type];

@@ -603,6 +603,20 @@ impl FrameColumn {
     }
 }
 
+/// The column names of a table in memory read from `origin`; one without rows is an error.
+pub(crate) fn frame_names(frame: &DataFrame, origin: &Path) -> Result<Vec<String>, DataError> {
+    if frame.height() == 0 {
+        return Err(DataError::NoRows {
+            path: origin.to_path_buf(),
+        });
+    }
+    Ok(frame
+        .columns()
+        .iter()
+        .map(|column| column.name().to_string())
+        .collect())
+}
+
 /// A boolean cell as text: `true`, `false`, or empty for a null.
 fn flag_text(flag: Option<bool>) -> &'static str {
     match flag {
@@ -617,16 +631,7 @@ impl RawTable {
     /// Arrow), typed as [`FrameColumn`] reads them, each converted on its own core. `origin`
     /// names the table in errors.
     pub fn from_frame(frame: &DataFrame, origin: &Path) -> Result<Self, DataError> {
-        if frame.height() == 0 {
-            return Err(DataError::NoRows {
-                path: origin.to_path_buf(),
-            });
-        }
-        let names: Vec<String> = frame
-            .columns()
-            .iter()
-            .map(|column| column.name().to_string())
-            .collect();
+        let names = frame_names(frame, origin)?;
         // Every column is typed first, so the first unusable one is the one reported.
         let typed = frame
             .columns()

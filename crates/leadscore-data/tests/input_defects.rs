@@ -664,33 +664,38 @@ mod events {
         }
 
         // Defects in later parts: the first one is reported, at its row.
+        let first_defect = |frame: DataFrame| {
+            write_parquet(&parquet, frame);
+            EventLog::load(&parquet, &EventsOptions::default(), &leads)
+                .expect_err("a defect")
+                .to_string()
+        };
         let mut broken = seconds.clone();
         broken[70_000] = None;
         broken[90_000] = None;
-        write_parquet(
-            &parquet,
-            frame(&ids, &broken, &kinds, Column::new("value".into(), &values)),
-        );
-        let message = EventLog::load(&parquet, &EventsOptions::default(), &leads)
-            .expect_err("a missing time")
-            .to_string();
-        assert!(
-            message.contains("`timestamp`") && message.contains("row 70001"),
-            "{message}"
-        );
         let mut floats: Vec<Option<f64>> = values.iter().map(|v| v.map(|v| v as f64)).collect();
         floats[50_000] = Some(f64::INFINITY);
-        write_parquet(
-            &parquet,
-            frame(&ids, &seconds, &kinds, Column::new("value".into(), &floats)),
-        );
-        let message = EventLog::load(&parquet, &EventsOptions::default(), &leads)
-            .expect_err("an infinite value")
-            .to_string();
-        assert!(
-            message.contains("not a finite number") && message.contains("row 50001"),
-            "{message}"
-        );
+        let cases = [
+            (
+                &broken,
+                Column::new("value".into(), &values),
+                "`timestamp`",
+                "row 70001",
+            ),
+            (
+                &seconds,
+                Column::new("value".into(), &floats),
+                "not a finite number",
+                "row 50001",
+            ),
+        ];
+        for (times, values, defect, row) in cases {
+            let message = first_defect(frame(&ids, times, &kinds, values));
+            assert!(
+                message.contains(defect) && message.contains(row),
+                "{message}"
+            );
+        }
     }
 
     #[test]
