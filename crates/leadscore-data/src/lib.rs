@@ -6,7 +6,9 @@
 //! are inferred or overridden; an events file becomes an [`EventLog`] grouped by lead in canonical
 //! order. Every defect in the input is a [`DataError`] naming the file, column and line.
 //! Delimited files are cut into blocks of whole records (quoted line ends respected) that are
-//! parsed on every core and taken in file order, with each record's line on the page; result
+//! parsed on every core and taken in file order, with each record's line on the page; an events
+//! table in memory (Parquet, Arrow) is read in parts of rows the same way, from its typed
+//! columns; result
 //! tables are written whole ([`write_table`]) or a part at a time
 //! ([`write_table_in_parts`]), atomically either way.
 
