@@ -314,19 +314,27 @@ impl<'a> LogBuilder<'a> {
         self.types.code(trim_cell(event_type))
     }
 
-    /// Adds an event whose type is coded already; one of an unknown lead is counted, not kept.
-    fn push_coded(&mut self, lead: Option<u32>, lead_id: &str, event: Event) {
+    /// Adds an event whose type is coded already; one of an unknown lead is counted, not kept,
+    /// and only then is its id (`lead_id`, which may format a number) taken.
+    fn push_coded<'c>(
+        &mut self,
+        lead: Option<u32>,
+        lead_id: impl FnOnce() -> Cow<'c, str>,
+        event: Event,
+    ) {
         self.stats.rows += 1;
         let Some(lead) = lead else {
             self.stats.unknown_lead_rows += 1;
-            if self.stats.unknown_lead_examples.len() < 5
-                && !self
+            if self.stats.unknown_lead_examples.len() < 5 {
+                let lead_id = lead_id();
+                if !self
                     .stats
                     .unknown_lead_examples
                     .iter()
-                    .any(|e| e == lead_id)
-            {
-                self.stats.unknown_lead_examples.push(lead_id.to_owned());
+                    .any(|e| *e == lead_id)
+                {
+                    self.stats.unknown_lead_examples.push(lead_id.into_owned());
+                }
             }
             return;
         };
@@ -617,6 +625,15 @@ impl<'a> EventReading<'a> {
             typed: TypedCells::new(&options.missing),
         })
     }
+
+    /// Whether a cell is a missing-value placeholder: a finite number is not, unless a
+    /// placeholder is itself a number (its text is not formatted to be compared).
+    fn is_missing(&self, cell: Cell<'_>) -> bool {
+        match cell {
+            Cell::Number(value) if self.typed.numbers && value.is_finite() => false,
+            cell => self.options.missing.is_missing(&cell.text()),
+        }
+    }
 }
 
 /// Reads one event's cells, reporting the first defect with its location.
@@ -651,13 +668,13 @@ fn parse_event_cells<'c>(
             })?
         }
     };
-    if options.missing.is_missing(&cell(columns.event_type).text()) {
+    if reading.is_missing(cell(columns.event_type)) {
         return Err(DataError::MissingValue {
             at: at(),
             column: names[columns.event_type].clone(),
         });
     }
-    if options.missing.is_missing(&cell(columns.lead_id).text()) {
+    if reading.is_missing(cell(columns.lead_id)) {
         return Err(DataError::MissingValue {
             at: at(),
             column: names[columns.lead_id].clone(),
@@ -865,7 +882,7 @@ impl ParsedEvents {
                 kind: codes.get(event.kind as usize).copied().unwrap_or(0),
                 ..event
             };
-            builder.push_coded(lead, &lead_id(record), event);
+            builder.push_coded(lead, || lead_id(record), event);
         }
         self.error.take().map_or(Ok(()), Err)
     }

@@ -698,6 +698,61 @@ mod events {
         }
     }
 
+    /// Integer lead ids in Parquet are joined as their text is: to leads of those ids, and a
+    /// placeholder that is a number makes the id missing, read from text or not.
+    #[test]
+    fn parquet_integer_lead_ids_join_as_their_text() {
+        use polars::prelude::*;
+
+        let f = Fixture::new();
+        let leads = load(&f.file(
+            "leads.csv",
+            "lead_id,outcome,x\n1,won,3\n2,lost,4\n30,lost,5\n",
+        ))
+        .expect("leads");
+        let ids = [30i64, 1, 2, 7, 1];
+        let mut text = String::from("lead_id,timestamp,event_type\n");
+        for id in ids {
+            text.push_str(&format!("{id},2024-01-02T03:04:05Z,visit\n"));
+        }
+        let csv = f.file("events.csv", &text);
+        let parquet = f.dir.path().join("events.parquet");
+        let mut frame = df!(
+            "lead_id" => ids,
+            "timestamp" => ["2024-01-02T03:04:05Z"; 5],
+            "event_type" => ["visit"; 5],
+        )
+        .expect("frame");
+        let file = std::fs::File::create(&parquet).expect("create");
+        ParquetWriter::new(file)
+            .finish(&mut frame)
+            .expect("write parquet");
+        let options = EventsOptions::default();
+        let from_text = EventLog::load(&csv, &options, &leads).expect("csv events");
+        let from_parquet = EventLog::load(&parquet, &options, &leads).expect("parquet events");
+        assert_eq!(from_parquet.stats, from_text.stats);
+        assert_eq!(from_parquet.stats.unknown_lead_examples, ["7"]);
+        assert_eq!(
+            (0..3)
+                .map(|lead| from_parquet.for_lead(lead).len())
+                .collect::<Vec<_>>(),
+            [2, 1, 1]
+        );
+        let options = EventsOptions {
+            missing: MissingTokens::new(["2"]),
+            ..EventsOptions::default()
+        };
+        let from_text = EventLog::load(&csv, &options, &leads).expect_err("id 2 is missing");
+        let from_parquet = EventLog::load(&parquet, &options, &leads).expect_err("id 2 is missing");
+        assert_eq!(
+            from_parquet
+                .to_string()
+                .replace("row 3", "line 4")
+                .replace("events.parquet", "events.csv"),
+            from_text.to_string()
+        );
+    }
+
     #[test]
     fn events_need_lead_ids() {
         let f = Fixture::new();
