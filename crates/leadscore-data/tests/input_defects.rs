@@ -29,6 +29,14 @@ fn load(path: &Path) -> Result<LeadsTable, DataError> {
     LeadsTable::load(path, &LeadsOptions::default())
 }
 
+fn write_parquet(path: &Path, mut frame: polars::prelude::DataFrame) {
+    use polars::prelude::ParquetWriter;
+    let file = std::fs::File::create(path).expect("create");
+    ParquetWriter::new(file)
+        .finish(&mut frame)
+        .expect("write parquet");
+}
+
 const GOOD: &str = "lead_id,created_at,closed_at,outcome,industry,employees\n\
     a,2024-01-01,2024-02-01,won,software,120\n\
     b,2024-01-03,2024-02-10,lost,retail,\n\
@@ -413,17 +421,16 @@ fn parquet_files_load_like_csv() {
     use polars::prelude::*;
     let f = Fixture::new();
     let path = f.dir.path().join("leads.parquet");
-    let mut frame = df!(
-        "lead_id" => [1i64, 2, 3],
-        "outcome" => ["won", "lost", "lost"],
-        "employees" => [Some(10.0f64), None, Some(3.0)],
-        "industry" => ["software", "retail", "software"],
-    )
-    .expect("frame");
-    let file = std::fs::File::create(&path).expect("create");
-    ParquetWriter::new(file)
-        .finish(&mut frame)
-        .expect("write parquet");
+    write_parquet(
+        &path,
+        df!(
+            "lead_id" => [1i64, 2, 3],
+            "outcome" => ["won", "lost", "lost"],
+            "employees" => [Some(10.0f64), None, Some(3.0)],
+            "industry" => ["software", "retail", "software"],
+        )
+        .expect("frame"),
+    );
     let leads = load(&path).expect("parquet loads");
     assert_eq!(leads.ids, ["1", "2", "3"]);
     assert_eq!(
@@ -574,13 +581,6 @@ mod events {
     fn parquet_events_are_the_events_of_their_text() {
         use polars::prelude::*;
 
-        fn write_parquet(path: &Path, mut frame: DataFrame) {
-            let file = std::fs::File::create(path).expect("create");
-            ParquetWriter::new(file)
-                .finish(&mut frame)
-                .expect("write parquet");
-        }
-
         fn frame(
             ids: &[String],
             seconds: &[Option<i64>],
@@ -717,16 +717,15 @@ mod events {
         }
         let csv = f.file("events.csv", &text);
         let parquet = f.dir.path().join("events.parquet");
-        let mut frame = df!(
-            "lead_id" => ids,
-            "timestamp" => ["2024-01-02T03:04:05Z"; 5],
-            "event_type" => ["visit"; 5],
-        )
-        .expect("frame");
-        let file = std::fs::File::create(&parquet).expect("create");
-        ParquetWriter::new(file)
-            .finish(&mut frame)
-            .expect("write parquet");
+        write_parquet(
+            &parquet,
+            df!(
+                "lead_id" => ids,
+                "timestamp" => ["2024-01-02T03:04:05Z"; 5],
+                "event_type" => ["visit"; 5],
+            )
+            .expect("frame"),
+        );
         let options = EventsOptions::default();
         let from_text = EventLog::load(&csv, &options, &leads).expect("csv events");
         let from_parquet = EventLog::load(&parquet, &options, &leads).expect("parquet events");
