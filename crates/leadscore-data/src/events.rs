@@ -16,7 +16,9 @@ use crate::blocks::{RecordBlock, RecordBlocks};
 use crate::error::{DataError, Location, Position};
 use crate::ids::{LeadIdIndex, pack_short_id};
 use crate::leads::LeadsTable;
-use crate::table::{Cell, FrameColumn, frame_names, open_delimited, read_parquet_frame};
+use crate::table::{
+    Cell, FrameColumn, frame_names, open_delimited, parquet_names_and_rows, read_parquet_slice,
+};
 use crate::time::{LastDate, parse_timestamp_after};
 use crate::value::{MissingTokens, NumberError, parse_number, trim_cell};
 
@@ -130,9 +132,7 @@ impl EventLog {
         let mut builder = LogBuilder::new(leads);
         match FileFormat::of(path)? {
             FileFormat::Delimited => read_delimited(path, options, &mut builder)?,
-            FileFormat::Parquet => {
-                read_frame(read_parquet_frame(path)?, path, options, &mut builder)?;
-            }
+            FileFormat::Parquet => read_parquet(path, options, &mut builder)?,
         }
         Ok(builder.finish(path, leads.len()))
     }
@@ -147,7 +147,7 @@ impl EventLog {
     ) -> Result<Self, DataError> {
         require_lead_ids(leads)?;
         let mut builder = LogBuilder::new(leads);
-        read_frame(frame.clone(), origin, options, &mut builder)?;
+        read_frame(frame, origin, options, &mut builder)?;
         Ok(builder.finish(origin, leads.len()))
     }
 
@@ -626,6 +626,14 @@ impl<'a> EventReading<'a> {
         })
     }
 
+    /// Positions of the columns an event reads: lead id, timestamp, type and value if any.
+    fn used_columns(&self) -> Vec<usize> {
+        let columns = &self.columns;
+        let mut used = vec![columns.lead_id, columns.timestamp, columns.event_type];
+        used.extend(columns.value);
+        used
+    }
+
     /// Whether a cell is a missing-value placeholder: a finite number is not, unless a
     /// placeholder is itself a number (its text is not formatted to be compared).
     fn is_missing(&self, cell: Cell<'_>) -> bool {
@@ -920,35 +928,86 @@ fn cell_of(columns: &[Option<FrameColumn>], record: usize, column: usize) -> Cel
         .map_or(Cell::Null, |column| column.cell(record))
 }
 
-/// Reads the events of a table in memory (a Parquet file's, or one handed over through Arrow):
-/// parts of its rows are parsed on every core, as a delimited file's blocks are, and added to
-/// the log in row order, so the log and the first error reported are those of reading one row
-/// at a time. Only the four columns an event reads are typed.
-fn read_frame(
-    frame: polars::prelude::DataFrame,
+/// Rows of a Parquet events file decoded at a time: the log is built a slice after another, so
+/// that only one slice's columns are in memory beside it, and only the columns an event reads
+/// are decoded.
+const PARQUET_SLICE_ROWS: usize = 1 << 20;
+
+/// Reads a Parquet events file a slice of rows at a time ([`read_frame_rows`] each).
+fn read_parquet(
     path: &Path,
     options: &EventsOptions,
     builder: &mut LogBuilder<'_>,
 ) -> Result<(), DataError> {
-    let names = frame_names(&frame, path)?;
+    read_parquet_in_slices(path, options, builder, PARQUET_SLICE_ROWS)
+}
+
+/// [`read_parquet`], `slice_rows` rows at a time.
+fn read_parquet_in_slices(
+    path: &Path,
+    options: &EventsOptions,
+    builder: &mut LogBuilder<'_>,
+    slice_rows: usize,
+) -> Result<(), DataError> {
+    let (names, rows) = parquet_names_and_rows(path)?;
     let reading = EventReading::new(path, &names, options)?;
-    let columns = &reading.columns;
-    let mut used = vec![columns.lead_id, columns.timestamp, columns.event_type];
-    used.extend(columns.value);
-    let height = frame.height();
-    // The frame's own columns go as they are typed: a cast one is held once, not twice.
-    let frame_columns: Vec<Option<FrameColumn>> = frame
-        .into_columns()
+    let used: Vec<String> = reading
+        .used_columns()
         .into_iter()
-        .enumerate()
-        .map(|(index, column)| {
+        .map(|index| names[index].clone())
+        .collect();
+    let ids = std::mem::take(&mut builder.ids);
+    builder.reserve(rows);
+    for start in (0..rows).step_by(slice_rows) {
+        let slice = read_parquet_slice(path, &used, start..(start + slice_rows).min(rows))?;
+        read_frame_rows(&slice, start, path, &reading, &ids, builder)?;
+    }
+    Ok(())
+}
+
+/// Reads the events of a table in memory handed over through Arrow ([`read_frame_rows`]).
+fn read_frame(
+    frame: &polars::prelude::DataFrame,
+    path: &Path,
+    options: &EventsOptions,
+    builder: &mut LogBuilder<'_>,
+) -> Result<(), DataError> {
+    let names = frame_names(frame, path)?;
+    let reading = EventReading::new(path, &names, options)?;
+    let ids = std::mem::take(&mut builder.ids);
+    builder.reserve(frame.height());
+    read_frame_rows(frame, 0, path, &reading, &ids, builder)
+}
+
+/// Adds the events of `frame`, rows `first_row..` of the table `path` names: parts of its rows
+/// are parsed on every core, as a delimited file's blocks are, and added to the log in row
+/// order, so the log and the first error reported are those of reading one row at a time. Only
+/// the columns an event reads are typed; `frame` holds them under their names.
+fn read_frame_rows(
+    frame: &polars::prelude::DataFrame,
+    first_row: usize,
+    path: &Path,
+    reading: &EventReading<'_>,
+    ids: &LeadIdIndex<'_>,
+    builder: &mut LogBuilder<'_>,
+) -> Result<(), DataError> {
+    let columns = &reading.columns;
+    let used = reading.used_columns();
+    let frame_columns: Vec<Option<FrameColumn>> = (0..reading.names.len())
+        .map(|index| {
             used.contains(&index)
-                .then(|| FrameColumn::of(&column, path))
+                .then(|| {
+                    let name = reading.names[index].as_str();
+                    let column = frame.column(name).map_err(|e| DataError::Parquet {
+                        path: path.to_path_buf(),
+                        message: format!("column `{name}`: {e}"),
+                    })?;
+                    FrameColumn::of(column, path)
+                })
                 .transpose()
         })
         .collect::<Result<_, _>>()?;
-    let ids = std::mem::take(&mut builder.ids);
-    builder.reserve(height);
+    let height = frame.height();
     let parts: Vec<std::ops::Range<usize>> = (0..height)
         .step_by(FRAME_PART_ROWS)
         .map(|start| start..(start + FRAME_PART_ROWS).min(height))
@@ -963,10 +1022,13 @@ fn read_frame(
                     .collect();
                 let mut parsed = ParsedEvents::default();
                 parsed.parse(
-                    &reading,
-                    &ids,
+                    reading,
+                    ids,
                     rows.len(),
-                    |record| Location::new(path, Position::Row((rows.start + record) as u64 + 1)),
+                    |record| {
+                        let row = first_row + rows.start + record;
+                        Location::new(path, Position::Row(row as u64 + 1))
+                    },
                     |record, column| cell_of(&part, record, column),
                 );
                 parsed
@@ -1007,9 +1069,80 @@ mod tests {
     use proptest::prelude::*;
 
     use super::{
-        PlacedEvent, TYPED_TIMES, canonical_order, sort_bucket, sort_by_lead, sort_by_lead_bits,
+        EventLog, EventsOptions, LeadsTable, LogBuilder, PlacedEvent, TYPED_TIMES, canonical_order,
+        read_parquet_in_slices, sort_bucket, sort_by_lead, sort_by_lead_bits,
     };
     use crate::time::{format_timestamp, parse_timestamp};
+
+    /// A Parquet file read in slices of rows gives the log of reading it whole, and its first
+    /// defect at its row, whichever slice it lies in.
+    #[test]
+    fn parquet_read_in_slices_is_the_file_read_whole() {
+        use polars::prelude::*;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let leads_path = dir.path().join("leads.csv");
+        std::fs::write(&leads_path, "lead_id,outcome\na,won\nb,lost\nc,lost\n").expect("leads");
+        let leads = LeadsTable::load(&leads_path, &crate::LeadsOptions::default()).expect("leads");
+        let path = dir.path().join("events.parquet");
+        let write = |times: &[Option<i64>]| {
+            let n = times.len();
+            let timestamp = Series::new("timestamp".into(), times.to_vec())
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                .expect("datetime");
+            let mut frame = DataFrame::new(
+                n,
+                vec![
+                    Column::new("extra".into(), vec![1i64; n]),
+                    Column::new(
+                        "lead_id".into(),
+                        (0..n)
+                            .map(|i| ["a", "b", "c", "d"][i % 4])
+                            .collect::<Vec<_>>(),
+                    ),
+                    timestamp.into(),
+                    Column::new(
+                        "event_type".into(),
+                        (0..n).map(|i| ["x", "y"][i % 2]).collect::<Vec<_>>(),
+                    ),
+                ],
+            )
+            .expect("frame");
+            let file = std::fs::File::create(&path).expect("create");
+            ParquetWriter::new(file)
+                .with_row_group_size(Some(100))
+                .finish(&mut frame)
+                .expect("write parquet");
+        };
+        let read = |slice_rows: usize| {
+            let mut builder = LogBuilder::new(&leads);
+            read_parquet_in_slices(&path, &EventsOptions::default(), &mut builder, slice_rows)
+                .map(|()| builder.finish(&path, leads.len()))
+        };
+        let mut times: Vec<Option<i64>> = (0..1000)
+            .map(|i| Some(1_700_000_000_000 - i * 7_000))
+            .collect();
+        write(&times);
+        let whole = read(usize::MAX >> 1).expect("whole");
+        for slice_rows in [1, 37, 128, 999] {
+            let sliced = read(slice_rows).expect("sliced");
+            assert_eq!(sliced.stats, whole.stats, "{slice_rows}");
+            let bits = |log: &EventLog| -> Vec<(i64, u32, u64)> {
+                (0..leads.len())
+                    .flat_map(|lead| log.for_lead(lead))
+                    .map(|e| (e.timestamp, e.kind, e.value.to_bits()))
+                    .collect()
+            };
+            assert_eq!(bits(&sliced), bits(&whole), "{slice_rows}");
+        }
+        times[700] = None;
+        times[900] = None;
+        write(&times);
+        for slice_rows in [37, 128, 1000] {
+            let message = read(slice_rows).expect_err("a missing time").to_string();
+            assert!(message.contains("row 701"), "{slice_rows}: {message}");
+        }
+    }
 
     /// A typed time within [`TYPED_TIMES`] is taken as it is: its text must read back as it.
     #[test]

@@ -461,6 +461,41 @@ fn read_parquet(path: &Path) -> Result<RawTable, DataError> {
 
 /// A whole Parquet file in memory.
 pub(crate) fn read_parquet_frame(path: &Path) -> Result<DataFrame, DataError> {
+    parquet_reader(path)?.finish().map_err(parquet_error(path))
+}
+
+/// A Parquet file's column names and number of rows, from its footer; one without rows is an
+/// error.
+pub(crate) fn parquet_names_and_rows(path: &Path) -> Result<(Vec<String>, usize), DataError> {
+    let mut reader = parquet_reader(path)?;
+    let schema = reader.schema().map_err(parquet_error(path))?;
+    let rows = reader.num_rows().map_err(parquet_error(path))?;
+    if rows == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((
+        schema.iter_names().map(|name| name.to_string()).collect(),
+        rows,
+    ))
+}
+
+/// Rows `rows` of the columns `columns` of a Parquet file: only the row groups they lie in are
+/// decoded.
+pub(crate) fn read_parquet_slice(
+    path: &Path,
+    columns: &[String],
+    rows: std::ops::Range<usize>,
+) -> Result<DataFrame, DataError> {
+    parquet_reader(path)?
+        .with_columns(Some(columns.to_vec()))
+        .with_slice(Some((rows.start, rows.len())))
+        .finish()
+        .map_err(parquet_error(path))
+}
+
+fn parquet_reader(path: &Path) -> Result<ParquetReader<File>, DataError> {
     let file = File::open(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -470,12 +505,14 @@ pub(crate) fn read_parquet_frame(path: &Path) -> Result<DataFrame, DataError> {
             path: path.to_path_buf(),
         });
     }
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|e| DataError::Parquet {
-            path: path.to_path_buf(),
-            message: format!("not a readable Parquet file: {e}"),
-        })
+    Ok(ParquetReader::new(file))
+}
+
+fn parquet_error(path: &Path) -> impl Fn(polars::error::PolarsError) -> DataError + '_ {
+    move |e| DataError::Parquet {
+        path: path.to_path_buf(),
+        message: format!("not a readable Parquet file: {e}"),
+    }
 }
 
 /// A column of a table in memory (a Parquet file's, or one handed over through Arrow), typed
