@@ -752,6 +752,43 @@ mod events {
         );
     }
 
+    /// A Parquet events file that cannot be read, has no rows or lacks a column an event reads
+    /// is an error naming the file (and the column), never a panic.
+    #[test]
+    fn defective_parquet_events_files_are_errors_naming_them() {
+        use polars::prelude::*;
+
+        let f = Fixture::new();
+        let leads = leads(&f);
+        let load_events = |path: &Path| {
+            EventLog::load(path, &EventsOptions::default(), &leads)
+                .expect_err("a defective file")
+                .to_string()
+        };
+        let corrupt = f.file("corrupt.parquet", "PAR1 not really");
+        assert!(load_events(&corrupt).contains("corrupt.parquet"));
+        assert!(load_events(&f.file("empty.parquet", "")).contains("empty.parquet"));
+        let path = f.dir.path().join("events.parquet");
+        let no_rows: [&str; 0] = [];
+        write_parquet(
+            &path,
+            df!("lead_id" => no_rows, "timestamp" => no_rows, "event_type" => no_rows)
+                .expect("frame"),
+        );
+        let message = load_events(&path);
+        assert!(message.contains("events.parquet"), "{message}");
+        write_parquet(
+            &path,
+            df!("lead_id" => ["a"], "time" => ["2024-01-01"], "event_type" => ["visit"])
+                .expect("frame"),
+        );
+        let message = load_events(&path);
+        assert!(
+            message.contains("timestamp") && message.contains("`time`"),
+            "{message}"
+        );
+    }
+
     #[test]
     fn events_need_lead_ids() {
         let f = Fixture::new();
