@@ -45,9 +45,9 @@ def serving() -> list[tuple]:
               "--model", "tests/fixtures/golden-logistic.json", "--model", "tests/fixtures/golden-gbdt.json")
     rates = {}
     for line in out.splitlines():
-        # target, req/s, p50, p99, vs bare ("-" when sent on a schedule), then the CPU per request
-        # ("-" off Linux).
-        match = re.match(r"(.+?)\s{2,}(\d+)\s+[\d.]+\s+([\d.]+)\s+(?:\d+%|-)\s+(?:[\d.]+|-)$", line)
+        # target, req/s, p50, p99, p99.9, vs bare ("-" when sent on a schedule), then the CPU per
+        # request ("-" off Linux).
+        match = re.match(r"(.+?)\s{2,}(\d+)\s+[\d.]+\s+([\d.]+)\s+[\d.]+\s+(?:\d+%|-)\s+(?:[\d.]+|-)$", line)
         if match:
             rates[match.group(1).strip()] = (float(match.group(2)), float(match.group(3)))
     bare = rates["bare axum route (constant)"][0]
