@@ -3,8 +3,10 @@
 Usage: bench/ratios.sh [--leads N] [--batch-leads M] [--fit-leads F] [--write-readme]
 
 - Serving: single-lead `POST /v1/score` with the full answer against a bare axum route in the same
-  process (the load example), for the logistic and the boosted golden models; and the p99 latency
-  at half the rate the full answer reached, beside the bare route's at the same rate.
+  process (the load example), for the logistic and the boosted golden models; the p99 latency
+  at half the rate the full answer reached, beside the bare route's at the same rate; and the
+  full answer from a server recording no score, which the goal does not count but which prices
+  the recording.
 - Training: GBDT fits alone against LightGBM fits, on the same feature table with the same
   settings, alternating, once per seed 1-3 (total time, mean test AUC); leadscore's logistic (as
   fitted in `leadscore train`'s search, beside its other settings) against scikit-learn's lbfgs;
@@ -64,6 +66,11 @@ def serving() -> list[tuple]:
         bare_reached, bare_p99 = rates[f"bare axum route (constant) {paced}"]
         rows.append((f"serving {kind}, p99 at half load ({reached:,.0f} req/s reached)", f"{half_p99:.2f} ms",
                      f"bare axum {bare_p99:.2f} ms at {bare_reached:,.0f} req/s", 1.0 / half_p99, "p99 < 1 ms"))
+        # The same server without a database: what the goal's score recording costs.
+        unrecorded, unrecorded_p99 = rates[f"leadscore {kind} ({name}), full answer, no score recording"]
+        rows.append((f"serving {kind}, full answer, no score recording (p99 {unrecorded_p99:.2f} ms)",
+                     f"{unrecorded:,.0f} req/s", f"bare axum {bare:,.0f} req/s", unrecorded / bare,
+                     "none (prices the recording the goal keeps on)"))
     return rows
 
 

@@ -2,8 +2,9 @@
 //! bare axum route returning a constant (the stack's limit), measured in the same run: the full
 //! answer; the full answer and the bare route at half the rate the full answer reached (each
 //! client sending on a schedule, latency counted from each request's sending, the rate reached
-//! printed); the answer without reasons; and the full answer from a server that does not keep
-//! answers with their scores (`--no-answers`). The clients cycle through 10,000 different leads
+//! printed); the answer without reasons; the full answer from a server that does not keep
+//! answers with their scores (`--no-answers`); and the full answer from a server that records no
+//! score at all (no `--db`), which prices the recording. The clients cycle through 10,000 different leads
 //! (attribute levels drawn uniformly, 0-8 events of any type over two months), so that no cache
 //! of the server sees one lead over and over.
 //!
@@ -262,6 +263,17 @@ fn paced_client(
     latencies
 }
 
+/// What a measured server keeps of each score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recording {
+    /// Scores with their answers (the default of `leadscore serve --db`).
+    Answers,
+    /// Scores without their answers (`--no-answers`).
+    ScoresOnly,
+    /// Nothing (no `--db`).
+    Off,
+}
+
 struct Run {
     requests_per_second: f64,
     /// Sent on a schedule: its rate is the one sought, not the server's limit, so it is no
@@ -412,14 +424,13 @@ async fn main() {
         measure(bare_address, "/v1/score", &options, None).await,
     )];
     for (k, model) in options.models.iter().enumerate() {
-        for keep_answers in [true, false] {
+        for recording in [Recording::Answers, Recording::ScoresOnly, Recording::Off] {
             let state = AppState::new(ServerConfig {
                 model: Some(model.clone()),
                 rules: options.rules.clone(),
-                db: std::env::var_os("LOAD_NO_DB")
-                    .is_none()
-                    .then(|| db.path().join(format!("scores-{k}-{keep_answers}.db"))),
-                keep_answers,
+                db: (recording != Recording::Off)
+                    .then(|| db.path().join(format!("scores-{k}-{recording:?}.db"))),
+                keep_answers: recording == Recording::Answers,
                 ..ServerConfig::default()
             })
             .expect("model loads");
@@ -427,22 +438,30 @@ async fn main() {
                 format!("leadscore {} ({})", m.model().kind(), m.name())
             });
             let address = start(app(state.clone())).await;
-            if keep_answers {
-                let full = measure(address, "/v1/score", &options, None).await;
-                // The latency at half the rate reached, what a server is sized for; the bare
-                // route at the same rate is the latency the machine itself gives at that rate.
-                let half_rate = full.requests_per_second / 2.0;
-                let half = measure(address, "/v1/score", &options, Some(half_rate)).await;
-                let bare_half = measure(bare_address, "/v1/score", &options, Some(half_rate)).await;
-                let bare_answer = measure(address, "/v1/score?reasons=0", &options, None).await;
-                rows.push((format!("{label}, full answer"), full));
-                let paced = format!("at half load ({half_rate:.0} req/s sought)");
-                rows.push((format!("{label}, full answer {paced}"), half));
-                rows.push((format!("bare axum route (constant) {paced}"), bare_half));
-                rows.push((format!("{label}, no reasons"), bare_answer));
-            } else {
-                let full = measure(address, "/v1/score", &options, None).await;
-                rows.push((format!("{label}, full answer, --no-answers"), full));
+            match recording {
+                Recording::Answers => {
+                    let full = measure(address, "/v1/score", &options, None).await;
+                    // The latency at half the rate reached, what a server is sized for; the bare
+                    // route at the same rate is the latency the machine itself gives at that rate.
+                    let half_rate = full.requests_per_second / 2.0;
+                    let half = measure(address, "/v1/score", &options, Some(half_rate)).await;
+                    let bare_half =
+                        measure(bare_address, "/v1/score", &options, Some(half_rate)).await;
+                    let bare_answer = measure(address, "/v1/score?reasons=0", &options, None).await;
+                    rows.push((format!("{label}, full answer"), full));
+                    let paced = format!("at half load ({half_rate:.0} req/s sought)");
+                    rows.push((format!("{label}, full answer {paced}"), half));
+                    rows.push((format!("bare axum route (constant) {paced}"), bare_half));
+                    rows.push((format!("{label}, no reasons"), bare_answer));
+                }
+                Recording::ScoresOnly => {
+                    let full = measure(address, "/v1/score", &options, None).await;
+                    rows.push((format!("{label}, full answer, --no-answers"), full));
+                }
+                Recording::Off => {
+                    let full = measure(address, "/v1/score", &options, None).await;
+                    rows.push((format!("{label}, full answer, no score recording"), full));
+                }
             }
             state.close();
         }
