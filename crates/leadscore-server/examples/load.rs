@@ -4,9 +4,9 @@
 //! client sending on a schedule, latency counted from each request's sending, the rate reached
 //! printed); the answer without reasons; the full answer from a server that does not keep
 //! answers with their scores (`--no-answers`); and the full answer from a server that records no
-//! score at all (no `--db`), which prices the recording. The clients cycle through 10,000 different leads
-//! (attribute levels drawn uniformly, 0-8 events of any type over two months), so that no cache
-//! of the server sees one lead over and over.
+//! score at all (no `--db`), which prices the recording. The clients cycle through 10,000
+//! different leads (attribute levels drawn uniformly, 0-8 events of any type over two months), so
+//! that no cache of the server sees one lead over and over.
 //!
 //! ```sh
 //! cargo run --release -p leadscore-server --example load -- \
