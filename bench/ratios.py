@@ -134,7 +134,8 @@ def batch(work: Path, batch_leads: int | None) -> list[tuple]:
         import pyarrow.parquet
         for text, table in zip((leads, events), parquet):
             pyarrow.parquet.write_table(pyarrow.csv.read_csv(text), table)
-    n = sum(1 for _ in leads.open()) - 1
+    with leads.open() as lines:
+        n = sum(1 for _ in lines) - 1
     rows = []
     for kind, reasons, goal, files, form in [("logistic", "0", 1_000_000, (leads, events), ""),
                                              ("logistic", "0", 1_000_000, parquet, ", Parquet files"),
